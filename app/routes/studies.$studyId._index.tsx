@@ -1,0 +1,96 @@
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { requireUser } from "~/utils/auth.server";
+import { formError, toErrorResponse } from "~/utils/http.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.study.name ?? "Study"} · CoUp` }];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context);
+  try {
+    const view = await context.services.studies.getForMember(user.id, params.studyId);
+    return json({ ...view, meId: user.id });
+  } catch (err) {
+    throw toErrorResponse(err);
+  }
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const user = await requireUser(request, context);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  const target = { userId: form.get("userId"), role: form.get("role") };
+  try {
+    if (intent === "approve") await context.services.studies.approve(user.id, params.studyId, target);
+    else if (intent === "reject") await context.services.studies.reject(user.id, params.studyId, target);
+    else if (intent === "role") await context.services.studies.changeRole(user.id, params.studyId, target);
+    else return json({ error: "Unknown action." }, { status: 400 });
+    return json({ ok: true });
+  } catch (err) {
+    return formError(err);
+  }
+}
+
+export default function StudyPage() {
+  const { study, me, members, meId } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const active = members.filter((m) => m.status === "ACTIVE");
+  const pending = members.filter((m) => m.status === "PENDING");
+  return (
+    <div className="page">
+      <h1>{study.name}</h1>
+      {study.description ? <p className="muted">{study.description}</p> : null}
+      {study.inviteCode ? (
+        <p>
+          Invite code: <code data-testid="invite-code">{study.inviteCode}</code>
+        </p>
+      ) : null}
+      {result && "error" in result ? (
+        <p role="alert" className="form-error">
+          {result.error}
+        </p>
+      ) : null}
+      <section className="card">
+        <h2>Members</h2>
+        <ul className="members" aria-label="Members">
+          {active.map((m) => (
+            <li key={m.userId}>
+              <span className="member-name">{m.name}</span> <span className="badge">{m.role.toLowerCase()}</span>
+              {me.canManage && m.role !== "OWNER" && m.userId !== meId ? (
+                <Form method="post" className="inline-form">
+                  <input type="hidden" name="intent" value="role" />
+                  <input type="hidden" name="userId" value={m.userId} />
+                  <input type="hidden" name="role" value={m.role === "ADMIN" ? "MEMBER" : "ADMIN"} />
+                  <button type="submit" className="small">
+                    {m.role === "ADMIN" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
+                  </button>
+                </Form>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      </section>
+      {me.canManage && pending.length > 0 ? (
+        <section className="card">
+          <h2>Waiting for approval</h2>
+          <ul className="members" aria-label="Pending members">
+            {pending.map((m) => (
+              <li key={m.userId}>
+                <span className="member-name">{m.name}</span> <span className="muted">{m.email}</span>
+                <Form method="post" className="inline-form">
+                  <input type="hidden" name="userId" value={m.userId} />
+                  <button type="submit" name="intent" value="approve" className="small">
+                    Approve {m.name}
+                  </button>
+                  <button type="submit" name="intent" value="reject" className="small secondary">
+                    Reject {m.name}
+                  </button>
+                </Form>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  );
+}

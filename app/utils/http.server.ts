@@ -1,0 +1,22 @@
+import { json } from "@remix-run/node";
+import { ZodError } from "zod";
+import { DomainError, HTTP_STATUS } from "../../server/services/errors";
+
+/** Throws a Response (caught by the error boundary) when the condition fails, like epic-stack's helper. */
+export function invariantResponse(condition: unknown, message: string, init?: ResponseInit): asserts condition {
+  if (!condition) throw new Response(message, { status: 400, ...init });
+}
+
+/** A domain/validation failure as a page-level Response; everything else propagates as a real error. */
+export function toErrorResponse(err: unknown): Response {
+  if (err instanceof DomainError) return new Response(err.message, { status: HTTP_STATUS[err.code] });
+  if (err instanceof ZodError) return new Response(err.issues[0]?.message ?? "Invalid input", { status: 400 });
+  throw err;
+}
+
+/** For form actions: a human message to show beside the form, or rethrow the unexpected. */
+export function formError(err: unknown) {
+  if (err instanceof DomainError) return json({ error: err.message }, { status: HTTP_STATUS[err.code] });
+  if (err instanceof ZodError) return json({ error: err.issues[0]?.message ?? "Invalid input" }, { status: 400 });
+  throw err;
+}

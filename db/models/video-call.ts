@@ -1,0 +1,92 @@
+import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type NonAttribute, type Sequelize } from "sequelize";
+import type { User } from "./user.js";
+
+export const LEAVE_REASONS = ["LEFT", "DROPPED", "KICKED"] as const;
+export type LeaveReason = (typeof LEAVE_REASONS)[number];
+
+export class VideoCallSession extends Model<InferAttributes<VideoCallSession>, InferCreationAttributes<VideoCallSession>> {
+  declare id: CreationOptional<string>;
+  declare studyId: string;
+  declare roomId: string;
+  declare startedBy: string;
+  declare startedAt: Date;
+  declare endedAt: Date | null;
+  /** seconds */
+  declare duration: number | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+  declare participants?: NonAttribute<VideoCallParticipant[]>;
+
+  static initModel(sequelize: Sequelize): void {
+    VideoCallSession.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        studyId: { type: DataTypes.UUID, allowNull: false },
+        roomId: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+        startedBy: { type: DataTypes.UUID, allowNull: false },
+        startedAt: { type: DataTypes.DATE, allowNull: false },
+        endedAt: { type: DataTypes.DATE, allowNull: true },
+        duration: { type: DataTypes.DOUBLE, allowNull: true },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: "video_call_sessions" },
+    );
+  }
+}
+
+export class VideoCallParticipant extends Model<
+  InferAttributes<VideoCallParticipant>,
+  InferCreationAttributes<VideoCallParticipant>
+> {
+  declare id: CreationOptional<string>;
+  declare sessionId: string;
+  declare userId: string;
+  declare peerId: string;
+  declare joinedAt: Date;
+  declare leftAt: Date | null;
+  /** All times in seconds, counting only time actually present. */
+  declare duration: number | null;
+  declare audioMutedTime: CreationOptional<number>;
+  declare videoOffTime: CreationOptional<number>;
+  declare screenSharedTime: CreationOptional<number>;
+  declare lastSeenAt: Date;
+  declare leaveReason: LeaveReason | null;
+  declare audio: boolean;
+  declare video: boolean;
+  declare screen: CreationOptional<boolean>;
+  declare audioChangedAt: Date;
+  declare videoChangedAt: Date;
+  declare screenChangedAt: Date;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+  declare user?: NonAttribute<User>;
+
+  static initModel(sequelize: Sequelize): void {
+    VideoCallParticipant.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+        sessionId: { type: DataTypes.UUID, allowNull: false },
+        userId: { type: DataTypes.UUID, allowNull: false },
+        peerId: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+        joinedAt: { type: DataTypes.DATE, allowNull: false },
+        leftAt: { type: DataTypes.DATE, allowNull: true },
+        duration: { type: DataTypes.DOUBLE, allowNull: true },
+        audioMutedTime: { type: DataTypes.DOUBLE, allowNull: false, defaultValue: 0 },
+        videoOffTime: { type: DataTypes.DOUBLE, allowNull: false, defaultValue: 0 },
+        screenSharedTime: { type: DataTypes.DOUBLE, allowNull: false, defaultValue: 0 },
+        lastSeenAt: { type: DataTypes.DATE, allowNull: false },
+        leaveReason: { type: DataTypes.ENUM(...LEAVE_REASONS), allowNull: true },
+        audio: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+        video: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+        screen: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        audioChangedAt: { type: DataTypes.DATE, allowNull: false },
+        videoChangedAt: { type: DataTypes.DATE, allowNull: false },
+        screenChangedAt: { type: DataTypes.DATE, allowNull: false },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: "video_call_participants" },
+    );
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The wire shapes shared by the server's room events / tRPC outputs and the browser machines.
+ * Lives in machines/ because machines may import nothing from server/, app/ or db/, while the
+ * server is free to import these types from here.
+ */
+
+export type LeaveReason = "LEFT" | "DROPPED" | "KICKED";
+
+export interface MediaFlags {
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+}
+
+export interface RoomParticipant extends MediaFlags {
+  userId: string;
+  name: string;
+  avatarUrl: string | null;
+  /** PeerJS id of this participation; a rejoin gets a new one. */
+  peerId: string;
+  /** ISO timestamp */
+  joinedAt: string;
+}
+
+export interface RoomSession {
+  id: string;
+  roomId: string;
+  /** ISO timestamp */
+  startedAt: string;
+  startedBy: string;
+  participants: RoomParticipant[];
+  onlineCount: number;
+}
+
+/** What one member reports about their link to another, so everyone can show "Reconnecting (2/3)". */
+export type LinkState = "connected" | "reconnecting" | "lost";
+
+export type RoomEvent =
+  | { type: "session-started"; session: RoomSession }
+  | { type: "session-ended"; sessionId: string; endedAt: string }
+  | { type: "user-joined"; sessionId: string; participant: RoomParticipant }
+  | { type: "user-left"; sessionId: string; userId: string; peerId: string; reason: LeaveReason }
+  | ({ type: "media-changed"; sessionId: string; userId: string; peerId: string } & MediaFlags)
+  | {
+      type: "connection-state";
+      sessionId: string;
+      userId: string;
+      peerId: string;
+      state: LinkState;
+      attempt?: number;
+      maxAttempts?: number;
+    };
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface JoinResult {
+  participant: RoomParticipant;
+  peerId: string;
+  iceServers: IceServer[];
+}

@@ -1,0 +1,69 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { ExpressPeerServer } from "peer";
+import { WebSocketServer } from "ws";
+import type { Logger } from "./logger.js";
+
+export const PEER_MOUNT = "/peerjs";
+/** PeerJS clients append "/peerjs" to the configured path for the signaling socket. */
+export const PEER_SOCKET_PATH = `${PEER_MOUNT}/peerjs`;
+
+export interface PeerHooks {
+  /** May this logged-in user register this peer id? Only the owner of an open participation may. */
+  authorize(userId: string, peerId: string): Promise<boolean>;
+  userIdFromCookie(cookie: string | undefined): Promise<string | null>;
+  onConnect(peerId: string): void;
+  onDisconnect(peerId: string): void;
+}
+
+/**
+ * The self-hosted PeerServer. PeerServer has no auth hook, so its WebSocket server is created
+ * with `noServer` and every upgrade passes our own check before PeerServer ever sees the socket.
+ */
+export function createPeerServer(opts: { httpServer: Server; origin: () => string; aliveTimeoutMs: number; hooks: PeerHooks; log: Logger }) {
+  let wss: WebSocketServer | null = null;
+  const app = ExpressPeerServer(opts.httpServer, {
+    path: "/",
+    key: "peerjs",
+    allow_discovery: false,
+    alive_timeout: opts.aliveTimeoutMs,
+    concurrent_limit: 5000,
+    // Only our own pages may call PeerServer's HTTP API from a browser.
+    corsOptions: { origin: (o: string | undefined, cb: (e: Error | null, ok?: boolean) => void) => cb(null, !o || o === opts.origin()) },
+    createWebSocketServer: () => {
+      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+      return wss;
+    },
+  } as Parameters<typeof ExpressPeerServer>[1]);
+
+  app.on("connection", (client: { getId(): string }) => opts.hooks.onConnect(client.getId()));
+  app.on("disconnect", (client: { getId(): string }) => opts.hooks.onDisconnect(client.getId()));
+  app.on("error", (err: unknown) => opts.log.warn({ err }, "peer server error"));
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const peerId = url.searchParams.get("id") ?? "";
+    let allowed = false;
+    try {
+      const userId = await opts.hooks.userIdFromCookie(req.headers.cookie);
+      allowed = !!userId && peerId.length > 0 && peerId.length <= 64 && (await opts.hooks.authorize(userId, peerId));
+    } catch (err) {
+      opts.log.warn({ err }, "peer upgrade check failed");
+    }
+    if (!allowed || !wss) return refuseUpgrade(socket, 401, "Unauthorized");
+    const server = wss;
+    server.handleUpgrade(req, socket, head, (ws) => server.emit("connection", ws, req));
+  }
+
+  function close() {
+    for (const client of wss?.clients ?? []) client.terminate();
+    wss?.close();
+  }
+
+  return { app, handleUpgrade, close };
+}
+
+export function refuseUpgrade(socket: Duplex, status: number, text: string) {
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}

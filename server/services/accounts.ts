@@ -1,0 +1,104 @@
+import { UniqueConstraintError } from "sequelize";
+import { z } from "zod";
+import { burnVerify, hashPassword, verifyPassword } from "../../db/passwords.js";
+import { User } from "../../db/models/index.js";
+import { DomainError } from "./errors.js";
+
+export const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
+export const SignupSchema = z.object({
+  name: z.string().trim().min(1, "Enter your name").max(80, "Name is too long (80 characters at most)"),
+  email: EmailSchema,
+  password: z.string().min(8, "Password must be at least 8 characters").max(200, "Password is too long"),
+});
+export const LoginSchema = z.object({
+  email: EmailSchema,
+  password: z.string().min(1, "Enter your password").max(200, "Password is too long"),
+});
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+  avatarUrl: string | null;
+}
+
+export const INVALID_LOGIN = "Invalid email or password.";
+export const THROTTLED_LOGIN = "Too many failed attempts. Wait a minute and try again.";
+
+function toSessionUser(u: User): SessionUser {
+  return { id: u.id, email: u.email, name: u.name, avatarUrl: u.avatarUrl };
+}
+
+/**
+ * Counts failed logins per IP+email in a sliding window. In-process is enough for one server;
+ * it forgets on restart, which only ever errs towards letting a user in.
+ */
+export class LoginThrottle {
+  private failures = new Map<string, number[]>();
+  constructor(
+    private readonly maxFailures = 5,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+  private key(ip: string, email: string) {
+    return `${ip}|${email.toLowerCase()}`;
+  }
+  private recent(key: string) {
+    const cutoff = this.now() - this.windowMs;
+    const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
+    if (list.length) this.failures.set(key, list);
+    else this.failures.delete(key);
+    return list;
+  }
+  isBlocked(ip: string, email: string) {
+    return this.recent(this.key(ip, email)).length >= this.maxFailures;
+  }
+  fail(ip: string, email: string) {
+    const key = this.key(ip, email);
+    this.failures.set(key, [...this.recent(key), this.now()]);
+  }
+  succeed(ip: string, email: string) {
+    this.failures.delete(this.key(ip, email));
+  }
+}
+
+export class AccountService {
+  constructor(readonly throttle = new LoginThrottle()) {}
+
+  async signup(input: unknown): Promise<SessionUser> {
+    const data = SignupSchema.parse(input);
+    try {
+      const user = await User.create({
+        name: data.name,
+        email: data.email,
+        passwordHash: await hashPassword(data.password),
+        avatarUrl: null,
+      });
+      return toSessionUser(user);
+    } catch (err) {
+      if (err instanceof UniqueConstraintError) {
+        throw new DomainError("CONFLICT", "An account with this email already exists. Log in instead.");
+      }
+      throw err;
+    }
+  }
+
+  async login(input: unknown, ip: string): Promise<SessionUser> {
+    const { email, password } = LoginSchema.parse(input);
+    if (this.throttle.isBlocked(ip, email)) throw new DomainError("TOO_MANY_REQUESTS", THROTTLED_LOGIN);
+    const user = await User.findOne({ where: { email } });
+    const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnVerify(password), false);
+    if (!user || !ok) {
+      this.throttle.fail(ip, email);
+      throw new DomainError("UNAUTHORIZED", INVALID_LOGIN);
+    }
+    this.throttle.succeed(ip, email);
+    return toSessionUser(user);
+  }
+
+  async findUser(id: string): Promise<SessionUser | null> {
+    if (!z.uuid().safeParse(id).success) return null;
+    const user = await User.findByPk(id);
+    return user ? toSessionUser(user) : null;
+  }
+}
