@@ -83,7 +83,13 @@ export function ErrorBoundary() {
   const error = useRouteError();
   if (isRouteErrorResponse(error)) {
     const title =
-      error.status === 404 ? "Not found" : error.status === 403 ? "Access denied" : error.status === 401 ? "Please log in" : "Something went wrong";
+      error.status === 404
+        ? "Not found"
+        : error.status === 403
+          ? "Access denied"
+          : error.status === 401
+            ? "Please log in"
+            : "Something went wrong";
     const message =
       typeof error.data === "string" && error.data
         ? error.data

@@ -6,6 +6,8 @@ import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express from "express";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createPeerServer, PEER_MOUNT, PEER_SOCKET_PATH, refuseUpgrade } from "./peer-server.js";
@@ -110,7 +112,7 @@ export async function createAppServer(opts: { config: Config; services: Services
     if (!res.headersSent) res.status(500).type("text/plain").send("Something went wrong on our side.");
   });
 
-  const upgradeRoutes: Record<string, (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => void> = {
+  const upgradeRoutes: Record<string, (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void> = {
     [PEER_SOCKET_PATH]: (req, socket, head) => void peer.handleUpgrade(req, socket, head),
   };
   httpServer.on("upgrade", (req, socket, head) => {
@@ -121,7 +123,7 @@ export async function createAppServer(opts: { config: Config; services: Services
     route(req, socket, head);
   });
 
-  const sockets = new Set<import("node:net").Socket>();
+  const sockets = new Set<Socket>();
   httpServer.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));

@@ -3,22 +3,26 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
+// An exported-but-empty variable (`DATABASE_URL=`) means "not set", as shells and .env files intend.
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
-    .optional(),
-  SESSION_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")),
+  SESSION_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
   DATA_DIR: z.string().min(1).default(".data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Comma-separated STUN/TURN URLs handed to browsers; empty means host candidates only. */
   STUN_URLS: z.string().default(""),
   TURN_URLS: z.string().default(""),
-  TURN_SECRET: z.string().optional(),
-  TURN_TTL_SECONDS: z.coerce.number().int().positive().default(12 * 60 * 60),
+  TURN_SECRET: optional(z.string().min(1)),
+  TURN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(12 * 60 * 60),
   /** How long a vanished PeerServer socket may stay away before its participation is DROPPED. */
   DROP_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(8_000),
   /** Participations silent for longer than this are closed by the sweeper. */

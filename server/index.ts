@@ -11,8 +11,7 @@ async function main() {
   logger.info({ embedded: db.embedded }, db.embedded ? "embedded Postgres started" : "connected to Postgres");
 
   const seed =
-    config.NODE_ENV !== "production" &&
-    (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && db.embedded));
+    config.NODE_ENV !== "production" && (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && db.embedded));
   if (seed) await seedDemo(db.sequelize);
 
   const services = createServices(db.sequelize, config);

@@ -20,7 +20,13 @@ export interface PeerHooks {
  * The self-hosted PeerServer. PeerServer has no auth hook, so its WebSocket server is created
  * with `noServer` and every upgrade passes our own check before PeerServer ever sees the socket.
  */
-export function createPeerServer(opts: { httpServer: Server; origin: () => string; aliveTimeoutMs: number; hooks: PeerHooks; log: Logger }) {
+export function createPeerServer(opts: {
+  httpServer: Server;
+  origin: () => string;
+  aliveTimeoutMs: number;
+  hooks: PeerHooks;
+  log: Logger;
+}) {
   let wss: WebSocketServer | null = null;
   const app = ExpressPeerServer(opts.httpServer, {
     path: "/",
@@ -29,7 +35,10 @@ export function createPeerServer(opts: { httpServer: Server; origin: () => strin
     alive_timeout: opts.aliveTimeoutMs,
     concurrent_limit: 5000,
     // Only our own pages may call PeerServer's HTTP API from a browser.
-    corsOptions: { origin: (o: string | undefined, cb: (e: Error | null, ok?: boolean) => void) => cb(null, !o || o === opts.origin()) },
+    corsOptions: {
+      origin: (o: string | undefined, cb: (e: Error | null, ok?: boolean) => void) =>
+        cb(null, !o || o === opts.origin()),
+    },
     createWebSocketServer: () => {
       wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
       return wss;

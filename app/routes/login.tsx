@@ -6,7 +6,8 @@ import { formError } from "~/utils/http.server";
 export const meta: MetaFunction = () => [{ title: "Log in · CoUp" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await getUser(request, context)) return redirect(safeRedirect(new URL(request.url).searchParams.get("redirectTo")));
+  if (await getUser(request, context))
+    return redirect(safeRedirect(new URL(request.url).searchParams.get("redirectTo")));
   return json({});
 }
 
@@ -15,7 +16,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const redirectTo = safeRedirect(form.get("redirectTo"));
   try {
     const user = await context.services.auth.authenticator.authenticate("form", request);
-    return redirect(redirectTo, { headers: { "Set-Cookie": await context.services.auth.commitLogin(request, user.id) } });
+    return redirect(redirectTo, {
+      headers: { "Set-Cookie": await context.services.auth.commitLogin(request, user.id) },
+    });
   } catch (err) {
     return formError(err);
   }

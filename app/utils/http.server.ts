@@ -5,7 +5,12 @@ import { HTTP_STATUS, type DomainError } from "../../server/services/errors";
 // The Remix bundle holds its own copy of server modules, so `instanceof` against the
 // server's DomainError class would fail; match on the shape instead.
 function isDomainError(err: unknown): err is DomainError {
-  return err instanceof Error && err.name === "DomainError" && typeof (err as DomainError).code === "string" && (err as DomainError).code in HTTP_STATUS;
+  return (
+    err instanceof Error &&
+    err.name === "DomainError" &&
+    typeof (err as DomainError).code === "string" &&
+    (err as DomainError).code in HTTP_STATUS
+  );
 }
 
 /** Throws a Response (caught by the error boundary) when the condition fails, like epic-stack's helper. */

@@ -47,5 +47,8 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
 };
 
 export const down: MigrationFn = async ({ context: { query, transaction } }) => {
-  await query(`DROP TABLE study_members; DROP TABLE studies; DROP TABLE users; DROP TYPE member_role; DROP TYPE member_status`, { transaction });
+  await query(
+    `DROP TABLE study_members; DROP TABLE studies; DROP TABLE users; DROP TYPE member_role; DROP TYPE member_status`,
+    { transaction },
+  );
 };

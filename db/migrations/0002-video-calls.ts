@@ -61,11 +61,16 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
     { transaction },
   );
   await query(`CREATE INDEX video_call_participants_session ON video_call_participants ("sessionId")`, { transaction });
-  await query(`CREATE INDEX video_call_participants_open_seen ON video_call_participants ("lastSeenAt") WHERE "leftAt" IS NULL`, {
-    transaction,
-  });
+  await query(
+    `CREATE INDEX video_call_participants_open_seen ON video_call_participants ("lastSeenAt") WHERE "leftAt" IS NULL`,
+    {
+      transaction,
+    },
+  );
 };
 
 export const down: MigrationFn = async ({ context: { query, transaction } }) => {
-  await query(`DROP TABLE video_call_participants; DROP TABLE video_call_sessions; DROP TYPE leave_reason`, { transaction });
+  await query(`DROP TABLE video_call_participants; DROP TABLE video_call_sessions; DROP TYPE leave_reason`, {
+    transaction,
+  });
 };

@@ -1,4 +1,11 @@
-import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from "sequelize";
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from "sequelize";
 
 export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {
   declare id: CreationOptional<string>;
@@ -14,7 +21,13 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
       {
         id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
         // Stored lower-cased; a unique index on lower(email) backs the case-insensitive rule.
-        email: { type: DataTypes.STRING(254), allowNull: false, set(v: string) { this.setDataValue("email", v.trim().toLowerCase()); } },
+        email: {
+          type: DataTypes.STRING(254),
+          allowNull: false,
+          set(v: string) {
+            this.setDataValue("email", v.trim().toLowerCase());
+          },
+        },
         name: { type: DataTypes.STRING(80), allowNull: false },
         avatarUrl: { type: DataTypes.STRING(500), allowNull: true },
         passwordHash: { type: DataTypes.STRING(255), allowNull: false },

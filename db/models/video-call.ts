@@ -1,10 +1,21 @@
-import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type NonAttribute, type Sequelize } from "sequelize";
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type NonAttribute,
+  type Sequelize,
+} from "sequelize";
 import type { User } from "./user.js";
 
 export const LEAVE_REASONS = ["LEFT", "DROPPED", "KICKED"] as const;
 export type LeaveReason = (typeof LEAVE_REASONS)[number];
 
-export class VideoCallSession extends Model<InferAttributes<VideoCallSession>, InferCreationAttributes<VideoCallSession>> {
+export class VideoCallSession extends Model<
+  InferAttributes<VideoCallSession>,
+  InferCreationAttributes<VideoCallSession>
+> {
   declare id: CreationOptional<string>;
   declare studyId: string;
   declare roomId: string;

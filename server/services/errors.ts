@@ -1,5 +1,6 @@
 /** A failure the client caused or may see; `code` maps onto HTTP and tRPC codes in one place. */
-export type DomainErrorCode = "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "TOO_MANY_REQUESTS";
+export type DomainErrorCode =
+  "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "TOO_MANY_REQUESTS";
 
 export class DomainError extends Error {
   override name = "DomainError";

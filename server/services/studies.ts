@@ -86,7 +86,10 @@ export class StudyService {
       for (let attempt = 0; ; attempt++) {
         try {
           const study = await Study.create({ ...data, ownerId, inviteCode: newInviteCode() }, { transaction });
-          await StudyMember.create({ studyId: study.id, userId: ownerId, role: "OWNER", status: "ACTIVE" }, { transaction });
+          await StudyMember.create(
+            { studyId: study.id, userId: ownerId, role: "OWNER", status: "ACTIVE" },
+            { transaction },
+          );
           return study;
         } catch (err) {
           if (err instanceof UniqueConstraintError && attempt < 3) continue;
@@ -99,7 +102,8 @@ export class StudyService {
   async joinByCode(userId: string, rawCode: unknown): Promise<{ study: Study; status: MemberStatus }> {
     const code = InviteCodeSchema.parse(rawCode);
     const study = await Study.findOne({ where: { inviteCode: code } });
-    if (!study) throw new DomainError("NOT_FOUND", "No study has that invite code. Check it with the person who invited you.");
+    if (!study)
+      throw new DomainError("NOT_FOUND", "No study has that invite code. Check it with the person who invited you.");
     const wanted: MemberStatus = study.requiresApproval ? "PENDING" : "ACTIVE";
     return this.sequelize.transaction(async (transaction) => {
       const existing = await StudyMember.findOne({ where: { studyId: study.id, userId }, transaction, lock: true });
@@ -158,14 +162,16 @@ export class StudyService {
       if (!exists) throw new DomainError("NOT_FOUND", "This study doesn't exist.");
       throw new DomainError("FORBIDDEN", "You are not a member of this study.");
     }
-    if (membership.status === "PENDING") throw new DomainError("FORBIDDEN", "Your request to join this study is waiting for approval.");
+    if (membership.status === "PENDING")
+      throw new DomainError("FORBIDDEN", "Your request to join this study is waiting for approval.");
     if (membership.status !== "ACTIVE") throw new DomainError("FORBIDDEN", "You are not a member of this study.");
     return membership;
   }
 
   private async requireManager(actorId: string, studyId: unknown) {
     const me = await this.requireActiveMember(actorId, studyId);
-    if (!MANAGERS.includes(me.role)) throw new DomainError("FORBIDDEN", "Only the study's owner or admins can do that.");
+    if (!MANAGERS.includes(me.role))
+      throw new DomainError("FORBIDDEN", "Only the study's owner or admins can do that.");
     return me;
   }
 

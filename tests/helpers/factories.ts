@@ -6,7 +6,12 @@ const FAKE_HASH = "$argon2id$v=19$m=19456,t=2,p=1$ZmFrZXNhbHQ$ZmFrZWhhc2hmYWtlaG
 
 export async function makeUser(name = "User"): Promise<User> {
   const tag = randomBytes(4).toString("hex");
-  return User.create({ name, email: `${name.toLowerCase()}-${tag}@example.test`, passwordHash: FAKE_HASH, avatarUrl: null });
+  return User.create({
+    name,
+    email: `${name.toLowerCase()}-${tag}@example.test`,
+    passwordHash: FAKE_HASH,
+    avatarUrl: null,
+  });
 }
 
 export async function makeStudy(owner: User, opts: { requiresApproval?: boolean } = {}): Promise<Study> {
@@ -21,6 +26,11 @@ export async function makeStudy(owner: User, opts: { requiresApproval?: boolean 
   return study;
 }
 
-export async function addMember(study: Study, user: User, status: MemberStatus = "ACTIVE", role: MemberRole = "MEMBER") {
+export async function addMember(
+  study: Study,
+  user: User,
+  status: MemberStatus = "ACTIVE",
+  role: MemberRole = "MEMBER",
+) {
   return StudyMember.create({ studyId: study.id, userId: user.id, role, status });
 }

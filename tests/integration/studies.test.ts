@@ -13,7 +13,9 @@ describe("studies", () => {
     const me = await makeUser("Owner");
     const study = await s.studies.create(me.id, { name: "Graphs", description: "BFS & DFS" });
     const mine = await s.studies.listMine(me.id);
-    expect(mine).toEqual([expect.objectContaining({ id: study.id, name: "Graphs", role: "OWNER", status: "ACTIVE", memberCount: 1 })]);
+    expect(mine).toEqual([
+      expect.objectContaining({ id: study.id, name: "Graphs", role: "OWNER", status: "ACTIVE", memberCount: 1 }),
+    ]);
   });
 
   it("joins by invite code as ACTIVE, or PENDING when approval is required", async () => {
@@ -42,7 +44,9 @@ describe("studies", () => {
     await expect(s.studies.getForMember(stranger.id, study.id)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(s.studies.getForMember(banned.id, study.id)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(s.studies.joinByCode(banned.id, study.inviteCode)).rejects.toBeInstanceOf(DomainError);
-    await expect(s.studies.getForMember(owner.id, "00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(s.studies.getForMember(owner.id, "00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
     await expect(s.studies.getForMember(owner.id, "not-a-uuid")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
@@ -54,9 +58,13 @@ describe("studies", () => {
     const carol = await makeUser("Carol");
     await addMember(study, bob);
     await addMember(study, carol);
-    await expect(s.studies.changeRole(bob.id, study.id, { userId: carol.id, role: "ADMIN" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(s.studies.changeRole(bob.id, study.id, { userId: carol.id, role: "ADMIN" })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
     await s.studies.changeRole(owner.id, study.id, { userId: bob.id, role: "ADMIN" });
-    await expect(s.studies.changeRole(bob.id, study.id, { userId: owner.id, role: "MEMBER" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(s.studies.changeRole(bob.id, study.id, { userId: owner.id, role: "MEMBER" })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
     const view = await s.studies.getForMember(owner.id, study.id);
     expect(view.members.find((m) => m.userId === bob.id)?.role).toBe("ADMIN");
   });
