@@ -1,0 +1,41 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), "coup-cfg-"));
+
+describe("config", () => {
+  it("applies the documented defaults", () => {
+    const cfg = loadConfig({ DATA_DIR: tmp() });
+    expect(cfg).toMatchObject({ PORT: 3000, HOST: "127.0.0.1", NODE_ENV: "development" });
+    expect(cfg.DATABASE_URL).toBeUndefined();
+  });
+
+  it("generates a session secret once and keeps it in DATA_DIR", () => {
+    const dir = tmp();
+    const first = loadConfig({ DATA_DIR: dir }).SESSION_SECRET;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({ DATA_DIR: dir }).SESSION_SECRET).toBe(first);
+    expect(readFileSync(path.join(dir, "session-secret"), "utf8").trim()).toBe(first);
+  });
+
+  it("names the variable when a value is bad", () => {
+    expect(() => loadConfig({ PORT: "eighty", DATA_DIR: tmp() })).toThrowError(/PORT/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://x", DATA_DIR: tmp() })).toThrowError(
+      /DATABASE_URL: must be a postgres/,
+    );
+    expect(() => loadConfig({ SESSION_SECRET: "short", DATA_DIR: tmp() })).toThrowError(ConfigError);
+  });
+
+  it("requires SESSION_SECRET in production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", DATA_DIR: tmp() })).toThrowError(
+      /SESSION_SECRET: required in production/,
+    );
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "", DATA_DIR: tmp() }).DATABASE_URL).toBeUndefined();
+  });
+});
