@@ -2,6 +2,7 @@ import { type Sequelize, type Transaction, type QueryOptions } from "sequelize";
 import { SequelizeStorage, Umzug, type MigrationFn as UmzugMigrationFn } from "umzug";
 import * as m0001 from "./migrations/0001-accounts-and-studies.js";
 import * as m0002 from "./migrations/0002-video-calls.js";
+import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
 
 export interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -13,6 +14,7 @@ export type MigrationFn = UmzugMigrationFn<MigrationContext>;
 const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = [
   { name: "0001-accounts-and-studies", ...m0001 },
   { name: "0002-video-calls", ...m0002 },
+  { name: "0003-video-call-closure-checks", ...m0003 },
 ];
 
 export function createMigrator(sequelize: Sequelize) {

@@ -1,31 +1,71 @@
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
 import type { Config } from "../config.js";
+import { RoomEventBus } from "../events.js";
+import { logger, type Logger } from "../logger.js";
 import { AccountService } from "./accounts.js";
 import { StudyService } from "./studies.js";
+import { VideoCallRest } from "./video-call-http.js";
+import { VIDEO_CALL_DEFAULTS, VideoCallService, type PeerAccess, type VideoCallConfig } from "./video-call.js";
+
+export type { PeerAccess } from "./video-call.js";
 
 export interface Services {
   sequelize: Sequelize;
   accounts: AccountService;
   studies: StudyService;
   auth: ReturnType<typeof createAuth>;
-  peerAccess?: PeerAccess;
+  videoCall: VideoCallService;
+  /** Plain-HTTP adapter for the REST routes; lives here so Remix code never needs server classes. */
+  videoCallRest: VideoCallRest;
+  events: RoomEventBus;
+  peerAccess: PeerAccess;
   /** Background work (sweepers, boot clean-up) started after migrations and stopped on shutdown. */
-  start?(): Promise<void>;
-  stop?(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** The clock every stored call timestamp comes from; tests inject their own. */
+  now?: () => Date;
+  log?: Logger;
 }
 
 /** The composition of domain services; one set per process, shared by Remix, tRPC and PeerServer hooks. */
-export function createServices(sequelize: Sequelize, config: Pick<Config, "SESSION_SECRET">): Services {
+export function createServices(
+  sequelize: Sequelize,
+  config: Pick<Config, "SESSION_SECRET"> & Partial<VideoCallConfig>,
+  options: ServiceOptions = {},
+): Services {
   const accounts = new AccountService();
   const studies = new StudyService(sequelize);
   const auth = createAuth(config.SESSION_SECRET, accounts);
-  return { sequelize, accounts, studies, auth };
-}
-
-/** How the PeerServer asks the call domain who may register a peer id, and reports sockets coming and going. */
-export interface PeerAccess {
-  authorize(userId: string, peerId: string): Promise<boolean>;
-  onConnect(peerId: string): void;
-  onDisconnect(peerId: string): void;
+  const events = new RoomEventBus();
+  const videoCall = new VideoCallService({
+    sequelize,
+    studies,
+    events,
+    config: {
+      STUN_URLS: config.STUN_URLS ?? VIDEO_CALL_DEFAULTS.STUN_URLS,
+      TURN_URLS: config.TURN_URLS ?? VIDEO_CALL_DEFAULTS.TURN_URLS,
+      TURN_SECRET: config.TURN_SECRET,
+      TURN_TTL_SECONDS: config.TURN_TTL_SECONDS ?? VIDEO_CALL_DEFAULTS.TURN_TTL_SECONDS,
+      DROP_GRACE_MS: config.DROP_GRACE_MS ?? VIDEO_CALL_DEFAULTS.DROP_GRACE_MS,
+      STALE_AFTER_MS: config.STALE_AFTER_MS ?? VIDEO_CALL_DEFAULTS.STALE_AFTER_MS,
+    },
+    now: options.now,
+    log: options.log ?? logger,
+  });
+  return {
+    sequelize,
+    accounts,
+    studies,
+    auth,
+    videoCall,
+    videoCallRest: new VideoCallRest(videoCall, auth),
+    events,
+    peerAccess: videoCall.peerAccess,
+    start: () => videoCall.startBackground(),
+    stop: () => videoCall.stopBackground(),
+  };
 }

@@ -1,8 +1,10 @@
 import { createCallerFactory, router } from "../trpc.js";
 import { studyRouter } from "./study.js";
+import { videoCallRouter } from "./video-call.js";
 
 export const appRouter = router({
   study: studyRouter,
+  videoCall: videoCallRouter,
 });
 
 export type AppRouter = typeof appRouter;
