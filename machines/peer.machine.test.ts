@@ -1,0 +1,450 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createActor, type SnapshotFrom } from "xstate";
+import { getShortestPaths } from "xstate/graph";
+import {
+  type PeerEmitted,
+  type PeerEvent,
+  type PeerInput,
+  type PeerRole,
+  peerMachine,
+  shouldCall,
+} from "./peer.machine";
+import { bitrateBudget, degrade, type QualitySample } from "./quality";
+import { nextRetryDelay } from "./reconnect-policy";
+import {
+  fakeCallHandle,
+  fakeMediaCalls,
+  fakeSignalingHandle,
+  fakeStream,
+  fakeTrack,
+  participant,
+} from "./test-utils";
+
+const T0 = "2024-05-01T10:00:00.000Z";
+const T1 = "2024-05-01T10:00:05.000Z";
+
+function startPeer(overrides: Partial<PeerInput> = {}) {
+  const fakes = fakeMediaCalls();
+  const input: PeerInput = {
+    remote: participant("remote", T0),
+    localPeerId: "local",
+    role: "caller",
+    localStream: fakeStream("local-stream"),
+    signaling: fakeSignalingHandle(),
+    ...overrides,
+  };
+  const actor = createActor(peerMachine.provide({ actors: fakes.actors }), { input });
+  const emitted: PeerEmitted[] = [];
+  actor.on("*", (e) => emitted.push(e));
+  actor.start();
+  return { actor, fakes, emitted, state: () => actor.getSnapshot().value };
+}
+
+const linkStates = (emitted: PeerEmitted[]) =>
+  emitted.flatMap((e) => (e.type === "LINK_STATE" ? [`${e.state}:${e.attempt}`] : []));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(new Date(T1));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("shouldCall", () => {
+  const a = { peerId: "aaa", joinedAt: T0 };
+  const b = { peerId: "bbb", joinedAt: T1 };
+
+  it("lets the later joiner dial", () => {
+    expect(shouldCall(b, a)).toBe(true);
+    expect(shouldCall(a, b)).toBe(false);
+  });
+
+  it("breaks exact ties by peerId so exactly one side dials", () => {
+    const x = { peerId: "x-1", joinedAt: T0 };
+    const y = { peerId: "y-1", joinedAt: T0 };
+    expect([shouldCall(x, y), shouldCall(y, x)].filter(Boolean)).toHaveLength(1);
+  });
+
+  it("compares instants, not strings", () => {
+    const utc = { peerId: "a", joinedAt: "2024-05-01T10:00:00.000Z" };
+    const offset = { peerId: "b", joinedAt: "2024-05-01T12:00:00.000+02:00" };
+    // Same instant: tie on time, so peerId decides, consistently on both sides.
+    expect(shouldCall(offset, utc)).toBe(true);
+    expect(shouldCall(utc, offset)).toBe(false);
+  });
+
+  it("never dials itself", () => {
+    expect(shouldCall(a, a)).toBe(false);
+  });
+});
+
+describe("peer machine: happy paths", () => {
+  it("caller dials, negotiates and reports connected", () => {
+    const { actor, fakes, emitted, state } = startPeer();
+    expect(state()).toBe("calling");
+    expect(fakes.calls).toHaveLength(1);
+    expect(fakes.last().kind).toBe("outgoing");
+    expect(fakes.last().remotePeerId).toBe("remote");
+
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "checking" });
+    expect(state()).toBe("connecting");
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(state()).toBe("connected");
+    expect(linkStates(emitted)).toEqual(["connected:0"]);
+    actor.stop();
+  });
+
+  it("caller waits for signaling before dialling", () => {
+    const { actor, fakes, state } = startPeer({ signaling: null });
+    expect(state()).toBe("idle");
+    expect(fakes.calls).toHaveLength(0);
+    actor.send({ type: "SIGNALING.UP", signaling: fakeSignalingHandle() });
+    expect(state()).toBe("calling");
+    expect(fakes.calls).toHaveLength(1);
+  });
+
+  it("callee answers the incoming call with its stream", () => {
+    const { actor, fakes, state } = startPeer({ role: "callee" });
+    expect(state()).toBe("answering");
+    expect(fakes.calls).toHaveLength(0);
+    const call = fakeCallHandle();
+    actor.send({ type: "INCOMING_CALL", call });
+    expect(state()).toBe("connecting");
+    expect(fakes.last().kind).toBe("answer");
+    expect(fakes.last().input).toMatchObject({ call, localStream: { id: "local-stream" } });
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "completed" });
+    expect(state()).toBe("connected");
+  });
+
+  it("answers a call that arrived before the room event (input.incomingCall)", () => {
+    const call = fakeCallHandle();
+    const { fakes, state } = startPeer({ role: "callee", incomingCall: call });
+    expect(state()).toBe("connecting");
+    expect(fakes.last().input).toMatchObject({ call });
+  });
+
+  it("keeps only the first stream per stream id (PeerJS fires `stream` per track)", () => {
+    const { actor, fakes, emitted } = startPeer();
+    const first = fakeStream("s1");
+    fakes.last().report({ type: "CALL.STREAM", stream: first, streamId: "s1" });
+    fakes.last().report({ type: "CALL.STREAM", stream: fakeStream("s1"), streamId: "s1" });
+    expect(emitted.filter((e) => e.type === "STREAM_READY")).toHaveLength(1);
+    expect(actor.getSnapshot().context.remoteStream).toBe(first);
+  });
+
+  it("tracks the remote's media flags", () => {
+    const { actor } = startPeer();
+    actor.send({ type: "REMOTE_MEDIA", flags: { audio: false, video: false, screen: true } });
+    expect(actor.getSnapshot().context.remoteMedia).toEqual({ audio: false, video: false, screen: true });
+  });
+});
+
+describe("peer machine: failures", () => {
+  function connectedPeer(overrides: Partial<PeerInput> = {}) {
+    const p = startPeer(overrides);
+    p.fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(p.state()).toBe("connected");
+    return p;
+  }
+
+  it("recovers from ICE disconnected within the grace period without re-dialling", () => {
+    const { fakes, state, emitted } = connectedPeer();
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });
+    expect(state()).toBe("disconnected");
+    vi.advanceTimersByTime(4_000);
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(state()).toBe("connected");
+    vi.advanceTimersByTime(60_000);
+    expect(state()).toBe("connected");
+    expect(fakes.calls).toHaveLength(1);
+    expect(fakes.calls[0]!.stopped).toBe(false);
+    expect(linkStates(emitted)).not.toContain("reconnecting:1");
+  });
+
+  it("treats a disconnect outlasting the grace period as a failure", () => {
+    const { fakes, state, actor } = connectedPeer();
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });
+    vi.advanceTimersByTime(5_000);
+    expect(state()).toBe("reconnecting");
+    expect(actor.getSnapshot().context.lastError).toEqual({ reason: "disconnect-timeout" });
+    expect(fakes.calls[0]!.stopped).toBe(true);
+  });
+
+  it("re-dials three times with growing delays, gives up, and RETRY starts over", () => {
+    const { actor, fakes, state, emitted } = connectedPeer();
+    const redialTimes: number[] = [];
+    const failedAt = Date.now();
+
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "failed" });
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(state()).toBe("reconnecting");
+      expect(actor.getSnapshot().context.attempt).toBe(attempt);
+      const before = fakes.calls.length;
+      const delay = nextRetryDelay(attempt, Date.now() - failedAt)!;
+      vi.advanceTimersByTime(delay - 1);
+      expect(fakes.calls.length).toBe(before);
+      vi.advanceTimersByTime(1);
+      expect(state()).toBe("calling");
+      expect(fakes.calls.length).toBe(before + 1);
+      redialTimes.push(Date.now() - failedAt);
+      fakes.last().report({ type: "CALL.CLOSED" });
+    }
+    expect(state()).toBe("lost");
+    expect(redialTimes).toEqual([1000, 4000, 11000]);
+    expect(linkStates(emitted)).toEqual([
+      "connected:0",
+      "reconnecting:1",
+      "reconnecting:2",
+      "reconnecting:3",
+      "lost:4",
+    ]);
+    expect(fakes.live()).toHaveLength(0);
+
+    vi.advanceTimersByTime(120_000);
+    expect(state()).toBe("lost");
+
+    actor.send({ type: "RETRY" });
+    expect(state()).toBe("calling");
+    expect(actor.getSnapshot().context.attempt).toBe(0);
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(state()).toBe("connected");
+  });
+
+  it("counts a dial that never connects as a failure", () => {
+    const { state } = startPeer();
+    vi.advanceTimersByTime(15_000);
+    expect(state()).toBe("reconnecting");
+  });
+
+  it("callee waits for the re-dial and accepts it while reconnecting", () => {
+    const { actor, fakes, state } = startPeer({ role: "callee" });
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "failed" });
+    expect(state()).toBe("reconnecting");
+    vi.advanceTimersByTime(1_000);
+    expect(state()).toBe("answering");
+    // The callee never dials on its own.
+    expect(fakes.calls.filter((c) => c.kind === "outgoing")).toHaveLength(0);
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    expect(state()).toBe("connecting");
+    expect(fakes.live()).toHaveLength(1);
+  });
+
+  it("a call from the remote after giving up starts a link with a fresh attempt budget", () => {
+    const { actor, fakes, state } = startPeer({ role: "callee" });
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(state()).toBe("lost");
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    expect(state()).toBe("connecting");
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "failed" });
+    expect(state()).toBe("reconnecting");
+    expect(actor.getSnapshot().context.attempt).toBe(1);
+  });
+
+  it("callee gives up when no re-dial ever comes", () => {
+    const { state } = startPeer({ role: "callee" });
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(state()).toBe("lost");
+  });
+
+  it("a callee's RETRY dials, since the remote may have given up too", () => {
+    const { actor, fakes, state } = startPeer({ role: "callee" });
+    vi.advanceTimersByTime(10 * 60_000);
+    actor.send({ type: "RETRY" });
+    expect(state()).toBe("calling");
+    expect(fakes.last().kind).toBe("outgoing");
+  });
+
+  it("closes and stops the call when the remote leaves mid-negotiation", () => {
+    const { actor, fakes, state } = startPeer();
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "checking" });
+    actor.send({ type: "REMOTE_LEFT" });
+    expect(state()).toBe("closed");
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(fakes.live()).toHaveLength(0);
+    vi.advanceTimersByTime(60_000);
+    expect(fakes.calls).toHaveLength(1);
+  });
+});
+
+describe("peer machine: outgoing media", () => {
+  it("forwards track replacement to the live call and re-uses it on re-dial", () => {
+    const { actor, fakes } = startPeer();
+    const screen = fakeTrack("video-screen");
+    actor.send({ type: "REPLACE_VIDEO_TRACK", track: screen });
+    expect(fakes.last().received).toEqual([{ type: "REPLACE_VIDEO_TRACK", track: screen }]);
+    fakes.last().report({ type: "CALL.ERROR", reason: "boom" });
+    vi.advanceTimersByTime(1_000);
+    expect(fakes.calls).toHaveLength(2);
+    expect(fakes.last().input.videoTrack).toBe(screen);
+  });
+
+  it("applies a new group budget to the live call", () => {
+    const { actor, fakes } = startPeer();
+    actor.send({ type: "SET_BUDGET", budget: bitrateBudget(4) });
+    expect(fakes.last().received).toEqual([{ type: "APPLY_BUDGET", budget: bitrateBudget(4) }]);
+  });
+
+  it("steps the encoder down after sustained poor quality and restores it after recovery", () => {
+    const { actor, fakes } = startPeer({ budget: bitrateBudget(2) });
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    const poor: QualitySample = {
+      rttMs: 900,
+      jitterMs: 80,
+      packetLossPct: 15,
+      inboundKbps: 100,
+      outboundKbps: 100,
+      fps: 5,
+      width: 320,
+      height: 180,
+    };
+    const good: QualitySample = { ...poor, rttMs: 50, jitterMs: 5, packetLossPct: 0, fps: 30 };
+    const budgets = () => fakes.last().received.filter((c) => c.type === "APPLY_BUDGET");
+
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: poor });
+    expect(actor.getSnapshot().context.qualityLevel).toBe("poor");
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: poor });
+    expect(budgets()).toHaveLength(0);
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: poor });
+    expect(budgets()).toEqual([{ type: "APPLY_BUDGET", budget: degrade(bitrateBudget(2)) }]);
+
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
+    expect(actor.getSnapshot().context.qualityLevel).toBe("poor");
+    fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
+    expect(actor.getSnapshot().context.qualityLevel).toBe("good");
+    expect(budgets().at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+  });
+});
+
+describe("glare: two members joining at the same instant", () => {
+  it("exactly one side dials and both end up connected", () => {
+    const a = participant("peer-a", T0);
+    const b = participant("peer-b", T0);
+    const fakesA = fakeMediaCalls();
+    const fakesB = fakeMediaCalls();
+    const roleOf = (self: typeof a, other: typeof a): PeerRole =>
+      shouldCall(self, other) ? "caller" : "callee";
+    const atA = createActor(peerMachine.provide({ actors: fakesA.actors }), {
+      input: { remote: b, localPeerId: a.peerId, role: roleOf(a, b), localStream: null, signaling: fakeSignalingHandle() },
+    });
+    const atB = createActor(peerMachine.provide({ actors: fakesB.actors }), {
+      input: { remote: a, localPeerId: b.peerId, role: roleOf(b, a), localStream: null, signaling: fakeSignalingHandle() },
+    });
+    atA.start();
+    atB.start();
+
+    const dials = [...fakesA.calls, ...fakesB.calls].filter((c) => c.kind === "outgoing");
+    expect(dials).toHaveLength(1);
+    // Deliver the single dial to the other side, as the signaling server would.
+    const dialerIsA = fakesA.calls.length === 1;
+    const [dialer, answerer, answererFakes] = dialerIsA
+      ? [fakesA, atB, fakesB]
+      : [fakesB, atA, fakesA];
+    answerer.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    dialer.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    answererFakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(atA.getSnapshot().value).toBe("connected");
+    expect(atB.getSnapshot().value).toBe("connected");
+    expect([...fakesA.calls, ...fakesB.calls]).toHaveLength(2);
+  });
+
+  it("if both dial after RETRY, the rule-designated caller keeps its call", () => {
+    const { actor, fakes, state } = startPeer({ role: "caller" });
+    const own = fakes.last();
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    expect(state()).toBe("calling");
+    expect(own.stopped).toBe(false);
+    expect(fakes.calls).toHaveLength(1);
+  });
+});
+
+describe("peer machine: model-based (xstate/graph)", () => {
+  type PeerSnapshot = SnapshotFrom<typeof peerMachine>;
+  const MEDIA_STATES = new Set(["calling", "connecting", "connected", "disconnected"]);
+  const afterEvent = (delay: string, state: string) =>
+    ({ type: `xstate.after.${delay}.peer.${state}` }) as unknown as PeerEvent;
+  const modelEvents: PeerEvent[] = [
+    { type: "CALL.ICE_STATE", state: "checking" },
+    { type: "CALL.ICE_STATE", state: "connected" },
+    { type: "CALL.ICE_STATE", state: "disconnected" },
+    { type: "CALL.ICE_STATE", state: "failed" },
+    { type: "CALL.CLOSED" },
+    { type: "INCOMING_CALL", call: fakeCallHandle("model") },
+    { type: "REMOTE_LEFT" },
+    { type: "RETRY" },
+    afterEvent("retryDelay", "reconnecting"),
+    afterEvent("disconnectGrace", "disconnected"),
+    afterEvent("dialTimeout", "calling"),
+    afterEvent("connectTimeout", "connecting"),
+    afterEvent("answerTimeout", "answering"),
+  ];
+  const delayMs: Record<string, (s: PeerSnapshot) => number> = {
+    retryDelay: (s) => nextRetryDelay(s.context.attempt, Date.now() - (s.context.failedSince ?? Date.now()))!,
+    disconnectGrace: () => 5_000,
+    dialTimeout: () => 15_000,
+    connectTimeout: () => 15_000,
+    answerTimeout: () => 15_000,
+  };
+
+  for (const role of ["caller", "callee"] as const) {
+    it(`replays every shortest path to each ${role} state on a live actor`, () => {
+      const input: PeerInput = {
+        remote: participant("remote", T0),
+        localPeerId: "local",
+        role,
+        localStream: null,
+        signaling: fakeSignalingHandle(),
+      };
+      const paths = getShortestPaths(peerMachine, {
+        input,
+        events: modelEvents,
+        // Fails fast (instead of exhausting memory) if some counter stops being bounded.
+        limit: 5_000,
+        serializeState: (s) =>
+          JSON.stringify([s.value, s.context.attempt, s.context.dialOnRetry, s.status]),
+      });
+      const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)));
+      expect(reached).toEqual(
+        new Set(
+          [
+            role === "caller" ? "calling" : "answering",
+            "connecting",
+            "connected",
+            "disconnected",
+            "reconnecting",
+            "lost",
+            "closed",
+            ...(role === "callee" ? ["calling"] : []),
+          ].map((v) => JSON.stringify(v)),
+        ),
+      );
+
+      for (const path of paths) {
+        const { actor, fakes } = startPeer(input);
+        for (const step of path.steps.slice(1)) {
+          const event = step.event;
+          const before = actor.getSnapshot();
+          if (event.type.startsWith("xstate.after.")) {
+            const name = event.type.split(".")[2]!;
+            vi.advanceTimersByTime(delayMs[name]!(before));
+          } else if (event.type.startsWith("CALL.")) {
+            // Only a live call actor can produce these; the model must agree one exists.
+            expect(MEDIA_STATES.has(String(before.value))).toBe(true);
+            fakes.live()[0]!.report(event as Parameters<typeof fakes.calls[number]["report"]>[0]);
+          } else {
+            actor.send(event);
+          }
+          const now = actor.getSnapshot();
+          expect(now.value).toEqual(step.state.value);
+          expect(now.context.attempt).toBe(step.state.context.attempt);
+          expect(fakes.live().length).toBe(MEDIA_STATES.has(String(now.value)) ? 1 : 0);
+        }
+        actor.stop();
+        expect(fakes.live()).toHaveLength(0);
+      }
+    });
+  }
+});

@@ -1,0 +1,507 @@
+/**
+ * One link to one remote participant. The call machine spawns one of these per remote and never
+ * talks to PeerJS itself; everything that touches WebRTC lives in the `outgoingCall` /
+ * `answerCall` actors (see actors/browser.ts), spawned under the fixed id "media" so commands can
+ * be forwarded to whichever call is current.
+ */
+import { and, assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from "xstate";
+import type { PeerFailureReason, PeerLinkError } from "./errors";
+import type { CallHandle, SignalingHandle } from "./handles";
+import {
+  type QualityAssessment,
+  type QualityLevel,
+  type QualitySample,
+  type SenderBudget,
+  bitrateBudget,
+  classifyQuality,
+  degrade,
+  nextQualityLevel,
+  sameBudget,
+} from "./quality";
+import { MAX_RECONNECT_ATTEMPTS, nextRetryDelay } from "./reconnect-policy";
+import type { LinkState, MediaFlags, RoomParticipant } from "./room-protocol";
+
+export type PeerRole = "caller" | "callee";
+
+export interface Participation {
+  peerId: string;
+  /** ISO timestamp from the server, so both sides compare the same values. */
+  joinedAt: string;
+}
+
+/**
+ * The deterministic caller rule, evaluated independently on both ends: the participation that
+ * joined later dials the one already in the room (it is the one that just learnt about the
+ * other), and exact ties go to the larger peerId. For any pair exactly one side returns true, so
+ * two members joining at the same instant never dial each other (glare).
+ */
+export function shouldCall(local: Participation, remote: Participation): boolean {
+  if (local.peerId === remote.peerId) return false;
+  const l = Date.parse(local.joinedAt);
+  const r = Date.parse(remote.joinedAt);
+  if (Number.isFinite(l) && Number.isFinite(r) && l !== r) return l > r;
+  return local.peerId > remote.peerId;
+}
+
+/** Events the media-call actors report back. */
+export type MediaCallEvent =
+  | { type: "CALL.STREAM"; stream: MediaStream; streamId: string }
+  | { type: "CALL.ICE_STATE"; state: RTCIceConnectionState }
+  | { type: "CALL.CLOSED" }
+  | { type: "CALL.ERROR"; reason: string }
+  | { type: "QUALITY_SAMPLE"; sample: QualitySample };
+
+/** Commands the media-call actors accept (forwarded by the peer machine). */
+export type MediaCallCommand =
+  | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
+  | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
+  | { type: "APPLY_BUDGET"; budget: SenderBudget };
+
+interface MediaCallInputBase {
+  localPeerId: string;
+  remotePeerId: string;
+  localStream: MediaStream | null;
+  /** Tracks to send instead of localStream's (screen share, a camera acquired mid-call). */
+  audioTrack: MediaStreamTrack | null;
+  videoTrack: MediaStreamTrack | null;
+  budget: SenderBudget;
+}
+
+export interface OutgoingCallInput extends MediaCallInputBase {
+  signaling: SignalingHandle;
+}
+
+export interface AnswerCallInput extends MediaCallInputBase {
+  call: CallHandle;
+}
+
+export interface PeerInput {
+  remote: RoomParticipant;
+  localPeerId: string;
+  role: PeerRole;
+  localStream: MediaStream | null;
+  /** Null while the signaling socket is not open; a caller then waits in "idle". */
+  signaling?: SignalingHandle | null;
+  audioTrack?: MediaStreamTrack | null;
+  videoTrack?: MediaStreamTrack | null;
+  budget?: SenderBudget;
+  /** A call that arrived before the room event announcing this participant. */
+  incomingCall?: CallHandle | null;
+  maxAttempts?: number;
+}
+
+export type PeerEvent =
+  | MediaCallEvent
+  | { type: "INCOMING_CALL"; call: CallHandle }
+  | { type: "REMOTE_MEDIA"; flags: MediaFlags }
+  | { type: "REMOTE_UPDATED"; remote: RoomParticipant }
+  | { type: "REMOTE_LEFT" }
+  | { type: "RETRY" }
+  | { type: "SET_BUDGET"; budget: SenderBudget }
+  | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
+  | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
+  | { type: "LOCAL_STREAM"; stream: MediaStream | null }
+  | { type: "SIGNALING.UP"; signaling: SignalingHandle }
+  | { type: "SIGNALING.DOWN" };
+
+export interface LinkStateChange {
+  remotePeerId: string;
+  remoteUserId: string;
+  state: LinkState;
+  attempt: number;
+  maxAttempts: number;
+}
+
+/** What a peer tells the call machine (its parent). */
+export type PeerParentEvent = { type: "PEER.LINK_STATE" } & LinkStateChange;
+
+export type PeerEmitted =
+  | ({ type: "LINK_STATE" } & LinkStateChange)
+  | { type: "STREAM_READY"; remotePeerId: string; stream: MediaStream };
+
+export interface PeerContext {
+  remote: RoomParticipant;
+  localPeerId: string;
+  role: PeerRole;
+  localStream: MediaStream | null;
+  audioTrack: MediaStreamTrack | null;
+  videoTrack: MediaStreamTrack | null;
+  signaling: SignalingHandle | null;
+  pendingCall: CallHandle | null;
+  /** Set by the user's RETRY so that this side dials even if it is normally the callee. */
+  dialOnRetry: boolean;
+  maxAttempts: number;
+  /** Number of the reconnect attempt in progress; 0 while the link is healthy. */
+  attempt: number;
+  failedSince: number | null;
+  lastError: PeerLinkError | null;
+  remoteStream: MediaStream | null;
+  remoteStreamId: string | null;
+  remoteMedia: MediaFlags;
+  quality: (QualityAssessment & { sample: QualitySample }) | null;
+  qualityLevel: QualityLevel | null;
+  qualityHistory: QualityLevel[];
+  poorStreak: number;
+  /** The budget the call machine assigned for the current group size. */
+  baseBudget: SenderBudget;
+  /** What is actually applied: baseBudget, or a degraded version while the link is poor. */
+  budget: SenderBudget;
+}
+
+/** Poor samples in a row (≈6 s at 2 s sampling) before we step the encoder down. */
+export const POOR_SAMPLES_BEFORE_DEGRADE = 3;
+const QUALITY_HISTORY_LENGTH = 10;
+const ICE_FAILED: readonly RTCIceConnectionState[] = ["failed", "closed"];
+
+function notProvided<TInput>(name: string) {
+  return fromCallback<MediaCallCommand, TInput>(({ sendBack }) => {
+    sendBack({ type: "CALL.ERROR", reason: `${name} actor not provided` });
+  });
+}
+
+/** While a call actor exists, commands go to it as well as into context (for future re-dials). */
+const mediaCommands = {
+  REPLACE_VIDEO_TRACK: { actions: ["rememberTrack" as const, "forwardTrack" as const] },
+  REPLACE_AUDIO_TRACK: { actions: ["rememberTrack" as const, "forwardTrack" as const] },
+  SET_BUDGET: { actions: { type: "setBaseBudget" as const, params: { forward: true } } },
+  QUALITY_SAMPLE: { actions: { type: "handleQuality" as const, params: { forward: true } } },
+};
+
+export const peerMachine = setup({
+  types: {
+    context: {} as PeerContext,
+    events: {} as PeerEvent,
+    input: {} as PeerInput,
+    emitted: {} as PeerEmitted,
+  },
+  actors: {
+    outgoingCall: notProvided<OutgoingCallInput>("outgoingCall"),
+    answerCall: notProvided<AnswerCallInput>("answerCall"),
+  },
+  delays: {
+    retryDelay: ({ context }) =>
+      nextRetryDelay(context.attempt, Date.now() - (context.failedSince ?? Date.now())) ?? 0,
+    disconnectGrace: 5_000,
+    dialTimeout: 15_000,
+    connectTimeout: 15_000,
+    answerTimeout: 15_000,
+  },
+  guards: {
+    hasPendingCall: ({ context }) => context.pendingCall !== null,
+    shouldDial: ({ context }) =>
+      context.signaling !== null && (context.role === "caller" || context.dialOnRetry),
+    isCallee: ({ context }) => context.role === "callee",
+    canRetry: ({ context }) =>
+      context.attempt < context.maxAttempts &&
+      nextRetryDelay(context.attempt + 1, Date.now() - (context.failedSince ?? Date.now())) !==
+        null,
+    iceIn: ({ event }, params: { states: readonly RTCIceConnectionState[] }) =>
+      event.type === "CALL.ICE_STATE" && params.states.includes(event.state),
+    isNewStream: ({ context, event }) =>
+      event.type === "CALL.STREAM" && event.streamId !== context.remoteStreamId,
+  },
+  actions: {
+    startOutgoingCall: spawnChild("outgoingCall", {
+      id: "media",
+      input: ({ context }): OutgoingCallInput => ({
+        ...mediaInput(context),
+        // shouldDial guarantees it; the fallback only satisfies the type checker.
+        signaling: context.signaling ?? ({} as SignalingHandle),
+      }),
+    }),
+    answerPendingCall: enqueueActions(({ context, enqueue }) => {
+      const call = context.pendingCall;
+      if (!call) return;
+      enqueue.spawnChild("answerCall", { id: "media", input: { ...mediaInput(context), call } });
+      enqueue.assign({ pendingCall: null });
+    }),
+    takeIncomingCall: assign({
+      pendingCall: ({ event, context }) =>
+        event.type === "INCOMING_CALL" ? event.call : context.pendingCall,
+    }),
+    stopMedia: enqueueActions(({ enqueue }) => {
+      enqueue(stopChild("media"));
+      // Stream ids survive a re-dial (the remote reuses its MediaStream), so forget the old one
+      // or the new stream would be deduplicated away.
+      enqueue.assign({ remoteStream: null, remoteStreamId: null });
+    }),
+    recordFailure: assign(({ context }, params: { reason: PeerFailureReason; detail?: string }) => ({
+      attempt: context.attempt + 1,
+      failedSince: context.failedSince ?? Date.now(),
+      lastError: params.detail ? { reason: params.reason, detail: params.detail } : { reason: params.reason },
+    })),
+    markConnected: assign({
+      attempt: 0,
+      failedSince: null,
+      lastError: null,
+      dialOnRetry: false,
+    }),
+    resetAttempts: assign({ attempt: 0, failedSince: null, dialOnRetry: true }),
+    clearAttempts: assign({ attempt: 0, failedSince: null }),
+    setSignaling: assign({
+      signaling: ({ event, context }) =>
+        event.type === "SIGNALING.UP" ? event.signaling : context.signaling,
+    }),
+    clearSignaling: assign({ signaling: null }),
+    storeStream: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "CALL.STREAM") return;
+      enqueue.assign({ remoteStream: event.stream, remoteStreamId: event.streamId });
+      enqueue.emit({ type: "STREAM_READY", remotePeerId: context.remote.peerId, stream: event.stream });
+    }),
+    setRemoteMedia: assign({
+      remoteMedia: ({ event, context }) =>
+        event.type === "REMOTE_MEDIA" ? { ...event.flags } : context.remoteMedia,
+    }),
+    updateRemote: assign({
+      remote: ({ event, context }) => (event.type === "REMOTE_UPDATED" ? event.remote : context.remote),
+    }),
+    setLocalStream: assign({
+      localStream: ({ event, context }) =>
+        event.type === "LOCAL_STREAM" ? event.stream : context.localStream,
+    }),
+    rememberTrack: assign(({ event, context }) => {
+      if (event.type === "REPLACE_VIDEO_TRACK") return { videoTrack: event.track };
+      if (event.type === "REPLACE_AUDIO_TRACK") return { audioTrack: event.track };
+      return context;
+    }),
+    forwardTrack: enqueueActions(({ event, enqueue }) => {
+      if (event.type === "REPLACE_VIDEO_TRACK" || event.type === "REPLACE_AUDIO_TRACK") {
+        enqueue.sendTo("media", { type: event.type, track: event.track });
+      }
+    }),
+    /**
+     * Records the sample and adapts the encoder: step down after sustained "poor", go back to the
+     * group budget once the (hysteresis-smoothed) level is good again.
+     */
+    handleQuality: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
+      if (event.type !== "QUALITY_SAMPLE") return;
+      const assessment = classifyQuality(event.sample);
+      const history = [...context.qualityHistory, assessment.level].slice(-QUALITY_HISTORY_LENGTH);
+      const level = context.qualityLevel
+        ? nextQualityLevel(context.qualityLevel, history)
+        : assessment.level;
+      let poorStreak = level === "poor" ? context.poorStreak + 1 : 0;
+      let budget = context.budget;
+      if (poorStreak >= POOR_SAMPLES_BEFORE_DEGRADE) {
+        budget = degrade(context.budget);
+        poorStreak = 0;
+      } else if (level === "good") {
+        budget = context.baseBudget;
+      }
+      enqueue.assign({
+        quality: { ...assessment, sample: event.sample },
+        qualityHistory: history,
+        qualityLevel: level,
+        poorStreak,
+        budget,
+      });
+      if (params.forward && !sameBudget(budget, context.budget)) {
+        enqueue.sendTo("media", { type: "APPLY_BUDGET", budget });
+      }
+    }),
+    setBaseBudget: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
+      if (event.type !== "SET_BUDGET") return;
+      // A link currently degraded for poor quality stays degraded relative to the new base.
+      const degraded = !sameBudget(context.budget, context.baseBudget);
+      const budget = degraded ? degrade(event.budget) : event.budget;
+      enqueue.assign({ baseBudget: event.budget, budget });
+      if (params.forward) enqueue.sendTo("media", { type: "APPLY_BUDGET", budget });
+    }),
+    announceLink: enqueueActions(({ context, enqueue, self }, params: { state: LinkState }) => {
+      const change: LinkStateChange = {
+        remotePeerId: context.remote.peerId,
+        remoteUserId: context.remote.userId,
+        state: params.state,
+        attempt: context.attempt,
+        maxAttempts: context.maxAttempts,
+      };
+      enqueue.emit({ type: "LINK_STATE", ...change });
+      // Standalone (tests, storybook) there is no parent to tell.
+      if (self._parent) enqueue.sendParent({ type: "PEER.LINK_STATE", ...change });
+    }),
+  },
+}).createMachine({
+  id: "peer",
+  context: ({ input }) => {
+    const budget = input.budget ?? bitrateBudget(1);
+    return {
+      remote: input.remote,
+      localPeerId: input.localPeerId,
+      role: input.role,
+      localStream: input.localStream,
+      audioTrack: input.audioTrack ?? null,
+      videoTrack: input.videoTrack ?? null,
+      signaling: input.signaling ?? null,
+      pendingCall: input.incomingCall ?? null,
+      dialOnRetry: false,
+      maxAttempts: input.maxAttempts ?? MAX_RECONNECT_ATTEMPTS,
+      attempt: 0,
+      failedSince: null,
+      lastError: null,
+      remoteStream: null,
+      remoteStreamId: null,
+      remoteMedia: { audio: input.remote.audio, video: input.remote.video, screen: input.remote.screen },
+      quality: null,
+      qualityLevel: null,
+      qualityHistory: [],
+      poorStreak: 0,
+      baseBudget: budget,
+      budget,
+    };
+  },
+  initial: "idle",
+  on: {
+    REMOTE_LEFT: ".closed",
+    INCOMING_CALL: { target: ".connecting", actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"] },
+    "CALL.STREAM": { guard: "isNewStream", actions: "storeStream" },
+    REMOTE_MEDIA: { actions: "setRemoteMedia" },
+    REMOTE_UPDATED: { actions: "updateRemote" },
+    LOCAL_STREAM: { actions: "setLocalStream" },
+    REPLACE_VIDEO_TRACK: { actions: "rememberTrack" },
+    REPLACE_AUDIO_TRACK: { actions: "rememberTrack" },
+    SET_BUDGET: { actions: { type: "setBaseBudget", params: { forward: false } } },
+    QUALITY_SAMPLE: { actions: { type: "handleQuality", params: { forward: false } } },
+    "SIGNALING.UP": { actions: "setSignaling" },
+    "SIGNALING.DOWN": { actions: "clearSignaling" },
+  },
+  states: {
+    /** Deciding who dials; a caller waits here while the signaling socket is down. */
+    idle: {
+      always: [
+        { guard: "hasPendingCall", target: "connecting", actions: "answerPendingCall" },
+        { guard: "shouldDial", target: "calling" },
+        { guard: "isCallee", target: "answering" },
+      ],
+    },
+    /** Callee waiting for the other side to dial (first time or after a failure). */
+    answering: {
+      after: {
+        answerTimeout: [
+          { guard: "canRetry", target: "reconnecting", actions: { type: "recordFailure", params: { reason: "answer-timeout" } } },
+          { target: "lost", actions: { type: "recordFailure", params: { reason: "answer-timeout" } } },
+        ],
+      },
+    },
+    calling: {
+      entry: "startOutgoingCall",
+      on: {
+        // Both ends dialled at once (only possible after a user RETRY): the rule-designated caller
+        // keeps its own call, the other side switches to answering.
+        INCOMING_CALL: [
+          { guard: "isCallee", target: "connecting", actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"] },
+          {},
+        ],
+        "CALL.ICE_STATE": [
+          { guard: { type: "iceIn", params: { states: ["checking", "new"] } }, target: "connecting" },
+          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+          ...fail("ice-failed", ICE_FAILED),
+        ],
+        "CALL.CLOSED": fail("call-closed"),
+        "CALL.ERROR": fail("call-error"),
+        ...mediaCommands,
+      },
+      after: { dialTimeout: fail("dial-timeout") },
+    },
+    connecting: {
+      on: {
+        "CALL.ICE_STATE": [
+          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+          ...fail("ice-failed", ICE_FAILED),
+        ],
+        "CALL.CLOSED": fail("call-closed"),
+        "CALL.ERROR": fail("call-error"),
+        ...mediaCommands,
+      },
+      after: { connectTimeout: fail("dial-timeout") },
+    },
+    connected: {
+      entry: ["markConnected", { type: "announceLink", params: { state: "connected" } }],
+      on: {
+        "CALL.ICE_STATE": [
+          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+          ...fail("ice-failed", ICE_FAILED),
+        ],
+        "CALL.CLOSED": fail("call-closed"),
+        "CALL.ERROR": fail("call-error"),
+        ...mediaCommands,
+      },
+    },
+    /** ICE "disconnected" often heals by itself (Wi-Fi roam); give it a moment before re-dialling. */
+    disconnected: {
+      on: {
+        "CALL.ICE_STATE": [
+          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+          ...fail("ice-failed", ICE_FAILED),
+        ],
+        "CALL.CLOSED": fail("call-closed"),
+        "CALL.ERROR": fail("call-error"),
+        ...mediaCommands,
+      },
+      after: { disconnectGrace: fail("disconnect-timeout") },
+    },
+    reconnecting: {
+      entry: ["stopMedia", { type: "announceLink", params: { state: "reconnecting" } }],
+      after: { retryDelay: "idle" },
+    },
+    lost: {
+      entry: ["stopMedia", { type: "announceLink", params: { state: "lost" } }],
+      on: {
+        RETRY: { target: "idle", actions: "resetAttempts" },
+        // The remote pressed Retry: a fresh link, with a fresh attempt budget.
+        INCOMING_CALL: {
+          target: "connecting",
+          actions: ["clearAttempts", "takeIncomingCall", "answerPendingCall"],
+        },
+      },
+    },
+    closed: {
+      type: "final",
+      entry: "stopMedia",
+      on: { INCOMING_CALL: {} },
+    },
+  },
+});
+
+/**
+ * Transitions for a failed attempt: count it, then re-dial or give up. `iceStates` narrows it to
+ * CALL.ICE_STATE events reporting one of those states.
+ */
+function fail(reason: PeerFailureReason, iceStates?: readonly RTCIceConnectionState[]) {
+  const actions = { type: "recordFailure" as const, params: { reason } };
+  if (!iceStates) {
+    return [
+      { guard: "canRetry" as const, target: "reconnecting" as const, actions },
+      { target: "lost" as const, actions },
+    ];
+  }
+  const ice = { type: "iceIn" as const, params: { states: iceStates } };
+  return [
+    { guard: and([ice, "canRetry"]), target: "reconnecting" as const, actions },
+    { guard: ice, target: "lost" as const, actions },
+  ];
+}
+
+function mediaInput(context: PeerContext): MediaCallInputBase {
+  return {
+    localPeerId: context.localPeerId,
+    remotePeerId: context.remote.peerId,
+    localStream: context.localStream,
+    audioTrack: context.audioTrack,
+    videoTrack: context.videoTrack,
+    budget: context.budget,
+  };
+}
+
+export type PeerMachine = typeof peerMachine;
+export type PeerStatus =
+  | "idle"
+  | "answering"
+  | "calling"
+  | "connecting"
+  | "connected"
+  | "disconnected"
+  | "reconnecting"
+  | "lost"
+  | "closed";
