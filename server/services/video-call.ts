@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Op, QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { z } from "zod";
@@ -9,6 +9,7 @@ import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../
 import type { Logger } from "../logger.js";
 import { DomainError } from "./errors.js";
 import type { StudyService } from "./studies.js";
+import { iceServersFor } from "./turn.js";
 
 // ---------------------------------------------------------------------------------------------
 // Inputs: every entry point parses untrusted input with these; a failure becomes a 400.
@@ -155,12 +156,6 @@ function newPeerId(): string {
 }
 function newRoomId(): string {
   return `room-${randomBytes(12).toString("hex")}`;
-}
-function splitUrls(list: string): string[] {
-  return list
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 /**
@@ -661,20 +656,7 @@ export class VideoCallService {
   }
 
   private iceServers(userId: string): IceServer[] {
-    const { STUN_URLS, TURN_URLS, TURN_SECRET, TURN_TTL_SECONDS } = this.deps.config;
-    const servers: IceServer[] = [];
-    const stun = splitUrls(STUN_URLS);
-    if (stun.length) servers.push({ urls: stun });
-    const turn = splitUrls(TURN_URLS);
-    if (turn.length && TURN_SECRET) {
-      // coturn's REST-API scheme: short-lived credentials derived from a shared secret.
-      const username = `${Math.floor(this.now().getTime() / 1000) + TURN_TTL_SECONDS}:${userId}`;
-      const credential = createHmac("sha1", TURN_SECRET).update(username).digest("base64");
-      servers.push({ urls: turn, username, credential });
-    } else if (turn.length) {
-      servers.push({ urls: turn });
-    }
-    return servers;
+    return iceServersFor(this.deps.config, userId, this.now());
   }
 
   private snapshot(studyId: string): Promise<RoomSession | null> {
