@@ -1,0 +1,631 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createActor, fromCallback, fromPromise, type EventObject } from "xstate";
+import {
+  type CallInput,
+  type JoinCallInput,
+  type JoinedCall,
+  type LocalMedia,
+  type LocalTracksCommand,
+  type PublishMediaInput,
+  type ReportLinkInput,
+  type RequestMediaInput,
+  type RoomFeedEvent,
+  type ScreenMedia,
+  type SessionRef,
+  type SignalingCommand,
+  type SignalingEvent,
+  type SignalingInput,
+  type WatchTrackInput,
+  callMachine,
+  peerChildId,
+} from "./call.machine";
+import { MediaError } from "./errors";
+import { peerMachine, shouldCall } from "./peer.machine";
+import { bitrateBudget } from "./quality";
+import type { RoomParticipant } from "./room-protocol";
+import {
+  type FakeCall,
+  controllablePromise,
+  fakeCallHandle,
+  fakeMediaCalls,
+  fakeSignalingHandle,
+  fakeStream,
+  fakeTrack,
+  participant,
+} from "./test-utils";
+
+const STUDY = "study-1";
+const SESSION = "session-1";
+const T0 = "2024-05-01T10:00:00.000Z";
+const T1 = "2024-05-01T10:01:00.000Z";
+
+interface Harness {
+  actor: ReturnType<typeof createActor<typeof callMachine>>;
+  media: ReturnType<typeof controllablePromise<RequestMediaInput, LocalMedia>>;
+  display: ReturnType<typeof controllablePromise<void, ScreenMedia>>;
+  joins: ReturnType<typeof controllablePromise<JoinCallInput, JoinedCall>>;
+  published: PublishMediaInput[];
+  reported: ReportLinkInput[];
+  leaves: SessionRef[];
+  heartbeats: SessionRef[];
+  trackCommands: LocalTracksCommand[];
+  signalingCommands: SignalingCommand[];
+  signaling: (e: SignalingEvent) => void;
+  room: (e: RoomFeedEvent) => void;
+  screenEnded: () => void;
+  calls: ReturnType<typeof fakeMediaCalls>;
+  value: () => unknown;
+  peer: (peerId: string) => ReturnType<typeof peerSnapshot>;
+}
+
+function peerSnapshot(h: { actor: Harness["actor"] }, peerId: string) {
+  const ref = h.actor.getSnapshot().context.peers[peerId];
+  return ref?.getSnapshot();
+}
+
+function harness(input: Partial<CallInput> = {}): Harness {
+  const media = controllablePromise<RequestMediaInput, LocalMedia>();
+  const display = controllablePromise<void, ScreenMedia>();
+  const joins = controllablePromise<JoinCallInput, JoinedCall>();
+  const calls = fakeMediaCalls();
+  const published: PublishMediaInput[] = [];
+  const reported: ReportLinkInput[] = [];
+  const leaves: SessionRef[] = [];
+  const heartbeats: SessionRef[] = [];
+  const trackCommands: LocalTracksCommand[] = [];
+  const signalingCommands: SignalingCommand[] = [];
+  let sendSignaling: ((e: SignalingEvent) => void) | null = null;
+  let sendRoom: ((e: RoomFeedEvent) => void) | null = null;
+  let sendScreen: ((e: EventObject) => void) | null = null;
+
+  const machine = callMachine.provide({
+    actors: {
+      requestMedia: media.logic,
+      displayMedia: display.logic,
+      joinCall: joins.logic,
+      publishMedia: fromPromise<void, PublishMediaInput>(async ({ input }) => {
+        published.push(input);
+      }),
+      reportLink: fromPromise<void, ReportLinkInput>(async ({ input }) => {
+        reported.push(input);
+      }),
+      leaveCall: fromPromise<void, SessionRef>(async ({ input }) => {
+        leaves.push(input);
+      }),
+      heartbeat: fromCallback<EventObject, SessionRef>(({ input }) => {
+        heartbeats.push(input);
+      }),
+      localTracks: fromCallback<LocalTracksCommand, void>(({ receive }) => {
+        receive((c) => trackCommands.push(c));
+      }),
+      signaling: fromCallback<SignalingCommand, SignalingInput>(({ sendBack, receive }) => {
+        sendSignaling = sendBack;
+        receive((c) => signalingCommands.push(c));
+        return () => {
+          sendSignaling = null;
+        };
+      }),
+      roomEvents: fromCallback<EventObject, SessionRef>(({ sendBack }) => {
+        sendRoom = sendBack;
+        return () => {
+          sendRoom = null;
+        };
+      }),
+      watchScreenTrack: fromCallback<EventObject, WatchTrackInput>(({ sendBack }) => {
+        sendScreen = sendBack;
+        return () => {
+          sendScreen = null;
+        };
+      }),
+      peer: peerMachine.provide({ actors: calls.actors }),
+    },
+  });
+  const actor = createActor(machine, {
+    input: { studyId: STUDY, sessionId: SESSION, self: { userId: "me", name: "Me" }, ...input },
+  });
+  actor.start();
+  const h: Harness = {
+    actor,
+    media,
+    display,
+    joins,
+    published,
+    reported,
+    leaves,
+    heartbeats,
+    trackCommands,
+    signalingCommands,
+    calls,
+    signaling: (e) => {
+      if (!sendSignaling) throw new Error("signaling actor not running");
+      sendSignaling(e);
+    },
+    room: (e) => {
+      if (!sendRoom) throw new Error("room events actor not running");
+      sendRoom(e);
+    },
+    screenEnded: () => {
+      if (!sendScreen) throw new Error("not watching a screen track");
+      sendScreen({ type: "SCREEN_TRACK_ENDED" });
+    },
+    value: () => actor.getSnapshot().value,
+    peer: (peerId) => peerSnapshot({ actor }, peerId),
+  };
+  return h;
+}
+
+const flush = () => vi.advanceTimersByTimeAsync(0);
+
+const camera = fakeTrack("video-camera");
+const mic = fakeTrack("audio-mic");
+const fullMedia: LocalMedia = { stream: fakeStream("cam-stream"), audioTrack: mic, videoTrack: camera };
+
+function joinResult(peerId: string, joinedAt: string, sessionId = SESSION): JoinedCall {
+  return {
+    sessionId,
+    peerId,
+    iceServers: [{ urls: "stun:stun.example.org" }],
+    participant: participant(peerId, joinedAt, { userId: "me", name: "Me" }),
+  };
+}
+
+/** Grants devices (or fails them), joins as `selfPeerId`, opens signaling. */
+async function joined(
+  opts: { selfPeerId?: string; joinedAt?: string; media?: LocalMedia | MediaError; room?: RoomParticipant[] } = {},
+) {
+  const h = harness();
+  const m = opts.media ?? fullMedia;
+  if (m instanceof MediaError) h.media.pending[0]!.reject(m);
+  else h.media.pending[0]!.resolve(m);
+  await flush();
+  h.actor.send({ type: "JOIN" });
+  h.joins.pending[0]!.resolve(joinResult(opts.selfPeerId ?? "me-peer", opts.joinedAt ?? T1));
+  await flush();
+  h.signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+  h.room({ type: "ROOM.SNAPSHOT", participants: opts.room ?? [] });
+  await flush();
+  return h;
+}
+
+const liveCallTo = (h: Harness, peerId: string): FakeCall => {
+  const c = h.calls.live().find((x) => x.remotePeerId === peerId);
+  if (!c) throw new Error(`no live call to ${peerId}`);
+  return c;
+};
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(new Date(T1));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("prejoin", () => {
+  it.each([
+    ["denied", "denied"],
+    ["no-device", "noDevice"],
+    ["in-use", "inUse"],
+    ["unknown", "failed"],
+  ] as const)("maps a %s media error to prejoin.%s", async (reason, state) => {
+    const h = harness();
+    expect(h.value()).toEqual({ prejoin: "requestingDevices" });
+    h.media.pending[0]!.reject(new MediaError(reason));
+    await flush();
+    expect(h.value()).toEqual({ prejoin: state });
+    expect(h.actor.getSnapshot().context.mediaError?.reason).toBe(reason);
+  });
+
+  it("treats an untyped rejection as failed, and RETRY_DEVICES asks again", async () => {
+    const h = harness();
+    h.media.pending[0]!.reject(new TypeError("weird"));
+    await flush();
+    expect(h.value()).toEqual({ prejoin: "failed" });
+    h.actor.send({ type: "RETRY_DEVICES" });
+    expect(h.value()).toEqual({ prejoin: "requestingDevices" });
+    h.media.pending[1]!.resolve(fullMedia);
+    await flush();
+    expect(h.value()).toEqual({ prejoin: "ready" });
+  });
+
+  it("re-requests with the chosen device and releases the previous tracks", async () => {
+    const h = harness();
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
+    expect(h.media.pending[1]!.input).toMatchObject({ video: true, videoDeviceId: "cam-2" });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [mic, camera] });
+  });
+
+  it("does not touch devices when autoStartMedia is false", () => {
+    const h = harness({ autoStartMedia: false });
+    expect(h.value()).toEqual({ prejoin: "idle" });
+    expect(h.media.pending).toHaveLength(0);
+  });
+
+  it("publishes the prejoin choice (muted mic) on join", async () => {
+    const h = harness();
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    h.actor.send({ type: "TOGGLE_AUDIO" });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.ENABLE", track: mic, enabled: false });
+    h.actor.send({ type: "JOIN" });
+    h.joins.pending[0]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false }]);
+    expect(h.actor.getSnapshot().matches({ inCall: { audio: "off", video: "on" } })).toBe(true);
+  });
+});
+
+describe("joining", () => {
+  it("shows joinFailed with the reason and RETRY joins again", async () => {
+    const h = harness();
+    h.actor.send({ type: "JOIN" });
+    h.joins.pending[0]!.reject({ reason: "forbidden" });
+    await flush();
+    expect(h.value()).toBe("joinFailed");
+    expect(h.actor.getSnapshot().context.joinError?.reason).toBe("forbidden");
+    h.actor.send({ type: "RETRY" });
+    h.joins.pending[1]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
+  });
+
+  it("fails the join when the signaling server never opens", async () => {
+    const h = harness();
+    h.actor.send({ type: "JOIN" });
+    h.joins.pending[0]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(h.value()).toBe("joinFailed");
+    expect(h.actor.getSnapshot().context.joinError?.reason).toBe("signaling");
+  });
+});
+
+describe("listen-only join", () => {
+  it("joins without devices and turns the camera on later without reloading", async () => {
+    const early = participant("early", T0);
+    const h = await joined({ media: new MediaError("no-device"), room: [early] });
+    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: false, screen: false }]);
+    // We joined later, so we dial; with no local media at all.
+    expect(liveCallTo(h, "early").input.localStream).toBeNull();
+
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "acquiring" } })).toBe(true);
+    expect(h.media.pending[1]!.input).toEqual({ audio: false, video: true, audioDeviceId: null, videoDeviceId: null });
+    const lateCam = fakeTrack("video-late");
+    h.media.pending[1]!.resolve({ stream: fakeStream("late"), audioTrack: null, videoTrack: lateCam });
+    await flush();
+
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "on", audio: "off" } })).toBe(true);
+    expect(liveCallTo(h, "early").received).toContainEqual({ type: "REPLACE_VIDEO_TRACK", track: lateCam });
+    expect(h.published.at(-1)).toEqual({ sessionId: SESSION, audio: false, video: true, screen: false });
+  });
+
+  it("stays listen-only if the camera is still unavailable", async () => {
+    const h = await joined({ media: new MediaError("denied") });
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    h.media.pending[1]!.reject(new MediaError("denied"));
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "off" } })).toBe(true);
+    expect(h.published).toHaveLength(1);
+  });
+});
+
+describe("peers", () => {
+  it("spawns a peer per remote participant, never for ourselves, with roles from shouldCall", async () => {
+    const earlier = participant("earlier", T0);
+    const later = participant("later", "2024-05-01T10:05:00.000Z");
+    const me = participant("me-peer", T1);
+    const h = await joined({ room: [earlier, me, later] });
+    const peers = h.actor.getSnapshot().context.peers;
+    expect(Object.keys(peers).sort()).toEqual(["earlier", "later"]);
+    expect(h.peer("earlier")?.value).toBe("calling");
+    expect(h.peer("later")?.value).toBe("answering");
+    expect(h.calls.calls.map((c) => c.remotePeerId)).toEqual(["earlier"]);
+  });
+
+  it("stops the peer (and its call) when the remote leaves mid-negotiation", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "checking" });
+    expect(h.peer("bob")?.value).toBe("connecting");
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "user-bob", peerId: "bob", reason: "LEFT" },
+    });
+    expect(h.actor.getSnapshot().context.peers).toEqual({});
+    expect(h.actor.getSnapshot().children[peerChildId("bob")]).toBeUndefined();
+    expect(h.calls.live()).toHaveLength(0);
+  });
+
+  it("ignores events of another session", async () => {
+    const h = await joined();
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: "other", participant: participant("x", T0) },
+    });
+    expect(h.actor.getSnapshot().context.peers).toEqual({});
+  });
+
+  it("answers a call from someone the room has not announced yet", async () => {
+    const h = await joined();
+    const call = fakeCallHandle();
+    h.signaling({ type: "SIGNALING.INCOMING_CALL", call, remotePeerId: "newcomer" });
+    expect(h.peer("newcomer")?.value).toBe("connecting");
+    expect(liveCallTo(h, "newcomer")).toMatchObject({ kind: "answer", input: { call } });
+    // The room event arrives afterwards: no second peer, no dial.
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: SESSION, participant: participant("newcomer", T1, { name: "Newt" }) },
+    });
+    expect(Object.keys(h.actor.getSnapshot().context.peers)).toEqual(["newcomer"]);
+    expect(h.calls.calls).toHaveLength(1);
+    expect(h.peer("newcomer")?.context.remote.name).toBe("Newt");
+  });
+
+  it("forwards remote media flags to the right peer", async () => {
+    const h = await joined({ room: [participant("bob", T0), participant("amy", T0)] });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "media-changed", sessionId: SESSION, userId: "user-bob", peerId: "bob", audio: false, video: true, screen: true },
+    });
+    expect(h.peer("bob")?.context.remoteMedia).toEqual({ audio: false, video: true, screen: true });
+    expect(h.peer("amy")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
+  });
+
+  it("re-applies the bitrate budget when someone joins or leaves", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    const bob = liveCallTo(h, "bob");
+    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) } });
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+    expect(liveCallTo(h, "amy").input.budget).toEqual(bitrateBudget(2));
+    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("cid", T0) } });
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(3) });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "u", peerId: "amy", reason: "DROPPED" },
+    });
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+    expect(liveCallTo(h, "cid").received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+  });
+
+  it("reports link state changes to the server", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "failed" });
+    await flush();
+    expect(h.reported).toEqual([
+      { sessionId: SESSION, remotePeerId: "bob", state: "connected", attempt: 0, maxAttempts: 3 },
+      { sessionId: SESSION, remotePeerId: "bob", state: "reconnecting", attempt: 1, maxAttempts: 3 },
+    ]);
+  });
+
+  it("RETRY_PEER restarts a lost link", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    for (let i = 0; i < 4; i++) {
+      liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
+      await vi.advanceTimersByTimeAsync(7_000);
+    }
+    expect(h.peer("bob")?.value).toBe("lost");
+    h.actor.send({ type: "RETRY_PEER", peerId: "bob" });
+    expect(h.peer("bob")?.value).toBe("calling");
+  });
+});
+
+describe("glare: two members joining at the same instant", () => {
+  it("exactly one side dials, and both links connect", async () => {
+    const a = participant("peer-a", T0, { userId: "ua" });
+    const b = participant("peer-b", T0, { userId: "ub" });
+    const ha = await joined({ selfPeerId: a.peerId, joinedAt: T0, room: [a, b] });
+    const hb = await joined({ selfPeerId: b.peerId, joinedAt: T0, room: [a, b] });
+
+    const dials = [...ha.calls.calls, ...hb.calls.calls].filter((c) => c.kind === "outgoing");
+    expect(dials).toHaveLength(1);
+    expect(shouldCall(a, b) !== shouldCall(b, a)).toBe(true);
+
+    const [dialer, answerer, answererSide] = ha.calls.calls.length ? [ha, hb, b] : [hb, ha, a];
+    const otherSide = answererSide === a ? b : a;
+    answerer.signaling({ type: "SIGNALING.INCOMING_CALL", call: fakeCallHandle(), remotePeerId: otherSide.peerId });
+    liveCallTo(dialer, answererSide.peerId).report({ type: "CALL.ICE_STATE", state: "connected" });
+    liveCallTo(answerer, otherSide.peerId).report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(ha.peer(b.peerId)?.value).toBe("connected");
+    expect(hb.peer(a.peerId)?.value).toBe("connected");
+    expect([...ha.calls.calls, ...hb.calls.calls]).toHaveLength(2);
+  });
+});
+
+describe("media toggles in the call", () => {
+  it("muting while a peer is connecting publishes audio:false and the peer still connects", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    const bob = liveCallTo(h, "bob");
+    bob.report({ type: "CALL.ICE_STATE", state: "checking" });
+    h.actor.send({ type: "TOGGLE_AUDIO" });
+    await flush();
+    expect(h.published.at(-1)).toEqual({ sessionId: SESSION, audio: false, video: true, screen: false });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.ENABLE", track: mic, enabled: false });
+    bob.report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(h.peer("bob")?.value).toBe("connected");
+    expect(h.calls.calls).toHaveLength(1);
+  });
+
+  it("rapid toggles publish serially and end on the latest flags", async () => {
+    let release: (() => void) | null = null;
+    const inputs: PublishMediaInput[] = [];
+    // A slow server: each setMedia waits for the test.
+    const media = controllablePromise<RequestMediaInput, LocalMedia>();
+    const joins = controllablePromise<JoinCallInput, JoinedCall>();
+    let sendSignaling: ((e: SignalingEvent) => void) | null = null;
+    const actor = createActor(
+      callMachine.provide({
+        actors: {
+          requestMedia: media.logic,
+          joinCall: joins.logic,
+          publishMedia: fromPromise<void, PublishMediaInput>(
+            ({ input }) =>
+              new Promise<void>((resolve) => {
+                inputs.push(input);
+                release = resolve;
+              }),
+          ),
+          signaling: fromCallback<SignalingCommand, SignalingInput>(({ sendBack }) => {
+            sendSignaling = sendBack;
+          }),
+          peer: peerMachine.provide({ actors: fakeMediaCalls().actors }),
+        },
+      }),
+      { input: { studyId: STUDY, sessionId: SESSION, self: { userId: "me", name: "Me" } } },
+    );
+    actor.start();
+    media.pending[0]!.resolve(fullMedia);
+    await flush();
+    actor.send({ type: "JOIN" });
+    joins.pending[0]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    sendSignaling!({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+    expect(inputs).toHaveLength(1);
+    actor.send({ type: "TOGGLE_AUDIO" });
+    actor.send({ type: "TOGGLE_VIDEO" });
+    actor.send({ type: "TOGGLE_AUDIO" });
+    expect(inputs).toHaveLength(1);
+    release!();
+    await flush();
+    expect(inputs).toHaveLength(2);
+    expect(inputs[1]).toEqual({ sessionId: SESSION, audio: true, video: false, screen: false });
+    release!();
+    await flush();
+    expect(inputs).toHaveLength(2);
+  });
+});
+
+describe("screen share", () => {
+  it("swaps the outgoing video to the screen and back to the camera, also when the browser ends it", async () => {
+    const h = await joined({ room: [participant("bob", T0), participant("amy", T0)] });
+    const screen = fakeTrack("video-screen");
+    const replaced = (peerId: string) =>
+      liveCallTo(h, peerId).received.filter((c) => c.type === "REPLACE_VIDEO_TRACK").map((c) => ("track" in c ? c.track : null));
+
+    h.actor.send({ type: "START_SHARE" });
+    expect(h.actor.getSnapshot().matches({ inCall: { screen: "starting" } })).toBe(true);
+    h.display.pending[0]!.resolve({ stream: fakeStream("screen"), videoTrack: screen });
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { screen: "on" } })).toBe(true);
+    expect(replaced("bob")).toEqual([screen]);
+    expect(replaced("amy")).toEqual([screen]);
+    expect(h.published.at(-1)).toMatchObject({ screen: true });
+
+    h.actor.send({ type: "STOP_SHARE" });
+    expect(replaced("bob")).toEqual([screen, camera]);
+    expect(replaced("amy")).toEqual([screen, camera]);
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [screen] });
+
+    h.actor.send({ type: "START_SHARE" });
+    const screen2 = fakeTrack("video-screen-2");
+    h.display.pending[1]!.resolve({ stream: fakeStream("screen2"), videoTrack: screen2 });
+    await flush();
+    h.screenEnded();
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { screen: "off" } })).toBe(true);
+    expect(replaced("bob")).toEqual([screen, camera, screen2, camera]);
+    expect(h.published.at(-1)).toMatchObject({ screen: false, video: true });
+  });
+
+  it("a newcomer during a share gets the screen track, and a cancelled picker changes nothing", async () => {
+    const h = await joined({ room: [] });
+    h.actor.send({ type: "START_SHARE" });
+    h.display.pending[0]!.reject(new MediaError("denied"));
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { screen: "off" } })).toBe(true);
+    h.actor.send({ type: "START_SHARE" });
+    const screen = fakeTrack("video-screen");
+    h.display.pending[1]!.resolve({ stream: fakeStream("s"), videoTrack: screen });
+    await flush();
+    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("old", T0) } });
+    expect(liveCallTo(h, "old").input.videoTrack).toBe(screen);
+  });
+});
+
+describe("signaling loss", () => {
+  it("reconnects with backoff while existing calls stay connected; new dials wait until online", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    const bobStates: unknown[] = [];
+    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.push(s.value));
+
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    expect(h.actor.getSnapshot().matches({ inCall: { signaling: "reconnecting" } })).toBe(true);
+
+    // Someone joins while we cannot reach the signaling server: their peer waits.
+    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) } });
+    expect(h.peer("amy")?.value).toBe("idle");
+
+    await vi.advanceTimersByTimeAsync(999);
+    expect(h.signalingCommands).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.signalingCommands).toEqual([{ type: "RECONNECT" }]);
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(h.signalingCommands).toHaveLength(2);
+
+    h.signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+    expect(h.actor.getSnapshot().matches({ inCall: { signaling: "online" } })).toBe(true);
+    expect(h.peer("amy")?.value).toBe("calling");
+    expect(h.peer("bob")?.value).toBe("connected");
+    expect(bobStates.every((v) => v === "connected")).toBe(true);
+    expect(h.calls.calls.filter((c) => c.remotePeerId === "bob")).toHaveLength(1);
+  });
+
+  it("a link that fails while signaling is down re-dials only once signaling is back", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "failed" });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(h.peer("bob")?.value).toBe("idle");
+    expect(h.calls.calls).toHaveLength(1);
+    h.signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+    expect(h.peer("bob")?.value).toBe("calling");
+    expect(h.calls.calls).toHaveLength(2);
+  });
+
+  it("goes offline after the policy's attempts and RETRY_SIGNALING tries again", async () => {
+    const h = await joined();
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(7_000);
+      h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    }
+    expect(h.signalingCommands).toHaveLength(3);
+    expect(h.actor.getSnapshot().matches({ inCall: { signaling: "offline" } })).toBe(true);
+    h.actor.send({ type: "RETRY_SIGNALING" });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(h.signalingCommands).toHaveLength(4);
+  });
+});
+
+describe("leaving", () => {
+  it("leaves the session, stops every peer and releases the devices", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    h.actor.send({ type: "LEAVE" });
+    await flush();
+    expect(h.value()).toBe("left");
+    expect(h.leaves).toEqual([{ studyId: STUDY, sessionId: SESSION }]);
+    expect(h.calls.live()).toHaveLength(0);
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [mic, camera] });
+    expect(h.actor.getSnapshot().status).toBe("done");
+  });
+
+  it("ends when the session ends, and offers a rejoin when the server dropped us", async () => {
+    const h = await joined();
+    h.room({ type: "ROOM.EVENT", event: { type: "session-ended", sessionId: SESSION, endedAt: T1 } });
+    expect(h.value()).toBe("left");
+    expect(h.actor.getSnapshot().context.endReason).toBe("session-ended");
+
+    const h2 = await joined();
+    h2.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "me", peerId: "me-peer", reason: "DROPPED" },
+    });
+    expect(h2.value()).toBe("joinFailed");
+    expect(h2.actor.getSnapshot().context.joinError?.reason).toBe("network");
+  });
+});
