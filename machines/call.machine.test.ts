@@ -367,7 +367,15 @@ describe("peers", () => {
     const h = await joined({ room: [participant("bob", T0), participant("amy", T0)] });
     h.room({
       type: "ROOM.EVENT",
-      event: { type: "media-changed", sessionId: SESSION, userId: "user-bob", peerId: "bob", audio: false, video: true, screen: true },
+      event: {
+        type: "media-changed",
+        sessionId: SESSION,
+        userId: "user-bob",
+        peerId: "bob",
+        audio: false,
+        video: true,
+        screen: true,
+      },
     });
     expect(h.peer("bob")?.context.remoteMedia).toEqual({ audio: false, video: true, screen: true });
     expect(h.peer("amy")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
@@ -376,10 +384,16 @@ describe("peers", () => {
   it("re-applies the bitrate budget when someone joins or leaves", async () => {
     const h = await joined({ room: [participant("bob", T0)] });
     const bob = liveCallTo(h, "bob");
-    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) } });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) },
+    });
     expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
     expect(liveCallTo(h, "amy").input.budget).toEqual(bitrateBudget(2));
-    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("cid", T0) } });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: SESSION, participant: participant("cid", T0) },
+    });
     expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(3) });
     h.room({
       type: "ROOM.EVENT",
@@ -502,7 +516,9 @@ describe("screen share", () => {
     const h = await joined({ room: [participant("bob", T0), participant("amy", T0)] });
     const screen = fakeTrack("video-screen");
     const replaced = (peerId: string) =>
-      liveCallTo(h, peerId).received.filter((c) => c.type === "REPLACE_VIDEO_TRACK").map((c) => ("track" in c ? c.track : null));
+      liveCallTo(h, peerId)
+        .received.filter((c) => c.type === "REPLACE_VIDEO_TRACK")
+        .map((c) => ("track" in c ? c.track : null));
 
     h.actor.send({ type: "START_SHARE" });
     expect(h.actor.getSnapshot().matches({ inCall: { screen: "starting" } })).toBe(true);
@@ -539,7 +555,10 @@ describe("screen share", () => {
     const screen = fakeTrack("video-screen");
     h.display.pending[1]!.resolve({ stream: fakeStream("s"), videoTrack: screen });
     await flush();
-    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("old", T0) } });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: SESSION, participant: participant("old", T0) },
+    });
     expect(liveCallTo(h, "old").input.videoTrack).toBe(screen);
   });
 });
@@ -555,7 +574,10 @@ describe("signaling loss", () => {
     expect(h.actor.getSnapshot().matches({ inCall: { signaling: "reconnecting" } })).toBe(true);
 
     // Someone joins while we cannot reach the signaling server: their peer waits.
-    h.room({ type: "ROOM.EVENT", event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) } });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) },
+    });
     expect(h.peer("amy")?.value).toBe("idle");
 
     await vi.advanceTimersByTimeAsync(999);

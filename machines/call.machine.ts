@@ -18,14 +18,7 @@ import type { CallHandle, SignalingHandle } from "./handles";
 import { type PeerParentEvent, peerMachine, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
 import { MAX_RECONNECT_ATTEMPTS, nextRetryDelay } from "./reconnect-policy";
-import type {
-  IceServer,
-  JoinResult,
-  LinkState,
-  MediaFlags,
-  RoomEvent,
-  RoomParticipant,
-} from "./room-protocol";
+import type { IceServer, JoinResult, LinkState, MediaFlags, RoomEvent, RoomParticipant } from "./room-protocol";
 
 // ---------------------------------------------------------------------------------------------
 // Actor contracts
@@ -79,8 +72,7 @@ export interface SessionRef {
 }
 
 export type RoomFeedEvent =
-  | { type: "ROOM.SNAPSHOT"; participants: RoomParticipant[] }
-  | { type: "ROOM.EVENT"; event: RoomEvent };
+  { type: "ROOM.SNAPSHOT"; participants: RoomParticipant[] } | { type: "ROOM.EVENT"; event: RoomEvent };
 
 export interface PublishMediaInput extends MediaFlags {
   sessionId: string;
@@ -211,10 +203,7 @@ export const callMachine = setup({
   },
   delays: {
     signalingRetryDelay: ({ context }) =>
-      nextRetryDelay(
-        context.signalingAttempt,
-        Date.now() - (context.signalingFailedSince ?? Date.now()),
-      ) ?? 0,
+      nextRetryDelay(context.signalingAttempt, Date.now() - (context.signalingFailedSince ?? Date.now())) ?? 0,
     signalingOpenTimeout: 10_000,
   },
   guards: {
@@ -227,10 +216,7 @@ export const callMachine = setup({
     hasCamera: ({ context }) => context.videoTrack !== null,
     publishPending: ({ context }) => context.publishPending,
     canRetrySignaling: ({ context }) =>
-      nextRetryDelay(
-        context.signalingAttempt + 1,
-        Date.now() - (context.signalingFailedSince ?? Date.now()),
-      ) !== null,
+      nextRetryDelay(context.signalingAttempt + 1, Date.now() - (context.signalingFailedSince ?? Date.now())) !== null,
   },
   actions: {
     storeLocalMedia: enqueueActions(({ context, event, enqueue }) => {
@@ -239,8 +225,10 @@ export const callMachine = setup({
       const tracks = [media.audioTrack, media.videoTrack].filter((t): t is MediaStreamTrack => t !== null);
       enqueue.sendTo("tracks", { type: "TRACKS.ADOPT", tracks });
       // The preview follows the prejoin toggles the user already set.
-      if (media.audioTrack) enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.audioTrack, enabled: context.wantAudio });
-      if (media.videoTrack) enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.videoTrack, enabled: context.wantVideo });
+      if (media.audioTrack)
+        enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.audioTrack, enabled: context.wantAudio });
+      if (media.videoTrack)
+        enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.videoTrack, enabled: context.wantVideo });
       enqueue.assign({
         localStream: media.stream,
         audioTrack: media.audioTrack,
@@ -374,7 +362,8 @@ export const callMachine = setup({
         peers: ({ context: ctx, spawn }) => {
           const next: Record<string, PeerRef> = {};
           for (const p of remotes) {
-            next[p.peerId] = ctx.peers[p.peerId] ?? spawn("peer", { id: peerChildId(p.peerId), input: peerInput(ctx, p, null) });
+            next[p.peerId] =
+              ctx.peers[p.peerId] ?? spawn("peer", { id: peerChildId(p.peerId), input: peerInput(ctx, p, null) });
           }
           return next;
         },
@@ -558,9 +547,21 @@ export const callMachine = setup({
             }),
             onDone: { target: "ready", actions: "storeLocalMedia" },
             onError: [
-              { guard: { type: "mediaErrorIs", params: { reason: "denied" } }, target: "denied", actions: "storeMediaError" },
-              { guard: { type: "mediaErrorIs", params: { reason: "no-device" } }, target: "noDevice", actions: "storeMediaError" },
-              { guard: { type: "mediaErrorIs", params: { reason: "in-use" } }, target: "inUse", actions: "storeMediaError" },
+              {
+                guard: { type: "mediaErrorIs", params: { reason: "denied" } },
+                target: "denied",
+                actions: "storeMediaError",
+              },
+              {
+                guard: { type: "mediaErrorIs", params: { reason: "no-device" } },
+                target: "noDevice",
+                actions: "storeMediaError",
+              },
+              {
+                guard: { type: "mediaErrorIs", params: { reason: "in-use" } },
+                target: "inUse",
+                actions: "storeMediaError",
+              },
               { target: "failed", actions: "storeMediaError" },
             ],
           },
@@ -614,7 +615,9 @@ export const callMachine = setup({
           states: {
             init: { always: [{ guard: "audioPublished", target: "on" }, { target: "off" }] },
             on: {
-              on: { TOGGLE_AUDIO: { target: "off", actions: { type: "setFlag", params: { kind: "audio", on: false } } } },
+              on: {
+                TOGGLE_AUDIO: { target: "off", actions: { type: "setFlag", params: { kind: "audio", on: false } } },
+              },
             },
             off: {
               on: {
@@ -652,12 +655,18 @@ export const callMachine = setup({
           states: {
             init: { always: [{ guard: "videoPublished", target: "on" }, { target: "off" }] },
             on: {
-              on: { TOGGLE_VIDEO: { target: "off", actions: { type: "setFlag", params: { kind: "video", on: false } } } },
+              on: {
+                TOGGLE_VIDEO: { target: "off", actions: { type: "setFlag", params: { kind: "video", on: false } } },
+              },
             },
             off: {
               on: {
                 TOGGLE_VIDEO: [
-                  { guard: "hasCamera", target: "on", actions: { type: "setFlag", params: { kind: "video", on: true } } },
+                  {
+                    guard: "hasCamera",
+                    target: "on",
+                    actions: { type: "setFlag", params: { kind: "video", on: true } },
+                  },
                   { target: "acquiring" },
                 ],
               },
@@ -827,10 +836,7 @@ export const callMachine = setup({
     },
     /** The server removed our participation (dropped or kicked). */
     removed: {
-      always: [
-        { guard: ({ context }) => context.endReason === null, target: "joinFailed" },
-        { target: "left" },
-      ],
+      always: [{ guard: ({ context }) => context.endReason === null, target: "joinFailed" }, { target: "left" }],
     },
     leaving: {
       invoke: {

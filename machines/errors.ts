@@ -23,12 +23,7 @@ export class JoinError extends Error {
 }
 
 export type PeerFailureReason =
-  | "ice-failed"
-  | "call-closed"
-  | "call-error"
-  | "dial-timeout"
-  | "answer-timeout"
-  | "disconnect-timeout";
+  "ice-failed" | "call-closed" | "call-error" | "dial-timeout" | "answer-timeout" | "disconnect-timeout";
 
 /** Plain data rather than an Error instance: it lives in snapshots that may be persisted/inspected. */
 export interface PeerLinkError {

@@ -11,14 +11,7 @@ import {
 } from "./peer.machine";
 import { bitrateBudget, degrade, type QualitySample } from "./quality";
 import { nextRetryDelay } from "./reconnect-policy";
-import {
-  fakeCallHandle,
-  fakeMediaCalls,
-  fakeSignalingHandle,
-  fakeStream,
-  fakeTrack,
-  participant,
-} from "./test-utils";
+import { fakeCallHandle, fakeMediaCalls, fakeSignalingHandle, fakeStream, fakeTrack, participant } from "./test-utils";
 
 const T0 = "2024-05-01T10:00:00.000Z";
 const T1 = "2024-05-01T10:00:05.000Z";
@@ -325,13 +318,24 @@ describe("glare: two members joining at the same instant", () => {
     const b = participant("peer-b", T0);
     const fakesA = fakeMediaCalls();
     const fakesB = fakeMediaCalls();
-    const roleOf = (self: typeof a, other: typeof a): PeerRole =>
-      shouldCall(self, other) ? "caller" : "callee";
+    const roleOf = (self: typeof a, other: typeof a): PeerRole => (shouldCall(self, other) ? "caller" : "callee");
     const atA = createActor(peerMachine.provide({ actors: fakesA.actors }), {
-      input: { remote: b, localPeerId: a.peerId, role: roleOf(a, b), localStream: null, signaling: fakeSignalingHandle() },
+      input: {
+        remote: b,
+        localPeerId: a.peerId,
+        role: roleOf(a, b),
+        localStream: null,
+        signaling: fakeSignalingHandle(),
+      },
     });
     const atB = createActor(peerMachine.provide({ actors: fakesB.actors }), {
-      input: { remote: a, localPeerId: b.peerId, role: roleOf(b, a), localStream: null, signaling: fakeSignalingHandle() },
+      input: {
+        remote: a,
+        localPeerId: b.peerId,
+        role: roleOf(b, a),
+        localStream: null,
+        signaling: fakeSignalingHandle(),
+      },
     });
     atA.start();
     atB.start();
@@ -340,9 +344,7 @@ describe("glare: two members joining at the same instant", () => {
     expect(dials).toHaveLength(1);
     // Deliver the single dial to the other side, as the signaling server would.
     const dialerIsA = fakesA.calls.length === 1;
-    const [dialer, answerer, answererFakes] = dialerIsA
-      ? [fakesA, atB, fakesB]
-      : [fakesB, atA, fakesA];
+    const [dialer, answerer, answererFakes] = dialerIsA ? [fakesA, atB, fakesB] : [fakesB, atA, fakesA];
     answerer.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
     dialer.last().report({ type: "CALL.ICE_STATE", state: "connected" });
     answererFakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
@@ -403,8 +405,7 @@ describe("peer machine: model-based (xstate/graph)", () => {
         events: modelEvents,
         // Fails fast (instead of exhausting memory) if some counter stops being bounded.
         limit: 5_000,
-        serializeState: (s) =>
-          JSON.stringify([s.value, s.context.attempt, s.context.dialOnRetry, s.status]),
+        serializeState: (s) => JSON.stringify([s.value, s.context.attempt, s.context.dialOnRetry, s.status]),
       });
       const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)));
       expect(reached).toEqual(
@@ -433,7 +434,7 @@ describe("peer machine: model-based (xstate/graph)", () => {
           } else if (event.type.startsWith("CALL.")) {
             // Only a live call actor can produce these; the model must agree one exists.
             expect(MEDIA_STATES.has(String(before.value))).toBe(true);
-            fakes.live()[0]!.report(event as Parameters<typeof fakes.calls[number]["report"]>[0]);
+            fakes.live()[0]!.report(event as Parameters<(typeof fakes.calls)[number]["report"]>[0]);
           } else {
             actor.send(event);
           }

@@ -116,8 +116,7 @@ export interface LinkStateChange {
 export type PeerParentEvent = { type: "PEER.LINK_STATE" } & LinkStateChange;
 
 export type PeerEmitted =
-  | ({ type: "LINK_STATE" } & LinkStateChange)
-  | { type: "STREAM_READY"; remotePeerId: string; stream: MediaStream };
+  ({ type: "LINK_STATE" } & LinkStateChange) | { type: "STREAM_READY"; remotePeerId: string; stream: MediaStream };
 
 export interface PeerContext {
   remote: RoomParticipant;
@@ -179,8 +178,7 @@ export const peerMachine = setup({
     answerCall: notProvided<AnswerCallInput>("answerCall"),
   },
   delays: {
-    retryDelay: ({ context }) =>
-      nextRetryDelay(context.attempt, Date.now() - (context.failedSince ?? Date.now())) ?? 0,
+    retryDelay: ({ context }) => nextRetryDelay(context.attempt, Date.now() - (context.failedSince ?? Date.now())) ?? 0,
     disconnectGrace: 5_000,
     dialTimeout: 15_000,
     connectTimeout: 15_000,
@@ -188,17 +186,14 @@ export const peerMachine = setup({
   },
   guards: {
     hasPendingCall: ({ context }) => context.pendingCall !== null,
-    shouldDial: ({ context }) =>
-      context.signaling !== null && (context.role === "caller" || context.dialOnRetry),
+    shouldDial: ({ context }) => context.signaling !== null && (context.role === "caller" || context.dialOnRetry),
     isCallee: ({ context }) => context.role === "callee",
     canRetry: ({ context }) =>
       context.attempt < context.maxAttempts &&
-      nextRetryDelay(context.attempt + 1, Date.now() - (context.failedSince ?? Date.now())) !==
-        null,
+      nextRetryDelay(context.attempt + 1, Date.now() - (context.failedSince ?? Date.now())) !== null,
     iceIn: ({ event }, params: { states: readonly RTCIceConnectionState[] }) =>
       event.type === "CALL.ICE_STATE" && params.states.includes(event.state),
-    isNewStream: ({ context, event }) =>
-      event.type === "CALL.STREAM" && event.streamId !== context.remoteStreamId,
+    isNewStream: ({ context, event }) => event.type === "CALL.STREAM" && event.streamId !== context.remoteStreamId,
   },
   actions: {
     startOutgoingCall: spawnChild("outgoingCall", {
@@ -216,8 +211,7 @@ export const peerMachine = setup({
       enqueue.assign({ pendingCall: null });
     }),
     takeIncomingCall: assign({
-      pendingCall: ({ event, context }) =>
-        event.type === "INCOMING_CALL" ? event.call : context.pendingCall,
+      pendingCall: ({ event, context }) => (event.type === "INCOMING_CALL" ? event.call : context.pendingCall),
     }),
     stopMedia: enqueueActions(({ enqueue }) => {
       enqueue(stopChild("media"));
@@ -239,8 +233,7 @@ export const peerMachine = setup({
     resetAttempts: assign({ attempt: 0, failedSince: null, dialOnRetry: true }),
     clearAttempts: assign({ attempt: 0, failedSince: null }),
     setSignaling: assign({
-      signaling: ({ event, context }) =>
-        event.type === "SIGNALING.UP" ? event.signaling : context.signaling,
+      signaling: ({ event, context }) => (event.type === "SIGNALING.UP" ? event.signaling : context.signaling),
     }),
     clearSignaling: assign({ signaling: null }),
     storeStream: enqueueActions(({ context, event, enqueue }) => {
@@ -249,15 +242,13 @@ export const peerMachine = setup({
       enqueue.emit({ type: "STREAM_READY", remotePeerId: context.remote.peerId, stream: event.stream });
     }),
     setRemoteMedia: assign({
-      remoteMedia: ({ event, context }) =>
-        event.type === "REMOTE_MEDIA" ? { ...event.flags } : context.remoteMedia,
+      remoteMedia: ({ event, context }) => (event.type === "REMOTE_MEDIA" ? { ...event.flags } : context.remoteMedia),
     }),
     updateRemote: assign({
       remote: ({ event, context }) => (event.type === "REMOTE_UPDATED" ? event.remote : context.remote),
     }),
     setLocalStream: assign({
-      localStream: ({ event, context }) =>
-        event.type === "LOCAL_STREAM" ? event.stream : context.localStream,
+      localStream: ({ event, context }) => (event.type === "LOCAL_STREAM" ? event.stream : context.localStream),
     }),
     rememberTrack: assign(({ event, context }) => {
       if (event.type === "REPLACE_VIDEO_TRACK") return { videoTrack: event.track };
@@ -277,9 +268,7 @@ export const peerMachine = setup({
       if (event.type !== "QUALITY_SAMPLE") return;
       const assessment = classifyQuality(event.sample);
       const history = [...context.qualityHistory, assessment.level].slice(-QUALITY_HISTORY_LENGTH);
-      const level = context.qualityLevel
-        ? nextQualityLevel(context.qualityLevel, history)
-        : assessment.level;
+      const level = context.qualityLevel ? nextQualityLevel(context.qualityLevel, history) : assessment.level;
       let poorStreak = level === "poor" ? context.poorStreak + 1 : 0;
       let budget = context.budget;
       if (poorStreak >= POOR_SAMPLES_BEFORE_DEGRADE) {
@@ -377,7 +366,11 @@ export const peerMachine = setup({
     answering: {
       after: {
         answerTimeout: [
-          { guard: "canRetry", target: "reconnecting", actions: { type: "recordFailure", params: { reason: "answer-timeout" } } },
+          {
+            guard: "canRetry",
+            target: "reconnecting",
+            actions: { type: "recordFailure", params: { reason: "answer-timeout" } },
+          },
           { target: "lost", actions: { type: "recordFailure", params: { reason: "answer-timeout" } } },
         ],
       },
@@ -496,12 +489,4 @@ function mediaInput(context: PeerContext): MediaCallInputBase {
 
 export type PeerMachine = typeof peerMachine;
 export type PeerStatus =
-  | "idle"
-  | "answering"
-  | "calling"
-  | "connecting"
-  | "connected"
-  | "disconnected"
-  | "reconnecting"
-  | "lost"
-  | "closed";
+  "idle" | "answering" | "calling" | "connecting" | "connected" | "disconnected" | "reconnecting" | "lost" | "closed";

@@ -150,10 +150,7 @@ describe("parseStatsReport", () => {
 
   it("computes bitrates and interval loss from deltas", () => {
     const first = parseStatsReport(report(1000, { rx: 100_000, tx: 50_000, recv: 1000, lost: 0 }));
-    const second = parseStatsReport(
-      report(3000, { rx: 350_000, tx: 300_000, recv: 1950, lost: 50 }),
-      first,
-    );
+    const second = parseStatsReport(report(3000, { rx: 350_000, tx: 300_000, recv: 1950, lost: 50 }), first);
     // 250 kB in 2 s = 1000 kbps
     expect(second.inboundKbps).toBe(1000);
     expect(second.outboundKbps).toBe(1000);
@@ -172,9 +169,7 @@ describe("parseStatsReport", () => {
   });
 
   it("falls back to remote-inbound RTT when no pair is selected and survives counter resets", () => {
-    const list = report(1000, { rx: 10, tx: 10, recv: 10, lost: 0 }).filter(
-      (s) => s.type !== "candidate-pair",
-    );
+    const list = report(1000, { rx: 10, tx: 10, recv: 10, lost: 0 }).filter((s) => s.type !== "candidate-pair");
     const s = parseStatsReport(list);
     expect(s.rttMs).toBe(90);
     const reset = parseStatsReport(report(2000, { rx: 0, tx: 0, recv: 0, lost: 0 }), {

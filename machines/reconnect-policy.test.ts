@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  MAX_RECONNECT_ATTEMPTS,
-  RECONNECT_GIVE_UP_AFTER_MS,
-  nextRetryDelay,
-} from "./reconnect-policy";
+import { MAX_RECONNECT_ATTEMPTS, RECONNECT_GIVE_UP_AFTER_MS, nextRetryDelay } from "./reconnect-policy";
 
 describe("nextRetryDelay", () => {
   it("grows the delay over exactly three attempts", () => {

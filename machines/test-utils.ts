@@ -71,11 +71,7 @@ export function fakeTrack(label: string): MediaStreamTrack {
   return { label, kind: label.startsWith("audio") ? "audio" : "video" } as unknown as MediaStreamTrack;
 }
 
-export function participant(
-  peerId: string,
-  joinedAt: string,
-  extra: Partial<RoomParticipant> = {},
-): RoomParticipant {
+export function participant(peerId: string, joinedAt: string, extra: Partial<RoomParticipant> = {}): RoomParticipant {
   return {
     userId: `user-${peerId}`,
     name: `Name ${peerId}`,
