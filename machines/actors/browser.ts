@@ -1,0 +1,467 @@
+/**
+ * Browser implementations of every actor the call and peer machines invoke. Not exercised by the
+ * unit tests (they need real WebRTC); the machines' contracts are tested with fakes instead.
+ *
+ *   const machine = callMachine.provide({ actors: createBrowserCallActors({ api, peerServer }) });
+ */
+import Peer, { type MediaConnection } from "peerjs";
+import { fromCallback, fromPromise, type EventObject } from "xstate";
+import type { CallApi } from "../call-api";
+import {
+  callMachine,
+  type JoinCallInput,
+  type JoinedCall,
+  type LocalMedia,
+  type LocalTracksCommand,
+  type PublishMediaInput,
+  type ReportLinkInput,
+  type RequestMediaInput,
+  type RoomFeedEvent,
+  type ScreenMedia,
+  type SessionRef,
+  type SignalingCommand,
+  type SignalingEvent,
+  type SignalingInput,
+  type WatchTrackInput,
+} from "../call.machine";
+import { JoinError, MediaError, type JoinErrorReason, type MediaErrorReason } from "../errors";
+import { fromHandle, toCallHandle, toSignalingHandle } from "../handles";
+import {
+  type AnswerCallInput,
+  type MediaCallCommand,
+  type MediaCallEvent,
+  type OutgoingCallInput,
+  peerMachine,
+} from "../peer.machine";
+import { type ParsedStats, type SenderBudget, parseStatsReport } from "../quality";
+
+export interface PeerServerOptions {
+  host: string;
+  port: number;
+  path: string;
+  secure: boolean;
+}
+
+export interface BrowserCallDeps {
+  api: CallApi;
+  peerServer: PeerServerOptions;
+  /** Must stay well under the server's stale-participant timeout. */
+  heartbeatIntervalMs?: number;
+  statsIntervalMs?: number;
+}
+
+const CAMERA_CONSTRAINTS: MediaTrackConstraints = {
+  width: { ideal: 640 },
+  height: { ideal: 360 },
+  frameRate: { ideal: 30, max: 30 },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+// ---------------------------------------------------------------------------------------------
+
+function mediaErrorReason(error: unknown): MediaErrorReason {
+  const name = error instanceof DOMException || error instanceof Error ? error.name : "";
+  switch (name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "denied";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "no-device";
+    case "NotReadableError":
+    case "AbortError":
+      return "in-use";
+    default:
+      return "unknown";
+  }
+}
+
+function toMediaErrorFromDom(error: unknown): MediaError {
+  return new MediaError(mediaErrorReason(error), error instanceof Error ? error.message : undefined);
+}
+
+async function getUserMedia(audio: boolean, video: boolean, input: RequestMediaInput): Promise<MediaStream> {
+  return navigator.mediaDevices.getUserMedia({
+    audio: audio ? (input.audioDeviceId ? { deviceId: { exact: input.audioDeviceId } } : true) : false,
+    video: video
+      ? { ...CAMERA_CONSTRAINTS, ...(input.videoDeviceId ? { deviceId: { exact: input.videoDeviceId } } : {}) }
+      : false,
+  });
+}
+
+function asLocalMedia(stream: MediaStream): LocalMedia {
+  return {
+    stream,
+    audioTrack: stream.getAudioTracks()[0] ?? null,
+    videoTrack: stream.getVideoTracks()[0] ?? null,
+  };
+}
+
+const requestMedia = fromPromise<LocalMedia, RequestMediaInput>(async ({ input }) => {
+  if (!navigator.mediaDevices?.getUserMedia)
+    throw new MediaError("unknown", "getUserMedia unavailable (insecure origin?)");
+  try {
+    return asLocalMedia(await getUserMedia(input.audio, input.video, input));
+  } catch (error) {
+    // Asking for both fails as a whole when one kind is missing; a laptop without a camera
+    // should still join with its microphone.
+    if (!(input.audio && input.video) || mediaErrorReason(error) !== "no-device") throw toMediaErrorFromDom(error);
+  }
+  for (const [audio, video] of [
+    [true, false],
+    [false, true],
+  ] as const) {
+    try {
+      return asLocalMedia(await getUserMedia(audio, video, input));
+    } catch (error) {
+      if (mediaErrorReason(error) !== "no-device") throw toMediaErrorFromDom(error);
+    }
+  }
+  throw new MediaError("no-device");
+});
+
+const displayMedia = fromPromise<ScreenMedia, void>(async () => {
+  if (!navigator.mediaDevices?.getDisplayMedia) throw new MediaError("unknown", "screen sharing unsupported");
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15, max: 30 } },
+      audio: false,
+    });
+    const videoTrack = stream.getVideoTracks()[0];
+    if (!videoTrack) throw new MediaError("no-device", "no screen track");
+    // Text legibility matters more than motion for a shared screen.
+    if ("contentHint" in videoTrack) videoTrack.contentHint = "detail";
+    return { stream, videoTrack };
+  } catch (error) {
+    throw error instanceof MediaError ? error : toMediaErrorFromDom(error);
+  }
+});
+
+const watchScreenTrack = fromCallback<EventObject, WatchTrackInput>(({ input, sendBack }) => {
+  const onEnded = () => sendBack({ type: "SCREEN_TRACK_ENDED" });
+  if (input.track.readyState === "ended") onEnded();
+  input.track.addEventListener("ended", onEnded);
+  return () => input.track.removeEventListener("ended", onEnded);
+});
+
+const localTracks = fromCallback<LocalTracksCommand, void>(({ receive }) => {
+  const owned = new Set<MediaStreamTrack>();
+  receive((command) => {
+    switch (command.type) {
+      case "TRACKS.ADOPT":
+        for (const t of command.tracks) owned.add(t);
+        break;
+      case "TRACKS.ENABLE":
+        command.track.enabled = command.enabled;
+        break;
+      case "TRACKS.RELEASE":
+        for (const t of command.tracks) {
+          t.stop();
+          owned.delete(t);
+        }
+        break;
+    }
+  });
+  return () => {
+    for (const t of owned) t.stop();
+    owned.clear();
+  };
+});
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+function joinErrorReason(error: unknown): JoinErrorReason {
+  if (error instanceof TypeError) return "network"; // fetch() network failure
+  if (typeof error === "object" && error !== null && "data" in error) {
+    const data = (error as { data?: { code?: unknown } }).data;
+    if (data?.code === "FORBIDDEN" || data?.code === "UNAUTHORIZED") return "forbidden";
+    if (data?.code === "NOT_FOUND") return "not-found";
+  }
+  return "unknown";
+}
+
+function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
+  return {
+    joinCall: fromPromise<JoinedCall, JoinCallInput>(async ({ input }) => {
+      try {
+        return input.sessionId
+          ? await api.join({ studyId: input.studyId, sessionId: input.sessionId })
+          : await api.joinOrStart(input.studyId);
+      } catch (error) {
+        if (error instanceof JoinError) throw error;
+        throw new JoinError(joinErrorReason(error), error instanceof Error ? error.message : undefined);
+      }
+    }),
+    publishMedia: fromPromise<void, PublishMediaInput>(({ input }) => api.setMedia(input)),
+    reportLink: fromPromise<void, ReportLinkInput>(({ input }) => api.reportLink(input)),
+    leaveCall: fromPromise<void, SessionRef>(({ input }) => api.leave(input)),
+    heartbeat: fromCallback<EventObject, SessionRef>(({ input }) => {
+      const beat = () => {
+        // A missed beat is harmless; the next one (or the server's grace period) covers it.
+        api.heartbeat({ sessionId: input.sessionId }).catch(() => undefined);
+      };
+      const id = setInterval(beat, heartbeatIntervalMs);
+      return () => clearInterval(id);
+    }),
+    roomEvents: fromCallback<EventObject, SessionRef>(({ input, sendBack }) => {
+      const send = (e: RoomFeedEvent) => sendBack(e);
+      return api.subscribe(
+        input.studyId,
+        (event) => send({ type: "ROOM.EVENT", event }),
+        (session) => {
+          if (session && session.id === input.sessionId) {
+            send({ type: "ROOM.SNAPSHOT", participants: session.participants });
+          } else {
+            // Our session ended while the subscription was down.
+            send({
+              type: "ROOM.EVENT",
+              event: { type: "session-ended", sessionId: input.sessionId, endedAt: new Date().toISOString() },
+            });
+          }
+        },
+      );
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signaling (PeerJS)
+// ---------------------------------------------------------------------------------------------
+
+function createSignaling(server: PeerServerOptions) {
+  return fromCallback<SignalingCommand, SignalingInput>(({ input, sendBack, receive }) => {
+    const send = (e: SignalingEvent) => sendBack(e);
+    // Always our own PeerServer: never fall back to the peerjs.com cloud defaults.
+    const peer = new Peer(input.peerId, {
+      host: server.host,
+      port: server.port,
+      path: server.path,
+      secure: server.secure,
+      key: "peerjs",
+      debug: 0,
+      config: { iceServers: input.iceServers },
+    });
+    const handle = toSignalingHandle(peer);
+    peer.on("open", () => send({ type: "SIGNALING.OPEN", handle }));
+    peer.on("call", (call) =>
+      send({ type: "SIGNALING.INCOMING_CALL", call: toCallHandle(call), remotePeerId: call.peer }),
+    );
+    peer.on("disconnected", () => send({ type: "SIGNALING.DISCONNECTED" }));
+    peer.on("close", () => send({ type: "SIGNALING.CLOSED" }));
+    peer.on("error", (error) => {
+      // "peer-unavailable" concerns one outgoing call; PeerJS reports it on the Peer, naming the id
+      // only in the message.
+      const match = /Could not connect to peer (\S+)/.exec(error.message);
+      send({
+        type: "SIGNALING.ERROR",
+        reason: error.type,
+        ...(error.type === "peer-unavailable" && match?.[1] ? { remotePeerId: match[1] } : {}),
+      });
+    });
+    receive((command) => {
+      if (command.type === "RECONNECT" && peer.disconnected && !peer.destroyed) peer.reconnect();
+    });
+    return () => peer.destroy();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Media calls
+// ---------------------------------------------------------------------------------------------
+
+let placeholderAudio: AudioContext | null = null;
+
+/**
+ * A black video track and a silent audio track, so a listen-only joiner's call still negotiates
+ * both m-lines; PeerJS cannot renegotiate, so real tracks must later fit into existing senders.
+ */
+function placeholderTracks(): { audio: MediaStreamTrack | null; video: MediaStreamTrack | null } {
+  let video: MediaStreamTrack | null = null;
+  let audio: MediaStreamTrack | null = null;
+  try {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 320, height: 180 });
+    const ctx = canvas.getContext("2d");
+    if (ctx) {
+      ctx.fillStyle = "#000";
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+    }
+    video = canvas.captureStream(1).getVideoTracks()[0] ?? null;
+    if (video) video.enabled = false;
+  } catch {
+    video = null;
+  }
+  try {
+    placeholderAudio ??= new AudioContext();
+    const destination = placeholderAudio.createMediaStreamDestination();
+    audio = destination.stream.getAudioTracks()[0] ?? null;
+  } catch {
+    audio = null;
+  }
+  return { audio, video };
+}
+
+interface OutgoingMedia {
+  stream: MediaStream;
+  placeholders: MediaStreamTrack[];
+}
+
+function buildOutgoingStream(input: OutgoingCallInput | AnswerCallInput): OutgoingMedia {
+  const audio = input.audioTrack ?? input.localStream?.getAudioTracks()[0] ?? null;
+  const video = input.videoTrack ?? input.localStream?.getVideoTracks()[0] ?? null;
+  const placeholders: MediaStreamTrack[] = [];
+  let fillAudio: MediaStreamTrack | null = null;
+  let fillVideo: MediaStreamTrack | null = null;
+  if (!audio || !video) {
+    const p = placeholderTracks();
+    if (!audio && p.audio) placeholders.push((fillAudio = p.audio));
+    else p.audio?.stop();
+    if (!video && p.video) placeholders.push((fillVideo = p.video));
+    else p.video?.stop();
+  }
+  const tracks = [audio ?? fillAudio, video ?? fillVideo].filter((t): t is MediaStreamTrack => t !== null);
+  return { stream: new MediaStream(tracks), placeholders };
+}
+
+function senderFor(pc: RTCPeerConnection | undefined, kind: "audio" | "video"): RTCRtpSender | null {
+  if (!pc) return null;
+  // Find by transceiver: a sender whose track was replaced with null no longer reveals its kind.
+  const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+  return transceiver?.sender ?? pc.getSenders().find((s) => s.track?.kind === kind) ?? null;
+}
+
+async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudget): Promise<void> {
+  const sender = senderFor(pc, "video");
+  if (!sender) return;
+  const params = sender.getParameters();
+  // Firefox reports no encodings until negotiation is done.
+  if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
+  for (const encoding of params.encodings) {
+    encoding.maxBitrate = budget.maxBitrate;
+    encoding.scaleResolutionDownBy = budget.scaleResolutionDownBy;
+    encoding.maxFramerate = budget.maxFramerate;
+  }
+  await sender.setParameters(params);
+}
+
+/** Wires a PeerJS MediaConnection to the peer machine's event/command contract. */
+function driveCall(
+  call: MediaConnection,
+  input: OutgoingCallInput | AnswerCallInput,
+  placeholders: MediaStreamTrack[],
+  sendBack: (e: MediaCallEvent) => void,
+  receive: (listener: (command: MediaCallCommand) => void) => void,
+  statsIntervalMs: number,
+): () => void {
+  let stopped = false;
+  let budget = input.budget;
+  const seenStreams = new Set<string>();
+  const send = (e: MediaCallEvent) => {
+    if (!stopped) sendBack(e);
+  };
+  const tryApplyBudget = () => {
+    applyBudget(call.peerConnection, budget).catch(() => undefined);
+  };
+
+  call.on("stream", (stream) => {
+    // PeerJS emits `stream` once per remote track, with the same MediaStream.
+    if (seenStreams.has(stream.id)) return;
+    seenStreams.add(stream.id);
+    send({ type: "CALL.STREAM", stream, streamId: stream.id });
+  });
+  call.on("iceStateChanged", (state) => {
+    if (state === "connected" || state === "completed") tryApplyBudget();
+    send({ type: "CALL.ICE_STATE", state });
+  });
+  call.on("close", () => send({ type: "CALL.CLOSED" }));
+  call.on("error", (error) => {
+    // PeerJS reports an ICE failure as an error followed by close; name it for what it is.
+    if (error.type === "negotiation-failed") send({ type: "CALL.ICE_STATE", state: "failed" });
+    else if (error.type === "connection-closed") send({ type: "CALL.CLOSED" });
+    else send({ type: "CALL.ERROR", reason: error.type });
+  });
+
+  receive((command) => {
+    switch (command.type) {
+      case "REPLACE_VIDEO_TRACK":
+      case "REPLACE_AUDIO_TRACK": {
+        const kind = command.type === "REPLACE_VIDEO_TRACK" ? "video" : "audio";
+        senderFor(call.peerConnection, kind)
+          ?.replaceTrack(command.track)
+          .catch((error: unknown) => send({ type: "CALL.ERROR", reason: `replaceTrack: ${String(error)}` }));
+        break;
+      }
+      case "APPLY_BUDGET":
+        budget = command.budget;
+        tryApplyBudget();
+        break;
+    }
+  });
+
+  let prev: ParsedStats | undefined;
+  const statsTimer = setInterval(() => {
+    const pc = call.peerConnection;
+    if (!pc) return;
+    pc.getStats()
+      .then((report) => {
+        const sample = parseStatsReport(report, prev);
+        prev = sample;
+        send({ type: "QUALITY_SAMPLE", sample });
+      })
+      .catch(() => undefined);
+  }, statsIntervalMs);
+
+  return () => {
+    stopped = true;
+    clearInterval(statsTimer);
+    call.close();
+    for (const t of placeholders) t.stop();
+  };
+}
+
+function createCallActors(statsIntervalMs: number) {
+  const outgoingCall = fromCallback<MediaCallCommand, OutgoingCallInput>(({ input, sendBack, receive }) => {
+    const peer = fromHandle<Peer>(input.signaling);
+    const { stream, placeholders } = buildOutgoingStream(input);
+    const call = peer.call(input.remotePeerId, stream);
+    if (!call) {
+      // PeerJS returns undefined when the Peer is disconnected or destroyed.
+      sendBack({ type: "CALL.ERROR", reason: "signaling unavailable" });
+      for (const t of placeholders) t.stop();
+      return;
+    }
+    return driveCall(call, input, placeholders, sendBack, receive, statsIntervalMs);
+  });
+
+  const answerCall = fromCallback<MediaCallCommand, AnswerCallInput>(({ input, sendBack, receive }) => {
+    const call = fromHandle<MediaConnection>(input.call);
+    const { stream, placeholders } = buildOutgoingStream(input);
+    const stop = driveCall(call, input, placeholders, sendBack, receive, statsIntervalMs);
+    call.answer(stream);
+    return stop;
+  });
+
+  return { outgoingCall, answerCall };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function createBrowserCallActors(deps: BrowserCallDeps) {
+  const calls = createCallActors(deps.statsIntervalMs ?? 2_000);
+  return {
+    requestMedia,
+    displayMedia,
+    watchScreenTrack,
+    localTracks,
+    ...createServerActors(deps.api, deps.heartbeatIntervalMs ?? 15_000),
+    signaling: createSignaling(deps.peerServer),
+    peer: peerMachine.provide({ actors: calls }),
+  };
+}
+
+/** The call machine wired to the browser: what the app's call page should create an actor from. */
+export function createBrowserCallMachine(deps: BrowserCallDeps) {
+  return callMachine.provide({ actors: createBrowserCallActors(deps) });
+}

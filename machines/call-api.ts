@@ -1,0 +1,34 @@
+/**
+ * What the call machine needs from the server. The app implements it with its tRPC client (and
+ * its SSE subscription); machines never import that client, so tests and storybook can fake it.
+ */
+import type { JoinResult, LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
+
+export type JoinedSession = JoinResult & { sessionId: string };
+
+export interface CallApi {
+  /** Join a running session. */
+  join(input: { studyId: string; sessionId: string }): Promise<JoinedSession>;
+  /** Join the study's running session, starting one first if none is running. */
+  joinOrStart(studyId: string): Promise<JoinedSession>;
+  leave(input: { studyId?: string; sessionId: string }): Promise<void>;
+  setMedia(input: { sessionId: string } & MediaFlags): Promise<void>;
+  heartbeat(input: { sessionId: string }): Promise<void>;
+  reportLink(input: {
+    sessionId: string;
+    remotePeerId: string;
+    state: LinkState;
+    attempt: number;
+    maxAttempts: number;
+  }): Promise<void>;
+  /**
+   * Live room events for a study. `onSnapshot` gets the study's running session (or null) each
+   * time the subscription (re)opens, so the machine can reconcile whatever it missed during a
+   * gap; `onEvent` gets each event after that. Returns the unsubscribe function.
+   */
+  subscribe(
+    studyId: string,
+    onEvent: (event: RoomEvent) => void,
+    onSnapshot: (session: RoomSession | null) => void,
+  ): () => void;
+}
