@@ -511,6 +511,29 @@ describe("media toggles in the call", () => {
   });
 });
 
+describe("switching devices mid-call", () => {
+  it("swaps the camera into every call, releases the old one and keeps it off if video was off", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
+    expect(h.media.pending[1]!.input).toEqual({
+      audio: false,
+      video: true,
+      audioDeviceId: null,
+      videoDeviceId: "cam-2",
+    });
+    const cam2 = fakeTrack("video-cam-2");
+    h.media.pending[1]!.resolve({ stream: fakeStream("cam2"), audioTrack: null, videoTrack: cam2 });
+    await flush();
+    expect(liveCallTo(h, "bob").received).toContainEqual({ type: "REPLACE_VIDEO_TRACK", track: cam2 });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
+    expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: cam2, enabled: false });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "off", audio: "on" } })).toBe(true);
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: cam2, enabled: true });
+  });
+});
+
 describe("screen share", () => {
   it("swaps the outgoing video to the screen and back to the camera, also when the browser ends it", async () => {
     const h = await joined({ room: [participant("bob", T0), participant("amy", T0)] });

@@ -215,6 +215,8 @@ export const callMachine = setup({
     hasMic: ({ context }) => context.audioTrack !== null,
     hasCamera: ({ context }) => context.videoTrack !== null,
     publishPending: ({ context }) => context.publishPending,
+    selectsKind: ({ event }, params: { kind: DeviceKind }) =>
+      event.type === "SELECT_DEVICE" && event.kind === params.kind,
     canRetrySignaling: ({ context }) =>
       nextRetryDelay(context.signalingAttempt + 1, Date.now() - (context.signalingFailedSince ?? Date.now())) !== null,
   },
@@ -296,6 +298,14 @@ export const callMachine = setup({
             ? null
             : ({ type: "REPLACE_VIDEO_TRACK", track } as const);
       if (command) for (const ref of Object.values(context.peers)) enqueue.sendTo(ref, command);
+    }),
+    releaseTrack: enqueueActions(({ context, enqueue }, params: { kind: DeviceKind }) => {
+      const track = params.kind === "audio" ? context.audioTrack : context.videoTrack;
+      if (track) enqueue.sendTo("tracks", { type: "TRACKS.RELEASE", tracks: [track] });
+    }),
+    enableAsPublished: enqueueActions(({ context, enqueue }, params: { kind: DeviceKind }) => {
+      const track = params.kind === "audio" ? context.audioTrack : context.videoTrack;
+      if (track) enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track, enabled: context.media[params.kind] });
     }),
     startScreen: enqueueActions(({ context, event, enqueue }) => {
       if (!("output" in event)) return;
@@ -648,6 +658,34 @@ export const callMachine = setup({
               },
               on: { TOGGLE_AUDIO: "off" },
             },
+            /** A different audio device was picked mid-call: swap it in without renegotiating. */
+            switching: {
+              invoke: {
+                src: "requestMedia",
+                input: ({ context }) => ({
+                  audio: true,
+                  video: false,
+                  audioDeviceId: context.devices.audio,
+                  videoDeviceId: null,
+                }),
+                onDone: {
+                  target: "init",
+                  actions: [
+                    { type: "releaseTrack", params: { kind: "audio" } },
+                    { type: "storeAcquired", params: { kind: "audio" } },
+                    { type: "enableAsPublished", params: { kind: "audio" } },
+                  ],
+                },
+                onError: { target: "init", actions: "storeMediaError" },
+              },
+            },
+          },
+          on: {
+            SELECT_DEVICE: {
+              guard: { type: "selectsKind", params: { kind: "audio" } },
+              target: ".switching",
+              actions: "selectDevice",
+            },
           },
         },
         video: {
@@ -690,6 +728,34 @@ export const callMachine = setup({
                 onError: { target: "off", actions: "storeMediaError" },
               },
               on: { TOGGLE_VIDEO: "off" },
+            },
+            /** A different video device was picked mid-call: swap it in without renegotiating. */
+            switching: {
+              invoke: {
+                src: "requestMedia",
+                input: ({ context }) => ({
+                  audio: false,
+                  video: true,
+                  audioDeviceId: null,
+                  videoDeviceId: context.devices.video,
+                }),
+                onDone: {
+                  target: "init",
+                  actions: [
+                    { type: "releaseTrack", params: { kind: "video" } },
+                    { type: "storeAcquired", params: { kind: "video" } },
+                    { type: "enableAsPublished", params: { kind: "video" } },
+                  ],
+                },
+                onError: { target: "init", actions: "storeMediaError" },
+              },
+            },
+          },
+          on: {
+            SELECT_DEVICE: {
+              guard: { type: "selectsKind", params: { kind: "video" } },
+              target: ".switching",
+              actions: "selectDevice",
             },
           },
         },
