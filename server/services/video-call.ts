@@ -137,6 +137,13 @@ interface SnapshotRow {
   avatarUrl: string | null;
 }
 
+interface SessionAccess {
+  id: string;
+  studyId: string;
+  name: string;
+  avatarUrl: string | null;
+}
+
 interface ClosedParticipation {
   studyId: string;
   sessionId: string;
@@ -304,10 +311,7 @@ export class VideoCallService {
    */
   async join(userId: string, raw: unknown): Promise<JoinResult> {
     const { studyId, sessionId } = JoinCallInput.parse(raw);
-    const [, user] = await Promise.all([
-      this.requireMember(userId, studyId),
-      User.findByPk(userId, { attributes: ["name", "avatarUrl"] }),
-    ]);
+    const user = await this.requireMember(userId, studyId);
     const result = await this.transaction(async (transaction) => {
       // Serializes this person's joins and leaves in this session; taken before the session lock,
       // in the same order as closeParticipation, so the two can't deadlock.
@@ -355,8 +359,8 @@ export class VideoCallService {
   /** Closes the caller's own participation; the last one out ends the call. */
   async leave(userId: string, raw: unknown): Promise<{ success: true }> {
     const { sessionId, studyId } = SessionCallInput.parse(raw);
-    await this.requireSession(userId, sessionId, studyId);
-    const closed = await this.closeParticipation({ sessionId, userId }, "LEFT", this.now);
+    const session = await this.requireSession(userId, sessionId, studyId);
+    const closed = await this.closeParticipation({ sessionId, userId, studyId: session.studyId }, "LEFT", this.now);
     if (!closed) throw new DomainError("NOT_FOUND", "You are not in this call.");
     return { success: true };
   }
@@ -391,8 +395,7 @@ export class VideoCallService {
       this.invalidate(session.studyId);
       this.publish(session.studyId, { type: "media-changed", sessionId, userId, peerId: row.peerId, audio, video, screen });
     }
-    const user = await User.findByPk(userId, { attributes: ["name", "avatarUrl"] });
-    return { participant: toRoomParticipant(row, user) };
+    return { participant: toRoomParticipant(row, session) };
   }
 
   /** Relays what the caller sees of its link to another participant, as that participant's tile state. */
@@ -557,30 +560,26 @@ export class VideoCallService {
    * ends the call when nobody is left. Returns null when there was nothing open to close.
    */
   private async closeParticipation(
-    find: { id: string } | { peerId: string } | { sessionId: string; userId: string },
+    find: { id: string } | { peerId: string } | { sessionId: string; userId: string; studyId: string },
     reason: LeaveReason,
     /** Read only once this person's lock is held, so a later operation never gets an earlier time. */
     at: (locked: VideoCallParticipant) => Date,
     /** Re-checked under the lock: e.g. the sweeper's "still silent", which a heartbeat may have just disproved. */
     stillApplies: (locked: VideoCallParticipant) => boolean = () => true,
   ): Promise<ClosedParticipation | null> {
-    const [where, bind] =
-      "id" in find
-        ? [`p.id = $1`, [find.id]]
-        : "peerId" in find
-          ? [`p."peerId" = $1`, [find.peerId]]
-          : [`p."sessionId" = $1 AND p."userId" = $2`, [find.sessionId, find.userId]];
-    const [target] = await this.deps.sequelize.query<{ id: string; sessionId: string; userId: string; studyId: string }>(
-      `SELECT p.id, p."sessionId", p."userId", s."studyId"
-       FROM video_call_participants p JOIN video_call_sessions s ON s.id = p."sessionId"
-       WHERE ${where} AND p."leftAt" IS NULL`,
-      { bind, type: QueryTypes.SELECT },
-    );
+    // Leave knows whose participation it closes; drops and the sweeper look it up first.
+    const target: { id?: string; sessionId: string; userId: string; studyId: string } | null =
+      "sessionId" in find ? find : await this.findOpen(find);
     if (!target) return null;
     const { studyId } = target;
     const closed = await this.transaction(async (transaction): Promise<ClosedParticipation | null> => {
       await this.lockPerson(target.sessionId, target.userId, transaction);
-      const p = await VideoCallParticipant.findOne({ where: { id: target.id, leftAt: null }, transaction, lock: transaction.LOCK.UPDATE });
+      const p = await VideoCallParticipant.findOne({
+        // by id when we looked one up: after a rejoin, (session, user) names a newer participation
+        where: target.id ? { id: target.id, leftAt: null } : { sessionId: target.sessionId, userId: target.userId, leftAt: null },
+        transaction,
+        lock: transaction.LOCK.UPDATE,
+      });
       if (!p || !stillApplies(p)) return null;
       await p.update(closingValues(p, at(p), reason), { transaction });
       const ended = await this.endIfEmpty(p.sessionId, transaction);
@@ -594,6 +593,17 @@ export class VideoCallService {
       this.publish(closed.studyId, { type: "session-ended", sessionId: closed.sessionId, endedAt: closed.sessionEndedAt.toISOString() });
     }
     return closed;
+  }
+
+  private async findOpen(find: { id: string } | { peerId: string }) {
+    const [where, value] = "id" in find ? [`p.id = $1`, find.id] : [`p."peerId" = $1`, find.peerId];
+    const [row] = await this.deps.sequelize.query<{ id: string; sessionId: string; userId: string; studyId: string }>(
+      `SELECT p.id, p."sessionId", p."userId", s."studyId"
+       FROM video_call_participants p JOIN video_call_sessions s ON s.id = p."sessionId"
+       WHERE ${where} AND p."leftAt" IS NULL`,
+      { bind: [value], type: QueryTypes.SELECT },
+    );
+    return row ?? null;
   }
 
   /**
@@ -633,26 +643,51 @@ export class VideoCallService {
     }
   }
 
-  /** Unknown studies are a bad request here: the call API reports 404 only for missing participations. */
-  private async requireMember(userId: string, studyId: string): Promise<void> {
+  /**
+   * The caller's name and avatar, after checking they are an ACTIVE member of the study. The
+   * common case is one raw query (this sits on every request's path); anything else is handed to
+   * StudyService for its precise refusal. Unknown studies are a bad request here: the call API
+   * reports 404 only for missing participations.
+   */
+  private async requireMember(userId: string, studyId: string): Promise<Pick<User, "name" | "avatarUrl">> {
+    const [row] = await this.deps.sequelize.query<{ status: string; name: string; avatarUrl: string | null }>(
+      `SELECT m.status, u.name, u."avatarUrl" FROM study_members m JOIN users u ON u.id = m."userId"
+       WHERE m."studyId" = $1 AND m."userId" = $2`,
+      { bind: [studyId, userId], type: QueryTypes.SELECT },
+    );
+    if (row?.status === "ACTIVE") return { name: row.name, avatarUrl: row.avatarUrl };
     try {
       await this.deps.studies.requireActiveMember(userId, studyId);
     } catch (err) {
       if (err instanceof DomainError && err.code === "NOT_FOUND") throw new DomainError("BAD_REQUEST", err.message);
       throw err;
     }
+    // Became ACTIVE between the two reads: the second read is the truth.
+    const user = await User.findByPk(userId, { attributes: ["name", "avatarUrl"] });
+    return { name: user?.name ?? "Former member", avatarUrl: user?.avatarUrl ?? null };
   }
 
-  /** The running session, after checking the caller is an ACTIVE member of its study. */
-  private async requireSession(userId: string, sessionId: string, studyId: string | undefined): Promise<VideoCallSession> {
-    const session = await VideoCallSession.findByPk(sessionId);
-    if (!session || (studyId && session.studyId !== studyId)) {
+  /**
+   * The running session and the caller's name, after checking they are an ACTIVE member of its
+   * study; one query in the common case.
+   */
+  private async requireSession(userId: string, sessionId: string, studyId: string | undefined): Promise<SessionAccess> {
+    const [row] = await this.deps.sequelize.query<SessionAccess & { status: string | null; endedAt: Date | null }>(
+      `SELECT s.id, s."studyId", s."endedAt", m.status, u.name, u."avatarUrl"
+       FROM video_call_sessions s
+       LEFT JOIN study_members m ON m."studyId" = s."studyId" AND m."userId" = $2
+       LEFT JOIN users u ON u.id = m."userId"
+       WHERE s.id = $1`,
+      { bind: [sessionId, userId], type: QueryTypes.SELECT },
+    );
+    if (!row || (studyId && row.studyId !== studyId)) {
+      // Refusals outrank "no such call" for anyone who names a study they can't see.
       if (studyId) await this.requireMember(userId, studyId);
       throw new DomainError("BAD_REQUEST", "This call doesn't exist.");
     }
-    await this.requireMember(userId, session.studyId);
-    if (session.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended.");
-    return session;
+    const user = row.status === "ACTIVE" ? { name: row.name, avatarUrl: row.avatarUrl } : await this.requireMember(userId, row.studyId);
+    if (row.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended.");
+    return { id: row.id, studyId: row.studyId, ...user };
   }
 
   private iceServers(userId: string): IceServer[] {
