@@ -938,4 +938,3 @@ function peerInput(context: CallContext, remote: RoomParticipant, incomingCall: 
 }
 
 export type CallMachine = typeof callMachine;
-export { MediaError };
