@@ -497,6 +497,27 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     expect(ended.toISOString()).toBe(clock.now().toISOString());
   });
 
+  it("a reload during the grace keeps the new participation; repeating the same media flags counts nothing twice", async () => {
+    const { study, owner: alice } = await studyWith("Alice");
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    const first = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    services.peerAccess.onConnect(first.peerId);
+    services.peerAccess.onDisconnect(first.peerId); // the tab reloads…
+    const second = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id }); // …and rejoins
+    await new Promise((r) => setTimeout(r, 250)); // well past the 100 ms grace
+    expect(await VideoCallParticipant.findOne({ where: { peerId: second.peerId } })).toMatchObject({ leftAt: null });
+    expect(await VideoCallParticipant.findOne({ where: { peerId: first.peerId } })).toMatchObject({ leaveReason: "LEFT" });
+
+    await as(alice).videoCall.setMedia({ sessionId: session.id, audio: false, video: true, screen: false });
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10);
+      await as(alice).videoCall.setMedia({ sessionId: session.id, audio: false, video: true, screen: false });
+    }
+    clock.advance(10);
+    await as(alice).videoCall.leave({ sessionId: session.id });
+    expect(await VideoCallParticipant.findOne({ where: { peerId: second.peerId } })).toMatchObject({ audioMutedTime: 40, duration: 40 });
+  });
+
   it("a restart arms the grace for leftovers: who re-registers stays, who doesn't is DROPPED", async () => {
     const { study, owner: alice, others } = await studyWith("Alice", "Bob");
     const bob = others[0]!;
