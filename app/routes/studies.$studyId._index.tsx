@@ -1,5 +1,6 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { CallWidget } from "~/components/call/call-widget";
 import { requireUser } from "~/utils/auth.server";
 import { formError, toErrorResponse } from "~/utils/http.server";
 
@@ -9,7 +10,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   try {
     const view = await context.services.studies.getForMember(user.id, params.studyId);
-    return json({ ...view, meId: user.id });
+    const { session } = await context.services.videoCall.status(user.id, { studyId: view.study.id });
+    return json({ ...view, meId: user.id, call: session });
   } catch (err) {
     throw toErrorResponse(err);
   }
@@ -32,7 +34,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StudyPage() {
-  const { study, me, members, meId } = useLoaderData<typeof loader>();
+  const { study, me, members, meId, call } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const active = members.filter((m) => m.status === "ACTIVE");
   const pending = members.filter((m) => m.status === "PENDING");
@@ -45,6 +47,7 @@ export default function StudyPage() {
           Invite code: <code data-testid="invite-code">{study.inviteCode}</code>
         </p>
       ) : null}
+      <CallWidget studyId={study.id} initial={call} />
       {result && "error" in result ? (
         <p role="alert" className="form-error">
           {result.error}

@@ -1,0 +1,110 @@
+import { useEffect, useRef, useState } from "react";
+import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
+import type { QualityLevel } from "../../../machines/quality";
+
+export interface TileProps {
+  /** Accessible name of the tile: the display name, or "<name> (you)". */
+  label: string;
+  name: string;
+  stream: MediaStream | null;
+  isSelf: boolean;
+  micMuted: boolean;
+  cameraOff: boolean;
+  presenting: boolean;
+  quality?: { level: QualityLevel; details: Array<[string, string]> } | null;
+  /** e.g. "Reconnecting (2/3)" or "Connection to Bob lost" */
+  linkStatus?: string | null;
+  onRetry?: () => void;
+  onSpeakingChange?: (speaking: boolean) => void;
+}
+
+function initials(name: string) {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((w) => w[0]!.toUpperCase())
+    .join("");
+}
+
+/** One participant: video (or initials when the camera is off) with their state around it. */
+export function VideoTile(props: TileProps) {
+  const videoRef = useRef<HTMLVideoElement>(null);
+  const [speaking, setSpeaking] = useState(false);
+  const { stream, onSpeakingChange } = props;
+
+  useEffect(() => {
+    const el = videoRef.current;
+    if (!el) return;
+    if (el.srcObject !== stream) el.srcObject = stream;
+    if (stream) void el.play().catch(() => {});
+  }, [stream]);
+
+  useEffect(() => {
+    if (!stream) return;
+    let current = false;
+    return audioLevelMonitor().watch(stream, ({ speaking: s }) => {
+      if (s === current) return;
+      current = s;
+      setSpeaking(s);
+      onSpeakingChange?.(s);
+    });
+  }, [stream, onSpeakingChange]);
+
+  const showVideo = !!stream && (!props.cameraOff || props.presenting);
+  const isSpeaking = speaking && !props.micMuted;
+  return (
+    <div
+      role="group"
+      aria-label={props.label}
+      className={`tile${isSpeaking ? " speaking" : ""}${props.isSelf && !props.presenting ? " self" : ""}`}
+      data-speaking={isSpeaking ? "true" : "false"}
+    >
+      <video ref={videoRef} autoPlay playsInline muted={props.isSelf} hidden={!showVideo} />
+      {!showVideo ? (
+        <div className="avatar" aria-label={`${props.name}'s camera is off`} role="img">
+          {initials(props.name)}
+        </div>
+      ) : null}
+      <div className="tile-footer">
+        <span className="tile-name">{props.label}</span>
+        {props.micMuted ? <span className="pill">Muted</span> : null}
+        {props.presenting ? <span className="pill accent">Presenting</span> : null}
+        {isSpeaking ? <span className="pill ok">Speaking</span> : null}
+        {props.quality ? <QualityIndicator {...props.quality} /> : null}
+      </div>
+      {props.linkStatus ? (
+        <div className="tile-overlay" role="status">
+          <span>{props.linkStatus}</span>
+          {props.onRetry ? (
+            <button type="button" onClick={props.onRetry}>
+              Retry
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function QualityIndicator({ level, details }: { level: QualityLevel; details: Array<[string, string]> }) {
+  return (
+    <details className={`quality q-${level}`}>
+      <summary aria-label={`Connection: ${level}`}>
+        <span aria-hidden="true" className="bars">
+          <i />
+          <i />
+          <i />
+        </span>
+      </summary>
+      <dl className="quality-popover">
+        {details.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
+  );
+}
