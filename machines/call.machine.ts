@@ -13,7 +13,7 @@ import {
   sendTo,
   setup,
 } from "xstate";
-import { JoinError, MediaError, toJoinError, toMediaError, type MediaErrorReason } from "./errors";
+import { JoinError, toJoinError, toMediaError, type MediaError, type MediaErrorReason } from "./errors";
 import type { CallHandle, SignalingHandle } from "./handles";
 import { type PeerParentEvent, peerMachine, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createActor, type SnapshotFrom } from "xstate";
-import { getShortestPaths } from "xstate/graph";
+import { type ActorLogic, createActor, type SnapshotFrom } from "xstate";
+import { type AdjacencyMap, type StatePath, getAdjacencyMap, getShortestPaths } from "xstate/graph";
 import {
   type PeerEmitted,
   type PeerEvent,
@@ -269,6 +269,7 @@ describe("peer machine: outgoing media", () => {
     actor.send({ type: "REPLACE_VIDEO_TRACK", track: screen });
     expect(fakes.last().received).toEqual([{ type: "REPLACE_VIDEO_TRACK", track: screen }]);
     fakes.last().report({ type: "CALL.ERROR", reason: "boom" });
+    expect(actor.getSnapshot().context.lastError).toEqual({ reason: "call-error", detail: "boom" });
     vi.advanceTimersByTime(1_000);
     expect(fakes.calls).toHaveLength(2);
     expect(fakes.last().input.videoTrack).toBe(screen);
@@ -392,7 +393,7 @@ describe("peer machine: model-based (xstate/graph)", () => {
   };
 
   for (const role of ["caller", "callee"] as const) {
-    it(`replays every shortest path to each ${role} state on a live actor`, () => {
+    it(`replays every ${role} transition (shortest path to its source, then the edge) on a live actor`, () => {
       const input: PeerInput = {
         remote: participant("remote", T0),
         localPeerId: "local",
@@ -400,14 +401,26 @@ describe("peer machine: model-based (xstate/graph)", () => {
         localStream: null,
         signaling: fakeSignalingHandle(),
       };
-      const paths = getShortestPaths(peerMachine, {
+      const serialize = (s: PeerSnapshot) =>
+        JSON.stringify([s.value, s.context.attempt, s.context.dialOnRetry, s.status]);
+      const options = {
         input,
         events: modelEvents,
         // Fails fast (instead of exhausting memory) if some counter stops being bounded.
         limit: 5_000,
-        serializeState: (s) => JSON.stringify([s.value, s.context.attempt, s.context.dialOnRetry, s.status]),
-      });
-      const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)));
+        // A finished actor accepts no events; pure transitions would let root handlers leave "closed".
+        stopWhen: (s: PeerSnapshot) => s.status === "done",
+        // Timers only fire in the state that armed them, and only a live call can report CALL.*.
+        filterEvents: (s: PeerSnapshot, e: PeerEvent) =>
+          e.type.startsWith("xstate.after.")
+            ? e.type.endsWith(`.peer.${String(s.value)}`)
+            : !e.type.startsWith("CALL.") || MEDIA_STATES.has(String(s.value)),
+        serializeState: serialize,
+      };
+      const shortest = new Map<string, StatePath<PeerSnapshot, PeerEvent>>(
+        getShortestPaths(peerMachine, options).map((p) => [serialize(p.state), p]),
+      );
+      const reached = new Set([...shortest.values()].map((p) => JSON.stringify(p.state.value)));
       expect(reached).toEqual(
         new Set(
           [
@@ -423,29 +436,39 @@ describe("peer machine: model-based (xstate/graph)", () => {
         ),
       );
 
-      for (const path of paths) {
-        const { actor, fakes } = startPeer(input);
-        for (const step of path.steps.slice(1)) {
-          const event = step.event;
-          const before = actor.getSnapshot();
-          if (event.type.startsWith("xstate.after.")) {
-            const name = event.type.split(".")[2]!;
-            vi.advanceTimersByTime(delayMs[name]!(before));
-          } else if (event.type.startsWith("CALL.")) {
-            // Only a live call actor can produce these; the model must agree one exists.
-            expect(MEDIA_STATES.has(String(before.value))).toBe(true);
-            fakes.live()[0]!.report(event as Parameters<(typeof fakes.calls)[number]["report"]>[0]);
-          } else {
-            actor.send(event);
+      // getAdjacencyMap's signature predates typed `emitted`; the logic is the same object.
+      const peerLogic = peerMachine as unknown as ActorLogic<PeerSnapshot, PeerEvent, PeerInput>;
+      let edges = 0;
+      const adjacency: AdjacencyMap<PeerSnapshot, PeerEvent> = getAdjacencyMap(peerLogic, options);
+      for (const [key, { transitions }] of Object.entries(adjacency)) {
+        const base = shortest.get(key);
+        expect(base).toBeDefined();
+        for (const edge of Object.values(transitions) as { event: PeerEvent; state: PeerSnapshot }[]) {
+          edges += 1;
+          const steps = [...base!.steps.slice(1), edge];
+          const { actor, fakes } = startPeer(input);
+          for (const step of steps) {
+            const event = step.event;
+            const before = actor.getSnapshot();
+            if (event.type.startsWith("xstate.after.")) {
+              const name = event.type.split(".")[2]!;
+              vi.advanceTimersByTime(delayMs[name]!(before));
+            } else if (event.type.startsWith("CALL.")) {
+              fakes.live()[0]!.report(event as Parameters<(typeof fakes.calls)[number]["report"]>[0]);
+            } else {
+              actor.send(event);
+            }
+            const now = actor.getSnapshot();
+            expect(now.value).toEqual(step.state.value);
+            expect(now.context.attempt).toBe(step.state.context.attempt);
+            // Exactly one call actor while a call is in progress, none otherwise.
+            expect(fakes.live().length).toBe(MEDIA_STATES.has(String(now.value)) ? 1 : 0);
           }
-          const now = actor.getSnapshot();
-          expect(now.value).toEqual(step.state.value);
-          expect(now.context.attempt).toBe(step.state.context.attempt);
-          expect(fakes.live().length).toBe(MEDIA_STATES.has(String(now.value)) ? 1 : 0);
+          actor.stop();
+          expect(fakes.live()).toHaveLength(0);
         }
-        actor.stop();
-        expect(fakes.live()).toHaveLength(0);
       }
+      expect(edges).toBeGreaterThan(50);
     });
   }
 });

@@ -219,10 +219,11 @@ export const peerMachine = setup({
       // or the new stream would be deduplicated away.
       enqueue.assign({ remoteStream: null, remoteStreamId: null });
     }),
-    recordFailure: assign(({ context }, params: { reason: PeerFailureReason; detail?: string }) => ({
+    recordFailure: assign(({ context, event }, params: { reason: PeerFailureReason }) => ({
       attempt: context.attempt + 1,
       failedSince: context.failedSince ?? Date.now(),
-      lastError: params.detail ? { reason: params.reason, detail: params.detail } : { reason: params.reason },
+      lastError:
+        event.type === "CALL.ERROR" ? { reason: params.reason, detail: event.reason } : { reason: params.reason },
     })),
     markConnected: assign({
       attempt: 0,
@@ -364,16 +365,7 @@ export const peerMachine = setup({
     },
     /** Callee waiting for the other side to dial (first time or after a failure). */
     answering: {
-      after: {
-        answerTimeout: [
-          {
-            guard: "canRetry",
-            target: "reconnecting",
-            actions: { type: "recordFailure", params: { reason: "answer-timeout" } },
-          },
-          { target: "lost", actions: { type: "recordFailure", params: { reason: "answer-timeout" } } },
-        ],
-      },
+      after: { answerTimeout: fail("answer-timeout") },
     },
     calling: {
       entry: "startOutgoingCall",
@@ -452,7 +444,6 @@ export const peerMachine = setup({
     closed: {
       type: "final",
       entry: "stopMedia",
-      on: { INCOMING_CALL: {} },
     },
   },
 });
