@@ -98,12 +98,26 @@ function asLocalMedia(stream: MediaStream): LocalMedia {
   };
 }
 
-const requestMedia = fromPromise<LocalMedia, RequestMediaInput>(async ({ input }) => {
+/**
+ * The machine may leave the requesting state (JOIN listen-only, LEAVE) before the permission
+ * prompt is answered; a stream that arrives after that would keep the camera on with nobody
+ * owning it, so it is stopped here.
+ */
+function keepUnlessAborted(stream: MediaStream, signal: AbortSignal): MediaStream {
+  if (signal.aborted) {
+    for (const t of stream.getTracks()) t.stop();
+    throw new MediaError("unknown", "request abandoned");
+  }
+  return stream;
+}
+
+const requestMedia = fromPromise<LocalMedia, RequestMediaInput>(async ({ input, signal }) => {
   if (!navigator.mediaDevices?.getUserMedia)
     throw new MediaError("unknown", "getUserMedia unavailable (insecure origin?)");
   try {
-    return asLocalMedia(await getUserMedia(input.audio, input.video, input));
+    return asLocalMedia(keepUnlessAborted(await getUserMedia(input.audio, input.video, input), signal));
   } catch (error) {
+    if (error instanceof MediaError) throw error;
     // Asking for both fails as a whole when one kind is missing; a laptop without a camera
     // should still join with its microphone.
     if (!(input.audio && input.video) || mediaErrorReason(error) !== "no-device") throw toMediaErrorFromDom(error);
@@ -113,21 +127,25 @@ const requestMedia = fromPromise<LocalMedia, RequestMediaInput>(async ({ input }
     [false, true],
   ] as const) {
     try {
-      return asLocalMedia(await getUserMedia(audio, video, input));
+      return asLocalMedia(keepUnlessAborted(await getUserMedia(audio, video, input), signal));
     } catch (error) {
+      if (error instanceof MediaError) throw error;
       if (mediaErrorReason(error) !== "no-device") throw toMediaErrorFromDom(error);
     }
   }
   throw new MediaError("no-device");
 });
 
-const displayMedia = fromPromise<ScreenMedia, void>(async () => {
+const displayMedia = fromPromise<ScreenMedia, void>(async ({ signal }) => {
   if (!navigator.mediaDevices?.getDisplayMedia) throw new MediaError("unknown", "screen sharing unsupported");
   try {
-    const stream = await navigator.mediaDevices.getDisplayMedia({
-      video: { frameRate: { ideal: 15, max: 30 } },
-      audio: false,
-    });
+    const stream = keepUnlessAborted(
+      await navigator.mediaDevices.getDisplayMedia({
+        video: { frameRate: { ideal: 15, max: 30 } },
+        audio: false,
+      }),
+      signal,
+    );
     const videoTrack = stream.getVideoTracks()[0];
     if (!videoTrack) throw new MediaError("no-device", "no screen track");
     // Text legibility matters more than motion for a shared screen.
