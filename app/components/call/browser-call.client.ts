@@ -1,0 +1,63 @@
+import { createBrowserCallMachine } from "../../../machines/actors/browser";
+import type { CallApi } from "../../../machines/call-api";
+import { trpc } from "~/utils/trpc";
+
+/** CallApi over our tRPC client: the only place the call machine meets the network API. */
+export function createTrpcCallApi(): CallApi {
+  const api = trpc().videoCall;
+  const join = async (studyId: string, sessionId: string) => {
+    const res = await api.join.mutate({ studyId, sessionId });
+    return { ...res, sessionId };
+  };
+  return {
+    join: ({ studyId, sessionId }) => join(studyId, sessionId),
+    async joinOrStart(studyId) {
+      const { session } = await api.start.mutate({ studyId });
+      return join(studyId, session.id);
+    },
+    async leave({ sessionId }) {
+      await api.leave.mutate({ sessionId });
+    },
+    async setMedia(input) {
+      await api.setMedia.mutate(input);
+    },
+    async heartbeat(input) {
+      await api.heartbeat.mutate(input);
+    },
+    async reportLink(input) {
+      await api.reportLink.mutate(input);
+    },
+    subscribe(studyId, onEvent, onSnapshot) {
+      const sub = api.events.subscribe(
+        { studyId },
+        {
+          onData: ({ data }) => (data.type === "snapshot" ? onSnapshot(data.session) : onEvent(data)),
+        },
+      );
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
+/** The call machine with every effect wired to this browser, PeerJS pointed at our own PeerServer. */
+export function createCallMachineForPage() {
+  const { hostname, port, protocol } = window.location;
+  const secure = protocol === "https:";
+  return createBrowserCallMachine({
+    api: createTrpcCallApi(),
+    peerServer: { host: hostname, port: port ? Number(port) : secure ? 443 : 80, path: "/peerjs", secure },
+  });
+}
+
+/**
+ * Leaving must reach the server even while the page is being torn down, so it goes as a keepalive
+ * request to the REST route instead of through the (about to be destroyed) machine.
+ */
+export function leaveOnUnload(studyId: string, sessionId: string) {
+  void fetch(`/api/my-studies/${encodeURIComponent(studyId)}/video-call/leave`, {
+    method: "POST",
+    keepalive: true,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sessionId }),
+  }).catch(() => {});
+}

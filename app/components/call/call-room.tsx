@@ -1,0 +1,293 @@
+import { Link } from "@remix-run/react";
+import { useSelector } from "@xstate/react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { toast } from "sonner";
+import { createActor, type ActorRefFrom } from "xstate";
+import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
+import { CallInspector } from "./inspector";
+import { Prejoin, type PrejoinStatus } from "./prejoin";
+import { RemoteTile, qualityDetails } from "./remote-tile";
+import { useTalkingWhileMuted } from "./use-talking-while-muted";
+import { VideoTile } from "./video-tile";
+
+type CallActor = ActorRefFrom<CallMachine>;
+
+const JOIN_ERRORS: Record<string, string> = {
+  forbidden: "You are not allowed to join this call.",
+  "not-found": "This call has ended.",
+  network: "We couldn't reach the server. Check your connection and try again.",
+  signaling: "We couldn't connect to the call server. Try again in a moment.",
+  unknown: "Something went wrong while joining.",
+};
+
+/** Owns the call actor for the page's lifetime; everything below renders its snapshots. */
+export function CallRoom(props: {
+  studyId: string;
+  studyName: string;
+  self: { userId: string; name: string };
+  debug: boolean;
+}) {
+  const [state, setState] = useState<{ actor: CallActor; inspector: CallInspector } | null>(null);
+  useEffect(() => {
+    const inspector = new CallInspector();
+    const actor = createActor(createCallMachineForPage(), {
+      input: { studyId: props.studyId, sessionId: null, self: props.self },
+      inspect: inspector.inspect,
+    });
+    actor.start();
+    setState({ actor, inspector });
+    const onPageHide = () => {
+      const join = actor.getSnapshot().context.join;
+      if (join && actor.getSnapshot().matches("inCall")) leaveOnUnload(props.studyId, join.sessionId);
+    };
+    window.addEventListener("pagehide", onPageHide);
+    return () => {
+      window.removeEventListener("pagehide", onPageHide);
+      onPageHide();
+      actor.stop();
+    };
+  }, [props.studyId, props.self]);
+  if (!state) return <p role="status">Getting the call ready…</p>;
+  return <CallView actor={state.actor} inspector={state.inspector} {...props} />;
+}
+
+function CallView({
+  actor,
+  inspector,
+  studyId,
+  studyName,
+  self,
+  debug,
+}: {
+  actor: CallActor;
+  inspector: CallInspector;
+  studyId: string;
+  studyName: string;
+  self: { userId: string; name: string };
+  debug: boolean;
+}) {
+  const top = useSelector(actor, (s) => {
+    if (s.matches("prejoin")) return "prejoin";
+    if (s.matches("inCall")) return "inCall";
+    return typeof s.value === "string" ? s.value : "prejoin";
+  });
+  const prejoinStatus = useSelector(actor, (s) =>
+    s.matches("prejoin") ? ((s.value as { prejoin: PrejoinStatus }).prejoin ?? "idle") : "idle",
+  );
+  const ctx = useSelector(actor, (s) => s.context);
+  const running = useRoomRunning(ctx.participants);
+  const send = actor.send;
+
+  return (
+    <div className="call-page">
+      <header className="call-header">
+        <h1>{studyName} — call</h1>
+        <Link to={`/studies/${studyId}`}>Back to study</Link>
+      </header>
+      {top === "prejoin" ? (
+        <Prejoin
+          status={prejoinStatus}
+          name={self.name}
+          stream={ctx.localStream}
+          wantAudio={ctx.wantAudio}
+          wantVideo={ctx.wantVideo}
+          selected={ctx.devices}
+          running={running}
+          onJoin={() => send({ type: "JOIN" })}
+          onRetry={() => send({ type: "RETRY_DEVICES" })}
+          onToggleAudio={() => send({ type: "TOGGLE_AUDIO" })}
+          onToggleVideo={() => send({ type: "TOGGLE_VIDEO" })}
+          onSelectDevice={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
+        />
+      ) : null}
+      {top === "joining" ? <p role="status">Joining the call…</p> : null}
+      {top === "joinFailed" ? (
+        <div className="banner danger" role="alert">
+          {JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? JOIN_ERRORS.unknown}{" "}
+          <button type="button" onClick={() => send({ type: "RETRY" })}>
+            Try again
+          </button>
+        </div>
+      ) : null}
+      {top === "inCall" ? <InCall actor={actor} self={self} /> : null}
+      {top === "leaving" ? <p role="status">Leaving…</p> : null}
+      {top === "left" ? (
+        <div className="card" role="status">
+          <p>{ctx.endReason === "session-ended" ? "The call has ended." : "You left the call."}</p>
+          <p>
+            <a href={`/studies/${studyId}/call`}>Rejoin</a> · <Link to={`/studies/${studyId}`}>Back to the study</Link>
+          </p>
+        </div>
+      ) : null}
+      {debug ? <DebugPanel actor={actor} inspector={inspector} /> : null}
+    </div>
+  );
+}
+
+function useRoomRunning(participants: Record<string, unknown>) {
+  return Object.keys(participants).length > 0;
+}
+
+function InCall({ actor, self }: { actor: CallActor; self: { userId: string; name: string } }) {
+  const view = useSelector(actor, (s) => ({
+    audioOn: s.matches({ inCall: { audio: "on" } }),
+    videoOn: s.matches({ inCall: { video: "on" } }),
+    sharing: s.matches({ inCall: { screen: "on" } }),
+    shareStarting: s.matches({ inCall: { screen: "starting" } }),
+    signalingDown:
+      s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
+    signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
+    localStream: s.context.localStream,
+    screenStream: s.context.screenStream,
+    audioTrack: s.context.audioTrack,
+    peers: s.context.peers,
+    participants: s.context.participants,
+  }));
+  const send = actor.send;
+  const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
+  usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
+  const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
+  const count = peers.length + 1;
+  return (
+    <>
+      {view.signalingDown ? (
+        <div className="banner" role="alert">
+          {view.signalingOffline ? (
+            <>
+              Lost connection to the call server.{" "}
+              <button type="button" onClick={() => send({ type: "RETRY_SIGNALING" })}>
+                Reconnect
+              </button>
+            </>
+          ) : (
+            "Reconnecting to the call server… your current video keeps flowing."
+          )}
+        </div>
+      ) : null}
+      {talkingWhileMuted ? (
+        <div className="banner" role="status">
+          You are muted
+        </div>
+      ) : null}
+      <div className="grid" data-count={Math.min(count, 6)} aria-label="Participants">
+        <VideoTile
+          label={`${self.name} (you)`}
+          name={self.name}
+          stream={view.sharing ? view.screenStream : view.localStream}
+          isSelf
+          micMuted={!view.audioOn}
+          cameraOff={!view.videoOn}
+          presenting={view.sharing}
+        />
+        {peers.map(([peerId, ref]) => (
+          <PeerTile key={peerId} peer={ref} onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })} />
+        ))}
+      </div>
+      <div className="controls" role="toolbar" aria-label="Call controls">
+        <button type="button" className="secondary" onClick={() => send({ type: "TOGGLE_AUDIO" })}>
+          {view.audioOn ? "Mute microphone" : "Unmute microphone"}
+        </button>
+        <button type="button" className="secondary" onClick={() => send({ type: "TOGGLE_VIDEO" })}>
+          {view.videoOn ? "Turn off camera" : "Turn on camera"}
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={view.shareStarting}
+          onClick={() => send({ type: view.sharing ? "STOP_SHARE" : "START_SHARE" })}
+        >
+          {view.sharing ? "Stop sharing" : "Share screen"}
+        </button>
+        <button type="button" className="danger" onClick={() => send({ type: "LEAVE" })}>
+          Leave call
+        </button>
+      </div>
+    </>
+  );
+}
+
+/** Remote tile plus the toasts for its link changes: one toast per person, replaced on each change. */
+function PeerTile({ peer, onRetry }: { peer: PeerRef; onRetry: (peerId: string) => void }) {
+  const status = useSelector(peer, (s) => s.value as string);
+  const name = useSelector(peer, (s) => s.context.remote.name);
+  const peerId = useSelector(peer, (s) => s.context.remote.peerId);
+  const previous = useRef(status);
+  useEffect(() => {
+    const before = previous.current;
+    previous.current = status;
+    if (before === status) return;
+    const id = `link:${peerId}`;
+    if (status === "reconnecting" && before !== "reconnecting") toast.warning(`Reconnecting to ${name}…`, { id });
+    else if (status === "lost") toast.error(`Connection to ${name} lost`, { id });
+    else if (status === "connected" && (before === "reconnecting" || before === "lost"))
+      toast.success(`Reconnected to ${name}`, { id });
+  }, [status, name, peerId]);
+  return <RemoteTile peer={peer} reported={undefined} onRetry={onRetry} />;
+}
+
+function usePresenceToasts(participants: Record<string, { name: string; userId: string }>, ownPeerId: string | null) {
+  const known = useRef<Map<string, string> | null>(null);
+  useEffect(() => {
+    const now = new Map(
+      Object.entries(participants)
+        .filter(([id]) => id !== ownPeerId)
+        .map(([id, p]) => [id, p.name]),
+    );
+    const before = known.current;
+    known.current = now;
+    // The first snapshot is who was already here, not news.
+    if (!before) return;
+    for (const [id, name] of now) if (!before.has(id)) toast(`${name} joined`, { id: `presence:${id}` });
+    for (const [id, name] of before) if (!now.has(id)) toast(`${name} left`, { id: `presence:${id}` });
+  }, [participants, ownPeerId]);
+}
+
+function DebugPanel({ actor, inspector }: { actor: CallActor; inspector: CallInspector }) {
+  useSyncExternalStore(inspector.subscribe, inspector.getVersion, inspector.getVersion);
+  const value = useSelector(actor, (s) => JSON.stringify(s.value));
+  const peers = useSelector(actor, (s) => s.context.peers);
+  return (
+    <section className="debug-panel" aria-label="Debug panel">
+      <h2>Machines</h2>
+      <p>
+        call: <code>{value}</code>
+      </p>
+      {(Object.values(peers) as PeerRef[]).map((p) => (
+        <PeerDebug key={p.id} peer={p} />
+      ))}
+      <h2>Last events</h2>
+      <ol reversed>
+        {[...inspector.events].reverse().map((e, i) => (
+          <li key={`${e.at}-${i}`}>
+            {new Date(e.at).toISOString().slice(11, 23)} {e.actor} ← {e.type}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function PeerDebug({ peer }: { peer: PeerRef }) {
+  const v = useSelector(peer, (s) => ({
+    value: s.value as string,
+    name: s.context.remote.name,
+    role: s.context.role,
+    sample: s.context.quality?.sample,
+    level: s.context.qualityLevel,
+    budget: s.context.budget,
+  }));
+  return (
+    <div data-testid="peer-debug">
+      <strong>{v.name}</strong> ({v.role}): <code>{v.value}</code> quality={v.level ?? "–"} budget=
+      {Math.round(v.budget.maxBitrate / 1000)}kbps
+      <ul>
+        {qualityDetails(v.sample).map(([k, val]) => (
+          <li key={k}>
+            {k}: {val}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,156 @@
+import { useEffect, useRef, useState } from "react";
+import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
+import type { DeviceKind } from "../../../machines/call.machine";
+
+export type PrejoinStatus =
+  "idle" | "start" | "requestingDevices" | "ready" | "denied" | "noDevice" | "inUse" | "failed";
+
+const MESSAGES: Partial<Record<PrejoinStatus, { title: string; body: string }>> = {
+  denied: {
+    title: "Camera and microphone are blocked",
+    body: "Your browser is not letting this page use them. Click the camera icon in the address bar (or open Site settings → Camera and Microphone), choose Allow, then press “Try again”. You can also join without them to listen and watch.",
+  },
+  noDevice: {
+    title: "No camera or microphone found",
+    body: "Plug one in (or check it is switched on) and press “Try again”. You can also join without them to listen and watch.",
+  },
+  inUse: {
+    title: "Your camera or microphone is busy",
+    body: "Another app or browser tab is using it. Close that app, then press “Try again” — or join now to listen and watch.",
+  },
+  failed: {
+    title: "We couldn't start your camera or microphone",
+    body: "Press “Try again”, or join to listen and watch and turn them on later.",
+  },
+};
+
+function useDevices(refreshKey: unknown) {
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  useEffect(() => {
+    const md = navigator.mediaDevices;
+    if (!md?.enumerateDevices) return;
+    const load = () => void md.enumerateDevices().then(setDevices, () => setDevices([]));
+    load();
+    md.addEventListener("devicechange", load);
+    return () => md.removeEventListener("devicechange", load);
+  }, [refreshKey]);
+  return devices;
+}
+
+function LevelMeter({ stream }: { stream: MediaStream | null }) {
+  const [level, setLevel] = useState(0);
+  useEffect(() => {
+    if (!stream) return;
+    return audioLevelMonitor().watch(stream, (a) => setLevel(a.level));
+  }, [stream]);
+  const pct = Math.min(100, Math.round(level * 400));
+  return (
+    <div
+      className="meter"
+      role="meter"
+      aria-label="Microphone level"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={pct}
+    >
+      <span style={{ width: `${pct}%` }} />
+    </div>
+  );
+}
+
+export function Prejoin(props: {
+  status: PrejoinStatus;
+  name: string;
+  stream: MediaStream | null;
+  wantAudio: boolean;
+  wantVideo: boolean;
+  selected: { audio: string | null; video: string | null };
+  running: boolean;
+  onJoin: () => void;
+  onRetry: () => void;
+  onToggleAudio: () => void;
+  onToggleVideo: () => void;
+  onSelectDevice: (kind: DeviceKind, deviceId: string) => void;
+}) {
+  const videoRef = useRef<HTMLVideoElement>(null);
+  const devices = useDevices(props.stream);
+  useEffect(() => {
+    if (videoRef.current && videoRef.current.srcObject !== props.stream) videoRef.current.srcObject = props.stream;
+  }, [props.stream]);
+  const message = MESSAGES[props.status];
+  const hasMedia = !!props.stream;
+  const cams = devices.filter((d) => d.kind === "videoinput" && d.deviceId);
+  const mics = devices.filter((d) => d.kind === "audioinput" && d.deviceId);
+  const busy = props.status === "requestingDevices" || props.status === "start";
+  return (
+    <section className="prejoin" aria-label="Before you join">
+      <div>
+        <div className="tile self" role="group" aria-label="Camera preview">
+          <video ref={videoRef} autoPlay playsInline muted hidden={!hasMedia || !props.wantVideo} />
+          {!hasMedia || !props.wantVideo ? <div className="avatar">{props.name.slice(0, 1).toUpperCase()}</div> : null}
+        </div>
+        {busy ? <p role="status">Asking for your camera and microphone…</p> : null}
+        {message ? (
+          <div className="banner danger" role="alert">
+            <strong>{message.title}.</strong> {message.body}
+          </div>
+        ) : null}
+      </div>
+      <div className="card stack">
+        {hasMedia ? (
+          <>
+            <LevelMeter stream={props.stream} />
+            <label>
+              Camera
+              <select
+                value={props.selected.video ?? ""}
+                onChange={(e) => props.onSelectDevice("video", e.target.value)}
+              >
+                {props.selected.video ? null : <option value="">Default camera</option>}
+                {cams.map((d, i) => (
+                  <option key={d.deviceId} value={d.deviceId}>
+                    {d.label || `Camera ${i + 1}`}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Microphone
+              <select
+                value={props.selected.audio ?? ""}
+                onChange={(e) => props.onSelectDevice("audio", e.target.value)}
+              >
+                {props.selected.audio ? null : <option value="">Default microphone</option>}
+                {mics.map((d, i) => (
+                  <option key={d.deviceId} value={d.deviceId}>
+                    {d.label || `Microphone ${i + 1}`}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <div className="controls">
+              <button type="button" className="secondary" onClick={props.onToggleAudio}>
+                {props.wantAudio ? "Mute microphone" : "Unmute microphone"}
+              </button>
+              <button type="button" className="secondary" onClick={props.onToggleVideo}>
+                {props.wantVideo ? "Turn off camera" : "Turn on camera"}
+              </button>
+            </div>
+          </>
+        ) : message ? (
+          <button type="button" className="secondary" onClick={props.onRetry}>
+            Try again
+          </button>
+        ) : null}
+        <button type="button" onClick={props.onJoin} disabled={busy}>
+          {props.running ? "Join call" : "Start call"}
+        </button>
+        {!hasMedia && !busy ? (
+          <p className="muted">
+            You'll join without camera and microphone: you can listen and watch, and turn them on later.
+          </p>
+        ) : null}
+      </div>
+    </section>
+  );
+}

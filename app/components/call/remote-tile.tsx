@@ -1,0 +1,64 @@
+import { useSelector } from "@xstate/react";
+import type { PeerRef } from "../../../machines/call.machine";
+import type { QualitySample } from "../../../machines/quality";
+import type { RoomPresence } from "../../../machines/room-presence";
+import { VideoTile } from "./video-tile";
+
+const fmt = (v: number | null | undefined, unit: string, digits = 0) =>
+  v == null ? "–" : `${v.toFixed(digits)} ${unit}`;
+
+export function qualityDetails(s: QualitySample | undefined): Array<[string, string]> {
+  if (!s) return [];
+  return [
+    ["Round trip", fmt(s.rttMs, "ms")],
+    ["Jitter", fmt(s.jitterMs, "ms")],
+    ["Packet loss", fmt(s.packetLossPct, "%", 1)],
+    ["Receiving", fmt(s.inboundKbps, "kbps")],
+    ["Sending", fmt(s.outboundKbps, "kbps")],
+    ["Frame rate", fmt(s.fps, "fps")],
+    ["Resolution", s.width && s.height ? `${s.width}×${s.height}` : "–"],
+  ];
+}
+
+/** A remote participant's tile, rendered from their peer machine and what the room reports about them. */
+export function RemoteTile({
+  peer,
+  reported,
+  onRetry,
+}: {
+  peer: PeerRef;
+  reported: RoomPresence["links"][string] | undefined;
+  onRetry: (peerId: string) => void;
+}) {
+  const view = useSelector(peer, (s) => ({
+    status: s.value as string,
+    remote: s.context.remote,
+    stream: s.context.remoteStream,
+    media: s.context.remoteMedia,
+    attempt: s.context.attempt,
+    maxAttempts: s.context.maxAttempts,
+    level: s.context.qualityLevel,
+    sample: s.context.quality?.sample,
+  }));
+  let linkStatus: string | null = null;
+  if (view.status === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
+  else if (view.status === "reconnecting") linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
+  // What the others report about this person (e.g. their own network dropped): shown the same way.
+  else if (reported?.state === "reconnecting" && reported.attempt)
+    linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? 3})`;
+  else if (view.status !== "connected" && view.status !== "disconnected") linkStatus = "Connecting…";
+  return (
+    <VideoTile
+      label={view.remote.name}
+      name={view.remote.name}
+      stream={view.stream}
+      isSelf={false}
+      micMuted={!view.media.audio}
+      cameraOff={!view.media.video}
+      presenting={view.media.screen}
+      quality={view.level ? { level: view.level, details: qualityDetails(view.sample) } : null}
+      linkStatus={linkStatus}
+      onRetry={view.status === "lost" ? () => onRetry(view.remote.peerId) : undefined}
+    />
+  );
+}

@@ -1,0 +1,35 @@
+import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import { useEffect, useMemo, useState } from "react";
+import { CallRoom } from "~/components/call/call-room";
+import { requireUser } from "~/utils/auth.server";
+import { toErrorResponse } from "~/utils/http.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `Call · ${data?.study.name ?? "Study"} · CoUp` },
+];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context);
+  try {
+    const view = await context.services.studies.getForMember(user.id, params.studyId);
+    const debug = new URL(request.url).searchParams.get("debug") === "1" || process.env.NODE_ENV === "development";
+    return json({
+      study: { id: view.study.id, name: view.study.name },
+      self: { userId: user.id, name: user.name },
+      debug,
+    });
+  } catch (err) {
+    throw toErrorResponse(err);
+  }
+}
+
+export default function CallPage() {
+  const { study, self, debug } = useLoaderData<typeof loader>();
+  // Media devices, PeerJS and WebRTC exist only in the browser: render the call after hydration.
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
+  const me = useMemo(() => self, [self.userId, self.name]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (!mounted) return <p role="status">Getting the call ready…</p>;
+  return <CallRoom studyId={study.id} studyName={study.name} self={me} debug={debug} />;
+}
