@@ -56,7 +56,8 @@ export async function createAppServer(opts: { config: Config; services: Services
   });
 
   app.use("/build", express.static(path.join(ROOT, "public", "build"), { immutable: true, maxAge: "1y" }));
-  app.use(express.static(path.join(ROOT, "public"), { maxAge: "1h", index: false }));
+  // API paths never name a file; skipping the filesystem probe for them keeps the hot tRPC path lean.
+  app.use(/^\/(?!api\/|peerjs\/)/, express.static(path.join(ROOT, "public"), { maxAge: "1h", index: false }));
 
   app.get("/healthz", async (_req, res) => {
     try {

@@ -22,6 +22,9 @@ export interface SessionUser {
   avatarUrl: string | null;
 }
 
+const USER_CACHE_TTL_MS = 5_000;
+const USER_CACHE_MAX = 10_000;
+
 export const INVALID_LOGIN = "Invalid email or password.";
 export const THROTTLED_LOGIN = "Too many failed attempts. Wait a minute and try again.";
 
@@ -96,9 +99,22 @@ export class AccountService {
     return toSessionUser(user);
   }
 
+  /**
+   * Every authenticated request resolves its cookie's user. Profiles change rarely, so a lookup is
+   * reused for a few seconds instead of costing a database round-trip per request; authorization
+   * itself (memberships) is never read from this cache.
+   */
   async findUser(id: string): Promise<SessionUser | null> {
     if (!z.uuid().safeParse(id).success) return null;
-    const user = await User.findByPk(id);
-    return user ? toSessionUser(user) : null;
+    const now = Date.now();
+    const hit = this.userCache.get(id);
+    if (hit && hit.expires > now) return hit.user;
+    const row = await User.findByPk(id);
+    const user = row ? toSessionUser(row) : null;
+    if (this.userCache.size >= USER_CACHE_MAX) this.userCache.delete(this.userCache.keys().next().value!);
+    this.userCache.set(id, { user, expires: now + USER_CACHE_TTL_MS });
+    return user;
   }
+
+  private readonly userCache = new Map<string, { user: SessionUser | null; expires: number }>();
 }
