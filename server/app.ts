@@ -3,7 +3,7 @@ import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import { broadcastDevReady, type ServerBuild } from "@remix-run/node";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express from "express";
 import type { Socket } from "node:net";
@@ -32,7 +32,10 @@ function remixBuildLoader(watch: boolean): () => Promise<ServerBuild> {
     const mtime = watch ? statSync(BUILD_PATH).mtimeMs : 0;
     if (!cached || cached.mtime !== mtime) {
       const url = pathToFileURL(BUILD_PATH).href + (watch ? `?t=${mtime}` : "");
-      cached = { mtime, build: import(url) as Promise<ServerBuild> };
+      const build = import(url) as Promise<ServerBuild>;
+      // `remix dev --manual` waits for this signal before it reports a rebuild as served.
+      if (watch) void build.then((b) => broadcastDevReady(b)).catch(() => {});
+      cached = { mtime, build };
     }
     return cached.build;
   };
