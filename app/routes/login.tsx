@@ -1,7 +1,7 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { getUser, safeRedirect } from "~/utils/auth.server";
-import { formError } from "~/utils/http.server";
+import { formError, readForm } from "~/utils/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Log in · CoUp" }];
 
@@ -12,7 +12,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const form = await request.clone().formData();
+  const form = await readForm(request.clone());
   const redirectTo = safeRedirect(form.get("redirectTo"));
   try {
     const user = await context.services.auth.authenticator.authenticate("form", request);

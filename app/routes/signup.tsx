@@ -1,7 +1,7 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { getUser, safeRedirect } from "~/utils/auth.server";
-import { formError } from "~/utils/http.server";
+import { formError, readForm } from "~/utils/http.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign up · CoUp" }];
 
@@ -11,7 +11,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const form = await request.formData();
+  const form = await readForm(request);
   try {
     const user = await context.services.accounts.signup({
       name: form.get("name") ?? "",

@@ -31,3 +31,12 @@ export function formError(err: unknown) {
   if (err instanceof ZodError) return json({ error: err.issues[0]?.message ?? "Invalid input" }, { status: 400 });
   throw err;
 }
+
+/** A form body, or a 400 (not a 500) when the request isn't a form at all. */
+export async function readForm(request: Request): Promise<FormData> {
+  try {
+    return await request.formData();
+  } catch {
+    throw new Response("This request must be submitted as a form.", { status: 400 });
+  }
+}
