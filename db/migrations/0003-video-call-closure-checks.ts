@@ -17,5 +17,7 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
 
 export const down: MigrationFn = async ({ context: { query, transaction } }) => {
   await query(`ALTER TABLE video_call_participants DROP CONSTRAINT vcp_closed_has_duration`, { transaction });
-  await query(`ALTER TABLE video_call_sessions DROP CONSTRAINT video_call_sessions_ended_has_duration`, { transaction });
+  await query(`ALTER TABLE video_call_sessions DROP CONSTRAINT video_call_sessions_ended_has_duration`, {
+    transaction,
+  });
 };

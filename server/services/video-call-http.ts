@@ -35,7 +35,11 @@ export class VideoCallRest {
           return json(await this.videoCall.status(user.id, { studyId }));
         case "start": {
           const { session, created } = await this.videoCall.start(user.id, { studyId });
-          return json(created ? { session, created } : { session, created, message: "A call is already running in this study; join it." });
+          return json(
+            created
+              ? { session, created }
+              : { session, created, message: "A call is already running in this study; join it." },
+          );
         }
         case "join": {
           const body = await readJsonObject(request);

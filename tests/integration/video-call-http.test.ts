@@ -36,7 +36,10 @@ async function person(name: string, study?: Study, status?: "ACTIVE" | "PENDING"
 async function rest(method: string, path: string, opts: { cookie?: string; body?: unknown; raw?: string } = {}) {
   const res = await fetch(`${server.url}${path}`, {
     method,
-    headers: { ...(opts.cookie ? { Cookie: opts.cookie } : {}), ...(opts.body !== undefined || opts.raw ? { "Content-Type": "application/json" } : {}) },
+    headers: {
+      ...(opts.cookie ? { Cookie: opts.cookie } : {}),
+      ...(opts.body !== undefined || opts.raw ? { "Content-Type": "application/json" } : {}),
+    },
     body: opts.raw ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
   });
   const text = await res.text();
@@ -60,7 +63,8 @@ function client(cookie?: string) {
           url: `${server.url}/api/trpc`,
           EventSource,
           eventSourceOptions: {
-            fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+            fetch: (input, init) =>
+              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
           },
         }),
         false: httpBatchLink({ url: `${server.url}/api/trpc`, headers }),
@@ -102,7 +106,8 @@ function subscribe(cookie: string, input: { studyId: string; lastEventId?: strin
         if (failure) throw failure;
         await new Promise((r) => setTimeout(r, 10));
       }
-      if (!predicate(received.map((r) => r.event.type))) throw new Error(`timed out waiting for ${what}; got ${received.map((r) => r.event.type)}`);
+      if (!predicate(received.map((r) => r.event.type)))
+        throw new Error(`timed out waiting for ${what}; got ${received.map((r) => r.event.type)}`);
     },
     close: () => sub.unsubscribe(),
   };
@@ -125,7 +130,10 @@ describe("REST: /api/my-studies/:studyId/video-call/*", () => {
     const again = await rest("POST", callPath(study.id, "start"), { cookie: bob.cookie });
     expect(again).toMatchObject({ status: 200, body: { session: { id: session.id }, message: expect.any(String) } });
 
-    const joined = await rest("POST", callPath(study.id, "join"), { cookie: alice.cookie, body: { sessionId: session.id } });
+    const joined = await rest("POST", callPath(study.id, "join"), {
+      cookie: alice.cookie,
+      body: { sessionId: session.id },
+    });
     expect(joined.status).toBe(200);
     expect(joined.body).toMatchObject({
       participant: { userId: alice.user.id, name: "Alice", audio: true, video: true, screen: false },
@@ -134,9 +142,16 @@ describe("REST: /api/my-studies/:studyId/video-call/*", () => {
     });
     clock.advance(12);
     const status = await rest("GET", callPath(study.id, "status"), { cookie: bob.cookie });
-    expect(status.body.session).toMatchObject({ id: session.id, onlineCount: 1, participants: [{ userId: alice.user.id }] });
+    expect(status.body.session).toMatchObject({
+      id: session.id,
+      onlineCount: 1,
+      participants: [{ userId: alice.user.id }],
+    });
 
-    const left = await rest("POST", callPath(study.id, "leave"), { cookie: alice.cookie, body: { sessionId: session.id } });
+    const left = await rest("POST", callPath(study.id, "leave"), {
+      cookie: alice.cookie,
+      body: { sessionId: session.id },
+    });
     expect(left).toMatchObject({ status: 200, body: { success: true } });
     expect((await rest("GET", callPath(study.id, "status"), { cookie: bob.cookie })).body).toEqual({ session: null });
     expect((await VideoCallSession.findByPk(session.id))?.duration).toBe(12);
@@ -153,7 +168,12 @@ describe("REST: /api/my-studies/:studyId/video-call/*", () => {
     const sessionId = (body.session as { id: string }).id;
     await rest("POST", callPath(study.id, "join"), { cookie: owner.cookie, body: { sessionId } });
 
-    const counts = async () => [await VideoCallSession.count(), await VideoCallParticipant.count(), await VideoCallParticipant.count({ where: { leftAt: null } }), await StudyMember.count()];
+    const counts = async () => [
+      await VideoCallSession.count(),
+      await VideoCallParticipant.count(),
+      await VideoCallParticipant.count({ where: { leftAt: null } }),
+      await StudyMember.count(),
+    ];
     const before = await counts();
     const routes: Array<[string, string, unknown]> = [
       ["GET", "status", undefined],
@@ -214,7 +234,8 @@ describe("tRPC over HTTP", () => {
     const owner = await person("Owner");
     const study = await makeStudy(owner.user);
     const stranger = await person("Stranger");
-    const url = (input: unknown) => `${server.url}/api/trpc/videoCall.status?input=${encodeURIComponent(JSON.stringify(input))}`;
+    const url = (input: unknown) =>
+      `${server.url}/api/trpc/videoCall.status?input=${encodeURIComponent(JSON.stringify(input))}`;
     const ok = await fetch(url({ studyId: study.id }), { headers: { Cookie: owner.cookie } });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ result: { data: { session: null } } });

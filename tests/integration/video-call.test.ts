@@ -30,7 +30,9 @@ afterEach(async () => {
 
 function as(user: User | null, opts: { signal?: AbortSignal; on?: Services } = {}) {
   const sessionUser = user ? { id: user.id, email: user.email, name: user.name, avatarUrl: user.avatarUrl } : null;
-  return createCaller(createContextInner({ services: opts.on ?? services, user: sessionUser, log: logger }), { signal: opts.signal });
+  return createCaller(createContextInner({ services: opts.on ?? services, user: sessionUser, log: logger }), {
+    signal: opts.signal,
+  });
 }
 
 /** A second client on videoCall.events, through the caller's async iterable. */
@@ -48,8 +50,10 @@ async function watch(user: User, studyId: string, lastEventId?: string) {
     received,
     types: () => received.map((r) => r.event.type),
     async until(predicate: (types: string[]) => boolean, what = "events") {
-      for (let i = 0; i < 500 && !predicate(received.map((r) => r.event.type)); i++) await new Promise((r) => setTimeout(r, 10));
-      if (!predicate(received.map((r) => r.event.type))) throw new Error(`timed out waiting for ${what}; got ${received.map((r) => r.event.type)}`);
+      for (let i = 0; i < 500 && !predicate(received.map((r) => r.event.type)); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      if (!predicate(received.map((r) => r.event.type)))
+        throw new Error(`timed out waiting for ${what}; got ${received.map((r) => r.event.type)}`);
     },
     async close() {
       abort.abort();
@@ -128,8 +132,20 @@ describe("videoCall: the call lifecycle", () => {
     const history = await as(bob).videoCall.history({ studyId: study.id });
     expect(history.nextCursor).toBeNull();
     const people = Object.fromEntries(history.sessions[0]!.participants.map((p) => [p.name, p]));
-    expect(people.Alice).toMatchObject({ secondsPresent: 145, secondsMuted: 45, secondsVideoOff: 0, secondsScreenShared: 0, leaveReason: "LEFT" });
-    expect(people.Bob).toMatchObject({ secondsPresent: 90, secondsMuted: 0, secondsVideoOff: 40, secondsScreenShared: 30, leaveReason: "LEFT" });
+    expect(people.Alice).toMatchObject({
+      secondsPresent: 145,
+      secondsMuted: 45,
+      secondsVideoOff: 0,
+      secondsScreenShared: 0,
+      leaveReason: "LEFT",
+    });
+    expect(people.Bob).toMatchObject({
+      secondsPresent: 90,
+      secondsMuted: 0,
+      secondsVideoOff: 40,
+      secondsScreenShared: 30,
+      leaveReason: "LEFT",
+    });
 
     await watcher.until((t) => t.includes("session-ended"), "session-ended");
     expect(watcher.types()).toEqual([
@@ -234,9 +250,7 @@ describe("videoCall: the call lifecycle", () => {
         const kind = (round + people.indexOf(p)) % 3;
         const c = as(p, { on: real }).videoCall;
         const op =
-          kind === 2
-            ? c.leave({ sessionId: session.id })
-            : c.join({ studyId: study.id, sessionId: session.id });
+          kind === 2 ? c.leave({ sessionId: session.id }) : c.join({ studyId: study.id, sessionId: session.id });
         // leaving without being in the call is a clean 404, never a crash
         ops.push(op.catch((err: { code?: string }) => expect(err.code).toBe("NOT_FOUND")));
       }
@@ -254,9 +268,16 @@ describe("videoCall: the call lifecycle", () => {
         expect(r.duration! * 1000).toBeCloseTo(r.leftAt.getTime() - r.joinedAt.getTime(), 0);
       }
       // one person's participations never overlap
-      for (let i = 1; i < mine.length; i++) expect(mine[i]!.joinedAt.getTime()).toBeGreaterThanOrEqual(mine[i - 1]!.leftAt!.getTime());
+      for (let i = 1; i < mine.length; i++)
+        expect(mine[i]!.joinedAt.getTime()).toBeGreaterThanOrEqual(mine[i - 1]!.leftAt!.getTime());
     }
-    await Promise.all([anchor, ...people].map((p) => as(p, { on: real }).videoCall.leave({ sessionId: session.id }).catch(() => null)));
+    await Promise.all(
+      [anchor, ...people].map((p) =>
+        as(p, { on: real })
+          .videoCall.leave({ sessionId: session.id })
+          .catch(() => null),
+      ),
+    );
     const ended = await VideoCallSession.findByPk(session.id);
     expect(ended?.endedAt).not.toBeNull();
     const all = await VideoCallParticipant.findAll({ where: { sessionId: session.id } });
@@ -276,7 +297,13 @@ describe("videoCall: the call lifecycle", () => {
     const b = await as(bob).videoCall.join({ studyId: study.id, sessionId: session.id });
     const watcher = await watch(carol, study.id);
     await watcher.until((t) => t.length >= 1);
-    await as(alice).videoCall.reportLink({ sessionId: session.id, remotePeerId: b.peerId, state: "reconnecting", attempt: 2, maxAttempts: 3 });
+    await as(alice).videoCall.reportLink({
+      sessionId: session.id,
+      remotePeerId: b.peerId,
+      state: "reconnecting",
+      attempt: 2,
+      maxAttempts: 3,
+    });
     await watcher.until((t) => t.includes("connection-state"));
     expect(watcher.received.at(-1)!.event).toEqual({
       type: "connection-state",
@@ -288,10 +315,14 @@ describe("videoCall: the call lifecycle", () => {
       maxAttempts: 3,
     });
     await watcher.close();
-    await expect(as(carol).videoCall.reportLink({ sessionId: session.id, remotePeerId: b.peerId, state: "lost" })).rejects.toMatchObject({
+    await expect(
+      as(carol).videoCall.reportLink({ sessionId: session.id, remotePeerId: b.peerId, state: "lost" }),
+    ).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
-    await expect(as(alice).videoCall.reportLink({ sessionId: session.id, remotePeerId: "pnobody", state: "lost" })).rejects.toMatchObject({
+    await expect(
+      as(alice).videoCall.reportLink({ sessionId: session.id, remotePeerId: "pnobody", state: "lost" }),
+    ).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
   });
@@ -312,7 +343,9 @@ describe("videoCall: the call lifecycle", () => {
     const second = await as(owner).videoCall.history({ studyId: study.id, limit: 2, cursor: first.nextCursor });
     expect(second.sessions.map((s) => s.id)).toEqual([ids[0]]);
     expect(second.nextCursor).toBeNull();
-    await expect(as(owner).videoCall.history({ studyId: study.id, cursor: "garbage" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(as(owner).videoCall.history({ studyId: study.id, cursor: "garbage" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
   });
 });
 
@@ -433,9 +466,15 @@ describe("videoCall: authorization and bad input", () => {
       ["leave unknown session", () => c.leave({ sessionId: unknown })],
       ["leave huge", () => c.leave({ sessionId: huge })],
       ["heartbeat array", () => c.heartbeat([] as never)],
-      ["setMedia strings", () => c.setMedia({ sessionId: f.session.id, audio: "yes", video: true, screen: false } as never)],
+      [
+        "setMedia strings",
+        () => c.setMedia({ sessionId: f.session.id, audio: "yes", video: true, screen: false } as never),
+      ],
       ["setMedia missing flags", () => c.setMedia({ sessionId: f.session.id } as never)],
-      ["reportLink bad state", () => c.reportLink({ sessionId: f.session.id, remotePeerId: f.peerId, state: "exploded" } as never)],
+      [
+        "reportLink bad state",
+        () => c.reportLink({ sessionId: f.session.id, remotePeerId: f.peerId, state: "exploded" } as never),
+      ],
       ["reportLink huge peer", () => c.reportLink({ sessionId: f.session.id, remotePeerId: huge, state: "lost" })],
       ["history limit", () => c.history({ studyId: f.study.id, limit: 10_000 })],
       ["history cursor type", () => c.history({ studyId: f.study.id, cursor: 5 } as never)],
@@ -452,12 +491,19 @@ describe("videoCall: authorization and bad input", () => {
       expect(err?.message, label).not.toMatch(/Something went wrong/);
     }
     // valid shape but nothing to act on
-    await expect(c.leave({ sessionId: f.session.id })).rejects.toMatchObject({ code: "NOT_FOUND", message: "You are not in this call." });
+    await expect(c.leave({ sessionId: f.session.id })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "You are not in this call.",
+    });
     await expect(c.heartbeat({ sessionId: f.session.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
-    await expect(c.setMedia({ sessionId: f.session.id, audio: true, video: true, screen: false })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      c.setMedia({ sessionId: f.session.id, audio: true, video: true, screen: false }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
     // an ended session is a bad request
     await as(f.owner).videoCall.leave({ sessionId: f.session.id });
-    await expect(c.join({ studyId: f.study.id, sessionId: f.session.id })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(c.join({ studyId: f.study.id, sessionId: f.session.id })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
   });
 });
 
@@ -470,7 +516,10 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     const b = await as(bob).videoCall.join({ studyId: study.id, sessionId: session.id });
     const watcher = await watch(bob, study.id);
     await watcher.until((t) => t.length >= 1);
-    for (const [u, p] of [[alice, a.peerId], [bob, b.peerId]] as const) {
+    for (const [u, p] of [
+      [alice, a.peerId],
+      [bob, b.peerId],
+    ] as const) {
       expect(await services.peerAccess.authorize(u.id, p)).toBe(true);
       services.peerAccess.onConnect(p);
     }
@@ -506,7 +555,9 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     const second = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id }); // …and rejoins
     await new Promise((r) => setTimeout(r, 250)); // well past the 100 ms grace
     expect(await VideoCallParticipant.findOne({ where: { peerId: second.peerId } })).toMatchObject({ leftAt: null });
-    expect(await VideoCallParticipant.findOne({ where: { peerId: first.peerId } })).toMatchObject({ leaveReason: "LEFT" });
+    expect(await VideoCallParticipant.findOne({ where: { peerId: first.peerId } })).toMatchObject({
+      leaveReason: "LEFT",
+    });
 
     await as(alice).videoCall.setMedia({ sessionId: session.id, audio: false, video: true, screen: false });
     for (let i = 0; i < 3; i++) {
@@ -515,7 +566,10 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     }
     clock.advance(10);
     await as(alice).videoCall.leave({ sessionId: session.id });
-    expect(await VideoCallParticipant.findOne({ where: { peerId: second.peerId } })).toMatchObject({ audioMutedTime: 40, duration: 40 });
+    expect(await VideoCallParticipant.findOne({ where: { peerId: second.peerId } })).toMatchObject({
+      audioMutedTime: 40,
+      duration: 40,
+    });
   });
 
   it("a restart arms the grace for leftovers: who re-registers stays, who doesn't is DROPPED", async () => {
@@ -540,7 +594,10 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     rebooted.peerAccess.onConnect(b.peerId);
     expect(rebooted.videoCall.pendingDrops()).toBe(1);
 
-    const dropped = await waitFor(() => VideoCallParticipant.findOne({ where: { peerId: a.peerId, leaveReason: "DROPPED" } }), "alice dropped");
+    const dropped = await waitFor(
+      () => VideoCallParticipant.findOne({ where: { peerId: a.peerId, leaveReason: "DROPPED" } }),
+      "alice dropped",
+    );
     // present until her last sign of life, not until the reboot
     expect(dropped.leftAt?.toISOString()).toBe("2026-01-05T10:00:40.000Z");
     expect(dropped.duration).toBe(40);
@@ -561,7 +618,10 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     await as(bob).videoCall.heartbeat({ sessionId: session.id });
     clock.advance(20); // alice silent 70 s, bob 20 s
     expect(await services.videoCall.sweep()).toEqual({ dropped: 1, ended: 0 });
-    expect(await VideoCallParticipant.findOne({ where: { peerId: a.peerId } })).toMatchObject({ leaveReason: "DROPPED", duration: 0 });
+    expect(await VideoCallParticipant.findOne({ where: { peerId: a.peerId } })).toMatchObject({
+      leaveReason: "DROPPED",
+      duration: 0,
+    });
     expect(await VideoCallParticipant.findOne({ where: { peerId: b.peerId } })).toMatchObject({ leftAt: null });
     expect(await VideoCallParticipant.findOne({ where: { peerId: c.peerId } })).toMatchObject({ leftAt: null });
 

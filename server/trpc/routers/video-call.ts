@@ -15,14 +15,30 @@ import { authedProcedure, router } from "../trpc.js";
  * parses again because REST routes reach it without tRPC.
  */
 export const videoCallRouter = router({
-  status: authedProcedure.input(StudyCallInput).query(({ ctx, input }) => ctx.services.videoCall.status(ctx.user.id, input)),
-  history: authedProcedure.input(HistoryInput).query(({ ctx, input }) => ctx.services.videoCall.history(ctx.user.id, input)),
-  start: authedProcedure.input(StudyCallInput).mutation(({ ctx, input }) => ctx.services.videoCall.start(ctx.user.id, input)),
-  join: authedProcedure.input(JoinCallInput).mutation(({ ctx, input }) => ctx.services.videoCall.join(ctx.user.id, input)),
-  leave: authedProcedure.input(SessionCallInput).mutation(({ ctx, input }) => ctx.services.videoCall.leave(ctx.user.id, input)),
-  heartbeat: authedProcedure.input(SessionCallInput).mutation(({ ctx, input }) => ctx.services.videoCall.heartbeat(ctx.user.id, input)),
-  setMedia: authedProcedure.input(SetMediaInput).mutation(({ ctx, input }) => ctx.services.videoCall.setMedia(ctx.user.id, input)),
-  reportLink: authedProcedure.input(ReportLinkInput).mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),
+  status: authedProcedure
+    .input(StudyCallInput)
+    .query(({ ctx, input }) => ctx.services.videoCall.status(ctx.user.id, input)),
+  history: authedProcedure
+    .input(HistoryInput)
+    .query(({ ctx, input }) => ctx.services.videoCall.history(ctx.user.id, input)),
+  start: authedProcedure
+    .input(StudyCallInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.start(ctx.user.id, input)),
+  join: authedProcedure
+    .input(JoinCallInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.join(ctx.user.id, input)),
+  leave: authedProcedure
+    .input(SessionCallInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.leave(ctx.user.id, input)),
+  heartbeat: authedProcedure
+    .input(SessionCallInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.heartbeat(ctx.user.id, input)),
+  setMedia: authedProcedure
+    .input(SetMediaInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.setMedia(ctx.user.id, input)),
+  reportLink: authedProcedure
+    .input(ReportLinkInput)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.
