@@ -64,7 +64,10 @@ async function serve(): Promise<void> {
   // 50 clients need 50 members: the demo's four ACTIVE ones plus bench users with the demo password.
   const study = (await Study.findOne({ where: { name: DEMO_STUDY } }))!;
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const active = await StudyMember.findAll({ where: { studyId: study.id, status: "ACTIVE" }, include: [{ model: User, as: "user" }] });
+  const active = await StudyMember.findAll({
+    where: { studyId: study.id, status: "ACTIVE" },
+    include: [{ model: User, as: "user" }],
+  });
   const emails = active.map((m) => m.user!.email);
   for (let i = emails.length; i < CLIENTS; i++) {
     const email = `bench-${String(i).padStart(2, "0")}@example.com`;
@@ -77,7 +80,13 @@ async function serve(): Promise<void> {
   const services = createServices(db.sequelize, config);
   await services.start();
   const server = await createAppServer({ config, services, log: logger });
-  const ready: Ready = { url: server.url, studyId: study.id, emails, password: DEMO_PASSWORD, database: url ? "DATABASE_URL (throwaway database)" : "embedded" };
+  const ready: Ready = {
+    url: server.url,
+    studyId: study.id,
+    emails,
+    password: DEMO_PASSWORD,
+    database: url ? "DATABASE_URL (throwaway database)" : "embedded",
+  };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 
   const stop = async () => {
@@ -117,7 +126,9 @@ async function ensureRemixBuild() {
   if (existsSync(path.join(ROOT, "build", "index.js"))) return;
   console.log("No Remix build: running `npx remix build` (the login page is a Remix route)…");
   await new Promise<void>((resolve, reject) =>
-    spawn("npx", ["remix", "build"], { cwd: ROOT, stdio: "inherit" }).once("exit", (c) => (c === 0 ? resolve() : reject(new Error("remix build failed")))),
+    spawn("npx", ["remix", "build"], { cwd: ROOT, stdio: "inherit" }).once("exit", (c) =>
+      c === 0 ? resolve() : reject(new Error("remix build failed")),
+    ),
   );
 }
 
@@ -154,12 +165,17 @@ interface LatencySummary {
 }
 function summarize(samples: number[], errors: number): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => Number((sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0).toFixed(2));
+  const at = (q: number) =>
+    Number((sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0).toFixed(2));
   return { n: samples.length, errors, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
 /** Fires one request per client at once and records each one's latency. */
-async function burst(clients: string[], run: (cookie: string) => Promise<unknown>, into: { samples: number[]; errors: number }) {
+async function burst(
+  clients: string[],
+  run: (cookie: string) => Promise<unknown>,
+  into: { samples: number[]; errors: number },
+) {
   await Promise.all(
     clients.map(async (cookie) => {
       const t0 = performance.now();
@@ -185,8 +201,11 @@ async function main(): Promise<void> {
     for (const email of ready.emails) cookies.push(await login(url, email, ready.password));
 
     // status is measured against a live call with four people in it
-    const { session } = await trpcMutation<{ session: { id: string } }>(url, cookies[0]!, "videoCall.start", { studyId });
-    for (const c of cookies.slice(0, 4)) await trpcMutation(url, c, "videoCall.join", { studyId, sessionId: session.id });
+    const { session } = await trpcMutation<{ session: { id: string } }>(url, cookies[0]!, "videoCall.start", {
+      studyId,
+    });
+    for (const c of cookies.slice(0, 4))
+      await trpcMutation(url, c, "videoCall.join", { studyId, sessionId: session.id });
     const statusUrl = `${url}/api/trpc/videoCall.status?input=${encodeURIComponent(JSON.stringify({ studyId }))}`;
     await autocannon({ url: statusUrl, headers: { cookie: cookies[1]! }, connections, duration: 2 }); // warm-up
     const status = await autocannon({ url: statusUrl, headers: { cookie: cookies[1]! }, connections, duration });
@@ -201,9 +220,14 @@ async function main(): Promise<void> {
     const leave = { samples: [] as number[], errors: 0 };
     for (let round = 0; round < rounds; round++) {
       let sessionId = "";
-      await burst(cookies, async (c) => {
-        sessionId = (await trpcMutation<{ session: { id: string } }>(url, c, "videoCall.start", { studyId })).session.id;
-      }, start);
+      await burst(
+        cookies,
+        async (c) => {
+          sessionId = (await trpcMutation<{ session: { id: string } }>(url, c, "videoCall.start", { studyId })).session
+            .id;
+        },
+        start,
+      );
       await burst(cookies, (c) => trpcMutation(url, c, "videoCall.join", { studyId, sessionId }), join);
       await burst(cookies, (c) => trpcMutation(url, c, "videoCall.leave", { sessionId }), leave);
     }
@@ -217,7 +241,12 @@ async function main(): Promise<void> {
         durationSeconds: duration,
         requestsPerSecond: Math.round(status.requests.average),
         totalRequests: status.requests.total,
-        latencyMs: { p50: status.latency.p50, p90: status.latency.p90, p99: status.latency.p99, max: status.latency.max },
+        latencyMs: {
+          p50: status.latency.p50,
+          p90: status.latency.p90,
+          p99: status.latency.p99,
+          max: status.latency.max,
+        },
         non2xx: status.non2xx,
         errors: status.errors + status.timeouts,
       },
@@ -242,7 +271,9 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify({ ...result, meetsTargets: verdict }, null, 2)}\n`);
 
-    console.log(`\nvideoCall.status over HTTP GET (${connections} connections, ${duration}s, ${result.machine.cpus} CPUs, ${ready.database} Postgres)`);
+    console.log(
+      `\nvideoCall.status over HTTP GET (${connections} connections, ${duration}s, ${result.machine.cpus} CPUs, ${ready.database} Postgres)`,
+    );
     console.table({
       status: {
         "req/s": result.status.requestsPerSecond,

@@ -25,7 +25,10 @@ export async function freePort(): Promise<number> {
  * Postgres refuses to run as root, so as root the cluster runs as the `postgres` user; every
  * parent of `dir` must then be traversable by that user, which we check up front for a clear error.
  */
-export async function startEmbeddedPostgres(dir: string, opts: { persistent?: boolean; port?: number } = {}): Promise<EmbeddedDb> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  opts: { persistent?: boolean; port?: number } = {},
+): Promise<EmbeddedDb> {
   const databaseDir = path.resolve(dir);
   mkdirSync(path.dirname(databaseDir), { recursive: true });
   if (process.getuid?.() === 0) assertTraversable(path.dirname(databaseDir));
