@@ -22,7 +22,7 @@ import {
 import { MediaError } from "./errors";
 import { peerMachine, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
-import type { RoomParticipant } from "./room-protocol";
+import type { LinkState, RoomParticipant } from "./room-protocol";
 import {
   type FakeCall,
   controllablePromise,
@@ -50,6 +50,7 @@ interface Harness {
   heartbeats: SessionRef[];
   trackCommands: LocalTracksCommand[];
   signalingCommands: SignalingCommand[];
+  signalingInputs: SignalingInput[];
   signaling: (e: SignalingEvent) => void;
   room: (e: RoomFeedEvent) => void;
   screenEnded: () => void;
@@ -74,6 +75,7 @@ function harness(input: Partial<CallInput> = {}): Harness {
   const heartbeats: SessionRef[] = [];
   const trackCommands: LocalTracksCommand[] = [];
   const signalingCommands: SignalingCommand[] = [];
+  const signalingInputs: SignalingInput[] = [];
   let sendSignaling: ((e: SignalingEvent) => void) | null = null;
   let sendRoom: ((e: RoomFeedEvent) => void) | null = null;
   let sendScreen: ((e: EventObject) => void) | null = null;
@@ -98,7 +100,8 @@ function harness(input: Partial<CallInput> = {}): Harness {
       localTracks: fromCallback<LocalTracksCommand, void>(({ receive }) => {
         receive((c) => trackCommands.push(c));
       }),
-      signaling: fromCallback<SignalingCommand, SignalingInput>(({ sendBack, receive }) => {
+      signaling: fromCallback<SignalingCommand, SignalingInput>(({ input, sendBack, receive }) => {
+        signalingInputs.push(input);
         sendSignaling = sendBack;
         receive((c) => signalingCommands.push(c));
         return () => {
@@ -135,6 +138,7 @@ function harness(input: Partial<CallInput> = {}): Harness {
     heartbeats,
     trackCommands,
     signalingCommands,
+    signalingInputs,
     calls,
     signaling: (e) => {
       if (!sendSignaling) throw new Error("signaling actor not running");
@@ -632,18 +636,106 @@ describe("signaling loss", () => {
     expect(h.calls.calls).toHaveLength(2);
   });
 
-  it("goes offline after the policy's attempts and RETRY_SIGNALING tries again", async () => {
+  it("keeps re-dialling every 2 s, goes offline a minute after the drop, and RETRY_SIGNALING tries again", async () => {
     const h = await joined();
     h.signaling({ type: "SIGNALING.DISCONNECTED" });
-    for (let i = 0; i < 3; i++) {
-      await vi.advanceTimersByTimeAsync(7_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(h.signalingCommands).toHaveLength(1);
+    for (let t = 1_000; t < 59_000; t += 2_000) {
       h.signaling({ type: "SIGNALING.DISCONNECTED" });
+      await vi.advanceTimersByTimeAsync(2_000);
     }
-    expect(h.signalingCommands).toHaveLength(3);
+    expect(h.actor.getSnapshot().matches({ inCall: { signaling: "reconnecting" } })).toBe(true);
+    const dials = h.signalingCommands.length;
+    expect(dials).toBe(30);
+    await vi.advanceTimersByTimeAsync(1_000);
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
     expect(h.actor.getSnapshot().matches({ inCall: { signaling: "offline" } })).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(h.signalingCommands).toHaveLength(dials);
     h.actor.send({ type: "RETRY_SIGNALING" });
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(h.signalingCommands).toHaveLength(4);
+    expect(h.signalingCommands).toHaveLength(dials + 1);
+  });
+
+  it("re-registers within 2 s of the server coming back from a restart; media never stops", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    const bobStates = new Set<unknown>();
+    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.add(s.value));
+
+    // The server goes away for ~15 s: every re-dial fails straight away (connection refused).
+    h.signaling({ type: "SIGNALING.DISCONNECTED" });
+    const downAt = Date.now();
+    while (Date.now() - downAt < 15_000) {
+      const before = h.signalingCommands.length;
+      await vi.advanceTimersByTimeAsync(100);
+      if (h.signalingCommands.length > before) {
+        h.signaling({ type: "SIGNALING.ERROR", reason: "network" });
+        h.signaling({ type: "SIGNALING.DISCONNECTED" });
+      }
+    }
+    // Back up: the next re-dial (at most 2 s away) succeeds with the same peer id.
+    const upAt = Date.now();
+    const before = h.signalingCommands.length;
+    while (h.signalingCommands.length === before) await vi.advanceTimersByTimeAsync(100);
+    expect(Date.now() - upAt).toBeLessThanOrEqual(2_000);
+    h.signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+    expect(h.actor.getSnapshot().matches({ inCall: { signaling: "online" } })).toBe(true);
+    expect([...bobStates]).toEqual(["connected"]);
+    expect(h.calls.calls).toHaveLength(1);
+
+    // The room feed reopens with a snapshot; the existing link is kept, a newcomer is dialled.
+    h.room({ type: "ROOM.SNAPSHOT", participants: [participant("bob", T0), participant("newcomer", T0)] });
+    expect(h.peer("bob")?.value).toBe("connected");
+    expect(h.peer("newcomer")?.value).toBe("calling");
+  });
+});
+
+describe("link reports from the room", () => {
+  const report = (peerId: string, state: LinkState, attempt?: number): RoomFeedEvent => ({
+    type: "ROOM.EVENT",
+    event: {
+      type: "connection-state",
+      sessionId: SESSION,
+      userId: peerId,
+      peerId,
+      state,
+      ...(attempt !== undefined ? { attempt, maxAttempts: 3 } : {}),
+    },
+  });
+
+  it("keeps what others report about each remote until they report it connected or the person leaves", async () => {
+    const h = await joined({ room: [participant("bob", T0), participant("carol", T0)] });
+    h.room(report("bob", "reconnecting", 2));
+    h.room(report("me-peer", "reconnecting", 1)); // about ourselves: the banner covers that
+    h.room(report("stranger", "lost")); // not in our call
+    expect(h.actor.getSnapshot().context.linkReports).toEqual({
+      bob: { state: "reconnecting", attempt: 2, maxAttempts: 3 },
+    });
+    h.room(report("carol", "lost"));
+    h.room(report("bob", "connected"));
+    expect(h.actor.getSnapshot().context.linkReports).toEqual({ carol: { state: "lost" } });
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "carol", peerId: "carol", reason: "DROPPED" },
+    });
+    expect(h.actor.getSnapshot().context.linkReports).toEqual({});
+  });
+
+  it("forgets reports about people missing from a fresh snapshot", async () => {
+    const h = await joined({ room: [participant("bob", T0), participant("carol", T0)] });
+    h.room(report("bob", "reconnecting", 1));
+    h.room(report("carol", "reconnecting", 3));
+    h.room({ type: "ROOM.SNAPSHOT", participants: [participant("carol", T0)] });
+    expect(h.actor.getSnapshot().context.linkReports).toEqual({
+      carol: { state: "reconnecting", attempt: 3, maxAttempts: 3 },
+    });
+  });
+
+  it("passes the server's ICE transport policy to the signaling actor", async () => {
+    const h = await joined();
+    expect(h.signalingInputs[0]).toMatchObject({ peerId: "me-peer", iceTransportPolicy: "all" });
   });
 });
 

@@ -17,8 +17,36 @@ import { JoinError, toJoinError, toMediaError, type MediaError, type MediaErrorR
 import type { CallHandle, SignalingHandle } from "./handles";
 import { type PeerParentEvent, peerMachine, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
-import { MAX_RECONNECT_ATTEMPTS, nextRetryDelay } from "./reconnect-policy";
+import { MAX_RECONNECT_ATTEMPTS, RECONNECT_GIVE_UP_AFTER_MS } from "./reconnect-policy";
 import type { IceServer, JoinResult, LinkState, MediaFlags, RoomEvent, RoomParticipant } from "./room-protocol";
+
+// ---------------------------------------------------------------------------------------------
+// Signaling re-dial policy
+// ---------------------------------------------------------------------------------------------
+
+/** Gap before signaling re-dial n (1-based); the last entry repeats. */
+export const SIGNALING_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
+
+/**
+ * When the PeerServer socket drops we keep re-dialling every 2 s (after a first 1 s try) until a
+ * minute has passed since the drop, then show "Reconnect". Unlike a peer link, losing signaling
+ * costs nothing that is flowing, and a server restart takes many seconds: the short steady gap
+ * means we are back within ~2 s of the server, well inside its boot grace for our peer id.
+ *
+ * @returns the delay before re-dial `attempt`, or null when we should give up.
+ */
+export function nextSignalingRetryDelay(attempt: number, elapsedMs: number): number | null {
+  if (!Number.isInteger(attempt) || attempt < 1) return null;
+  if (!Number.isFinite(elapsedMs) || elapsedMs >= RECONNECT_GIVE_UP_AFTER_MS) return null;
+  return SIGNALING_RETRY_DELAYS_MS[Math.min(attempt, SIGNALING_RETRY_DELAYS_MS.length) - 1] ?? null;
+}
+
+/** What others report about one remote participant's links (room `connection-state` events). */
+export interface LinkReport {
+  state: LinkState;
+  attempt?: number;
+  maxAttempts?: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Actor contracts
@@ -54,6 +82,8 @@ export interface JoinCallInput {
 export interface SignalingInput {
   peerId: string;
   iceServers: IceServer[];
+  /** "relay" forces every call through TURN (server config ICE_TRANSPORT_POLICY). */
+  iceTransportPolicy: "all" | "relay";
 }
 
 export type SignalingEvent =
@@ -154,6 +184,12 @@ export interface CallContext {
   signalingFailedSince: number | null;
   /** One peer machine per remote participation, keyed by its peerId. */
   peers: Record<string, PeerRef>;
+  /**
+   * The latest trouble others report about a remote participation (keyed by its peerId), so its
+   * tile can say "Reconnecting (2/3)" even while our own link to them is fine. "connected"
+   * reports clear the entry; reports about ourselves are ignored (we have the signaling banner).
+   */
+  linkReports: Record<string, LinkReport>;
   participants: Record<string, RoomParticipant>;
   /** Flags as published to the room. */
   media: MediaFlags;
@@ -203,7 +239,7 @@ export const callMachine = setup({
   },
   delays: {
     signalingRetryDelay: ({ context }) =>
-      nextRetryDelay(context.signalingAttempt, Date.now() - (context.signalingFailedSince ?? Date.now())) ?? 0,
+      nextSignalingRetryDelay(context.signalingAttempt, Date.now() - (context.signalingFailedSince ?? Date.now())) ?? 0,
     signalingOpenTimeout: 10_000,
   },
   guards: {
@@ -218,7 +254,10 @@ export const callMachine = setup({
     selectsKind: ({ event }, params: { kind: DeviceKind }) =>
       event.type === "SELECT_DEVICE" && event.kind === params.kind,
     canRetrySignaling: ({ context }) =>
-      nextRetryDelay(context.signalingAttempt + 1, Date.now() - (context.signalingFailedSince ?? Date.now())) !== null,
+      nextSignalingRetryDelay(
+        context.signalingAttempt + 1,
+        Date.now() - (context.signalingFailedSince ?? Date.now()),
+      ) !== null,
   },
   actions: {
     storeLocalMedia: enqueueActions(({ context, event, enqueue }) => {
@@ -368,6 +407,7 @@ export const callMachine = setup({
         if (ref) enqueue.sendTo(ref, { type: "REMOTE_UPDATED", remote: p });
       }
       enqueue.assign({
+        linkReports: Object.fromEntries(Object.entries(context.linkReports).filter(([peerId]) => present.has(peerId))),
         participants: Object.fromEntries(remotes.map((p) => [p.peerId, p])),
         peers: ({ context: ctx, spawn }) => {
           const next: Record<string, PeerRef> = {};
@@ -408,7 +448,21 @@ export const callMachine = setup({
           if (ref) enqueue.stopChild(ref);
           const { [e.peerId]: _gone, ...peers } = context.peers;
           const { [e.peerId]: _left, ...participants } = context.participants;
-          enqueue.assign({ peers, participants });
+          const { [e.peerId]: _report, ...linkReports } = context.linkReports;
+          enqueue.assign({ peers, participants, linkReports });
+          return;
+        }
+        case "connection-state": {
+          if (e.peerId === selfPeerId || !context.participants[e.peerId]) return;
+          const { [e.peerId]: _old, ...linkReports } = context.linkReports;
+          if (e.state !== "connected") {
+            linkReports[e.peerId] = {
+              state: e.state,
+              ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+              ...(e.maxAttempts !== undefined ? { maxAttempts: e.maxAttempts } : {}),
+            };
+          }
+          enqueue.assign({ linkReports });
           return;
         }
         case "media-changed": {
@@ -474,7 +528,7 @@ export const callMachine = setup({
     }),
     stopAllPeers: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.peers)) enqueue.stopChild(ref);
-      enqueue.assign({ peers: {}, participants: {}, signaling: null });
+      enqueue.assign({ peers: {}, participants: {}, linkReports: {}, signaling: null });
     }),
     releaseAllMedia: enqueueActions(({ context, enqueue }) => {
       const tracks = [context.audioTrack, context.videoTrack, context.screenTrack].filter(
@@ -520,6 +574,7 @@ export const callMachine = setup({
     signalingAttempt: 0,
     signalingFailedSince: null,
     peers: {},
+    linkReports: {},
     participants: {},
     media: { audio: false, video: false, screen: false },
     publishPending: false,
@@ -610,6 +665,7 @@ export const callMachine = setup({
         input: ({ context }) => ({
           peerId: context.join?.peerId ?? "",
           iceServers: context.join?.iceServers ?? [],
+          iceTransportPolicy: context.join?.iceTransportPolicy ?? "all",
         }),
       },
       on: {

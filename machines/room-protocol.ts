@@ -61,4 +61,6 @@ export interface JoinResult {
   participant: RoomParticipant;
   peerId: string;
   iceServers: IceServer[];
+  /** RTCConfiguration.iceTransportPolicy for every call; "relay" forces TURN. Absent means "all". */
+  iceTransportPolicy?: "all" | "relay";
 }

@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   STUN_URLS: z.string().default(""),
   TURN_URLS: z.string().default(""),
   TURN_SECRET: optional(z.string().min(1)),
+  /** "relay" makes browsers use TURN relays only (tests, or networks where peer-to-peer must not happen). */
+  ICE_TRANSPORT_POLICY: z.enum(["all", "relay"]).default("all"),
   TURN_TTL_SECONDS: z.coerce
     .number()
     .int()

@@ -33,7 +33,8 @@ import {
   type OutgoingCallInput,
   peerMachine,
 } from "../peer.machine";
-import { type ParsedStats, type SenderBudget, parseStatsReport } from "../quality";
+import type { SenderBudget } from "../quality";
+import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 
 export interface PeerServerOptions {
   host: string;
@@ -47,6 +48,7 @@ export interface BrowserCallDeps {
   peerServer: PeerServerOptions;
   /** Must stay well under the server's stale-participant timeout. */
   heartbeatIntervalMs?: number;
+  /** Quality sampling period; calls share one page-wide sampler unless this is set. */
   statsIntervalMs?: number;
 }
 
@@ -260,7 +262,7 @@ function createSignaling(server: PeerServerOptions) {
       secure: server.secure,
       key: "peerjs",
       debug: 0,
-      config: { iceServers: input.iceServers },
+      config: { iceServers: input.iceServers, iceTransportPolicy: input.iceTransportPolicy },
     });
     const handle = toSignalingHandle(peer);
     peer.on("open", () => send({ type: "SIGNALING.OPEN", handle }));
@@ -371,7 +373,7 @@ function driveCall(
   placeholders: MediaStreamTrack[],
   sendBack: (e: MediaCallEvent) => void,
   receive: (listener: (command: MediaCallCommand) => void) => void,
-  statsIntervalMs: number,
+  sampler: StatsSampler,
 ): () => void {
   let stopped = false;
   let budget = input.budget;
@@ -418,28 +420,21 @@ function driveCall(
     }
   });
 
-  let prev: ParsedStats | undefined;
-  const statsTimer = setInterval(() => {
-    const pc = call.peerConnection;
-    if (!pc) return;
-    pc.getStats()
-      .then((report) => {
-        const sample = parseStatsReport(report, prev);
-        prev = sample;
-        send({ type: "QUALITY_SAMPLE", sample });
-      })
-      .catch(() => undefined);
-  }, statsIntervalMs);
+  // ParsedStats extends QualitySample; the extra counters ride along unused.
+  const unregister = sampler.register(
+    () => call.peerConnection,
+    (sample) => send({ type: "QUALITY_SAMPLE", sample }),
+  );
 
   return () => {
     stopped = true;
-    clearInterval(statsTimer);
+    unregister();
     call.close();
     for (const t of placeholders) t.stop();
   };
 }
 
-function createCallActors(statsIntervalMs: number) {
+function createCallActors(sampler: StatsSampler) {
   const outgoingCall = fromCallback<MediaCallCommand, OutgoingCallInput>(({ input, sendBack, receive }) => {
     const peer = fromHandle<Peer>(input.signaling);
     const { stream, placeholders } = buildOutgoingStream(input);
@@ -450,13 +445,13 @@ function createCallActors(statsIntervalMs: number) {
       for (const t of placeholders) t.stop();
       return;
     }
-    return driveCall(call, input, placeholders, sendBack, receive, statsIntervalMs);
+    return driveCall(call, input, placeholders, sendBack, receive, sampler);
   });
 
   const answerCall = fromCallback<MediaCallCommand, AnswerCallInput>(({ input, sendBack, receive }) => {
     const call = fromHandle<MediaConnection>(input.call);
     const { stream, placeholders } = buildOutgoingStream(input);
-    const stop = driveCall(call, input, placeholders, sendBack, receive, statsIntervalMs);
+    const stop = driveCall(call, input, placeholders, sendBack, receive, sampler);
     call.answer(stream);
     return stop;
   });
@@ -467,7 +462,9 @@ function createCallActors(statsIntervalMs: number) {
 // ---------------------------------------------------------------------------------------------
 
 export function createBrowserCallActors(deps: BrowserCallDeps) {
-  const calls = createCallActors(deps.statsIntervalMs ?? 2_000);
+  const calls = createCallActors(
+    deps.statsIntervalMs === undefined ? sharedStatsSampler : createStatsSampler(deps.statsIntervalMs),
+  );
   return {
     requestMedia,
     displayMedia,

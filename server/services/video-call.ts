@@ -91,6 +91,8 @@ export interface HistoryResult {
 
 export type VideoCallConfig = Pick<Config, "STUN_URLS" | "TURN_URLS" | "TURN_TTL_SECONDS" | "DROP_GRACE_MS" | "STALE_AFTER_MS"> & {
   TURN_SECRET?: string | undefined;
+  /** Handed to browsers with the ICE servers; "all" when unset. */
+  ICE_TRANSPORT_POLICY?: Config["ICE_TRANSPORT_POLICY"] | undefined;
 };
 export const VIDEO_CALL_DEFAULTS: VideoCallConfig = {
   STUN_URLS: "",
@@ -353,7 +355,12 @@ export class VideoCallService {
       this.publish(studyId, { type: "user-left", sessionId, userId, peerId: previous.peerId, reason: "LEFT" });
     }
     this.publish(studyId, { type: "user-joined", sessionId, participant: view });
-    return { participant: view, peerId: participant.peerId, iceServers: this.iceServers(userId) };
+    return {
+      participant: view,
+      peerId: participant.peerId,
+      iceServers: this.iceServers(userId),
+      iceTransportPolicy: this.deps.config.ICE_TRANSPORT_POLICY ?? "all",
+    };
   }
 
   /** Closes the caller's own participation; the last one out ends the call. */

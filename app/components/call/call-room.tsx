@@ -3,7 +3,7 @@ import { useSelector } from "@xstate/react";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
-import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import type { CallMachine, LinkReport, PeerRef } from "../../../machines/call.machine";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
@@ -143,6 +143,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
     audioTrack: s.context.audioTrack,
     peers: s.context.peers,
     participants: s.context.participants,
+    linkReports: s.context.linkReports,
   }));
   const send = actor.send;
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
@@ -181,7 +182,12 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           presenting={view.sharing}
         />
         {peers.map(([peerId, ref]) => (
-          <PeerTile key={peerId} peer={ref} onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })} />
+          <PeerTile
+            key={peerId}
+            peer={ref}
+            reported={view.linkReports[peerId]}
+            onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })}
+          />
         ))}
       </div>
       <div className="controls" role="toolbar" aria-label="Call controls">
@@ -208,7 +214,16 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
 }
 
 /** Remote tile plus the toasts for its link changes: one toast per person, replaced on each change. */
-function PeerTile({ peer, onRetry }: { peer: PeerRef; onRetry: (peerId: string) => void }) {
+function PeerTile({
+  peer,
+  reported,
+  onRetry,
+}: {
+  peer: PeerRef;
+  /** What other members report about this person's links (room connection-state events). */
+  reported: LinkReport | undefined;
+  onRetry: (peerId: string) => void;
+}) {
   const status = useSelector(peer, (s) => s.value as string);
   const name = useSelector(peer, (s) => s.context.remote.name);
   const peerId = useSelector(peer, (s) => s.context.remote.peerId);
@@ -223,7 +238,7 @@ function PeerTile({ peer, onRetry }: { peer: PeerRef; onRetry: (peerId: string) 
     else if (status === "connected" && (before === "reconnecting" || before === "lost"))
       toast.success(`Reconnected to ${name}`, { id });
   }, [status, name, peerId]);
-  return <RemoteTile peer={peer} reported={undefined} onRetry={onRetry} />;
+  return <RemoteTile peer={peer} reported={reported} onRetry={onRetry} />;
 }
 
 function usePresenceToasts(participants: Record<string, { name: string; userId: string }>, ownPeerId: string | null) {
