@@ -50,6 +50,8 @@ export function createPeerServer(opts: {
   app.on("error", (err: unknown) => opts.log.warn({ err }, "peer server error"));
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    // Cookies ride along on WebSocket upgrades from any page; only our own pages may open one.
+    if (!sameOrigin(req)) return refuseUpgrade(socket, 403, "Forbidden");
     const url = new URL(req.url ?? "/", "http://localhost");
     const peerId = url.searchParams.get("id") ?? "";
     let allowed = false;
@@ -75,4 +77,14 @@ export function createPeerServer(opts: {
 export function refuseUpgrade(socket: Duplex, status: number, text: string) {
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
+}
+
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true; // not a browser (browsers always send Origin on WebSocket upgrades)
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }

@@ -72,6 +72,9 @@ describe("one HTTP server", () => {
     expect(
       await upgradeStatus(`${ws}/peerjs/peerjs?key=peerjs&id=abc&token=t`, { Cookie: "coup_session=forged" }),
     ).toBe(401);
+    expect(
+      await upgradeStatus(`${ws}/peerjs/peerjs?key=peerjs&id=abc&token=t`, { Origin: "https://evil.example" }),
+    ).toBe(403);
   });
 
   it("does not offer PeerServer peer discovery", async () => {
