@@ -13,10 +13,12 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   try {
     const view = await context.services.studies.getForMember(user.id, params.studyId);
+    const { session } = await context.services.videoCall.status(user.id, { studyId: view.study.id });
     const debug = new URL(request.url).searchParams.get("debug") === "1" || process.env.NODE_ENV === "development";
     return json({
       study: { id: view.study.id, name: view.study.name },
       self: { userId: user.id, name: user.name },
+      call: session,
       debug,
     });
   } catch (err) {
@@ -25,11 +27,11 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 }
 
 export default function CallPage() {
-  const { study, self, debug } = useLoaderData<typeof loader>();
+  const { study, self, call, debug } = useLoaderData<typeof loader>();
   // Media devices, PeerJS and WebRTC exist only in the browser: render the call after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   const me = useMemo(() => self, [self.userId, self.name]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!mounted) return <p role="status">Getting the call ready…</p>;
-  return <CallRoom studyId={study.id} studyName={study.name} self={me} debug={debug} />;
+  return <CallRoom studyId={study.id} studyName={study.name} self={me} initialCall={call} debug={debug} />;
 }

@@ -4,10 +4,12 @@ import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallMachine, LinkReport, PeerRef } from "../../../machines/call.machine";
+import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
 import { RemoteTile, qualityDetails } from "./remote-tile";
+import { useRoomPresence } from "./use-room-presence";
 import { useTalkingWhileMuted } from "./use-talking-while-muted";
 import { VideoTile } from "./video-tile";
 
@@ -26,6 +28,8 @@ export function CallRoom(props: {
   studyId: string;
   studyName: string;
   self: { userId: string; name: string };
+  /** Who is in the call when the page loaded; kept live by the room feed. */
+  initialCall: RoomSession | null;
   debug: boolean;
 }) {
   const [state, setState] = useState<{ actor: CallActor; inspector: CallInspector } | null>(null);
@@ -58,6 +62,7 @@ function CallView({
   studyId,
   studyName,
   self,
+  initialCall,
   debug,
 }: {
   actor: CallActor;
@@ -65,6 +70,7 @@ function CallView({
   studyId: string;
   studyName: string;
   self: { userId: string; name: string };
+  initialCall: RoomSession | null;
   debug: boolean;
 }) {
   const top = useSelector(actor, (s) => {
@@ -76,7 +82,7 @@ function CallView({
     s.matches("prejoin") ? ((s.value as { prejoin: PrejoinStatus }).prejoin ?? "idle") : "idle",
   );
   const ctx = useSelector(actor, (s) => s.context);
-  const running = useRoomRunning(ctx.participants);
+  const running = useRoomRunning(studyId, initialCall);
   const send = actor.send;
 
   return (
@@ -125,8 +131,13 @@ function CallView({
   );
 }
 
-function useRoomRunning(participants: Record<string, unknown>) {
-  return Object.keys(participants).length > 0;
+/**
+ * Before joining the machine knows nobody in the room, so "Join" vs "Start" comes from the
+ * study's own room feed, the same one the study page's widget uses.
+ */
+function useRoomRunning(studyId: string, initial: RoomSession | null) {
+  const { session } = useRoomPresence(studyId, initial);
+  return !!session && session.participants.length > 0;
 }
 
 function InCall({ actor, self }: { actor: CallActor; self: { userId: string; name: string } }) {
