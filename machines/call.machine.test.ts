@@ -64,6 +64,9 @@ function peerSnapshot(h: { actor: Harness["actor"] }, peerId: string) {
   return ref?.getSnapshot();
 }
 
+/** Set by a test to make every reportLink call reject (the server refusing a report). */
+let reportLinkError: Error | null = null;
+
 function harness(input: Partial<CallInput> = {}): Harness {
   const media = controllablePromise<RequestMediaInput, LocalMedia>();
   const display = controllablePromise<void, ScreenMedia>();
@@ -90,6 +93,7 @@ function harness(input: Partial<CallInput> = {}): Harness {
       }),
       reportLink: fromPromise<void, ReportLinkInput>(async ({ input }) => {
         reported.push(input);
+        if (reportLinkError) throw reportLinkError;
       }),
       leaveCall: fromPromise<void, SessionRef>(async ({ input }) => {
         leaves.push(input);
@@ -198,6 +202,7 @@ const liveCallTo = (h: Harness, peerId: string): FakeCall => {
 };
 
 beforeEach(() => {
+  reportLinkError = null;
   vi.useFakeTimers();
   vi.setSystemTime(new Date(T1));
 });
@@ -416,6 +421,20 @@ describe("peers", () => {
       { sessionId: SESSION, remotePeerId: "bob", state: "connected", attempt: 0, maxAttempts: 3 },
       { sessionId: SESSION, remotePeerId: "bob", state: "reconnecting", attempt: 1, maxAttempts: 3 },
     ]);
+  });
+
+  it("stays in the call when the server refuses a link report (the remote had just left)", async () => {
+    const h = await joined({ room: [participant("bob", T0), participant("cid", T0)] });
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    await flush();
+    reportLinkError = new Error("That person is no longer in this call.");
+    // Bob's call closes before the room tells us he left: the peer reports "reconnecting".
+    liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
+    await flush();
+    expect(h.reported.at(-1)).toMatchObject({ remotePeerId: "bob", state: "reconnecting" });
+    expect(h.actor.getSnapshot().status).toBe("active");
+    expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
+    expect(h.peer("cid")).toBeDefined();
   });
 
   it("RETRY_PEER restarts a lost link", async () => {

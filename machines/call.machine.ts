@@ -199,6 +199,9 @@ export interface CallContext {
 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
 
+/** Error event of a spawned reportLink child (their ids start with "reportLink."). */
+type ReportFailedEvent = { type: `xstate.error.actor.reportLink.${string}`; error: unknown };
+
 function placeholderParticipant(peerId: string): RoomParticipant {
   return {
     userId: "",
@@ -220,7 +223,7 @@ const missingCallback = <TEvent extends EventObject, TInput>(_name: string) =>
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
-    events: {} as CallEvent,
+    events: {} as CallEvent | ReportFailedEvent,
     input: {} as CallInput,
   },
   actors: {
@@ -517,6 +520,8 @@ export const callMachine = setup({
     reportLink: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "PEER.LINK_STATE" || !context.sessionId) return;
       enqueue.spawnChild("reportLink", {
+        // The "reportLink." prefix lets the machine ignore these children's failures (see the root "on").
+        id: `reportLink.${event.remotePeerId}.${event.state}.${event.attempt}`,
         input: {
           sessionId: context.sessionId,
           remotePeerId: event.remotePeerId,
@@ -583,6 +588,14 @@ export const callMachine = setup({
   // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
   // page navigating away) always turns the camera light off.
   invoke: { src: "localTracks", id: "tracks" },
+  on: {
+    /**
+     * A link report is advisory, and the server refuses one about someone who has just left (their
+     * call closes before the room event arrives). An unhandled child error would put the whole call
+     * machine into its error state and tear the call down, so it is dropped here.
+     */
+    "xstate.error.actor.reportLink.*": {},
+  },
   initial: "prejoin",
   states: {
     prejoin: {
