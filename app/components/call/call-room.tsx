@@ -239,15 +239,19 @@ function PeerTile({
   const name = useSelector(peer, (s) => s.context.remote.name);
   const peerId = useSelector(peer, (s) => s.context.remote.peerId);
   const previous = useRef(status);
+  // Set while the link is being re-dialled or lost; a re-dial passes idle/calling/connecting on its
+  // way back, so "Reconnected" must not depend on the state right before "connected".
+  const troubled = useRef(false);
   useEffect(() => {
     const before = previous.current;
     previous.current = status;
     if (before === status) return;
     const id = `link:${peerId}`;
-    if (status === "reconnecting" && before !== "reconnecting") toast.warning(`Reconnecting to ${name}…`, { id });
+    if (status === "reconnecting" && !troubled.current) toast.warning(`Reconnecting to ${name}…`, { id });
     else if (status === "lost") toast.error(`Connection to ${name} lost`, { id });
-    else if (status === "connected" && (before === "reconnecting" || before === "lost"))
-      toast.success(`Reconnected to ${name}`, { id });
+    else if (status === "connected" && troubled.current) toast.success(`Reconnected to ${name}`, { id });
+    if (status === "reconnecting" || status === "lost") troubled.current = true;
+    else if (status === "connected") troubled.current = false;
   }, [status, name, peerId]);
   return <RemoteTile peer={peer} reported={reported} onRetry={onRetry} />;
 }
