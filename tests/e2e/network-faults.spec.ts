@@ -1,0 +1,176 @@
+/**
+ * One two-person call (Carol and Dave) kept across the tests below, with faults injected by nft
+ * inside the loopback-only namespace: every browser's WebRTC traffic is UDP on lo, the app's is
+ * TCP, so "drop UDP" blacks out media and ICE while signaling and the room feed stay up.
+ *
+ * Run: npx remix build && bash scripts/isolated.sh npx playwright test tests/e2e/network-faults.spec.ts
+ */
+import type { Page } from "@playwright/test";
+import { chromiumLaunchOptions } from "./browser";
+import { expect, test } from "./fixtures";
+import { expectVideoFlowing, joinCall, tile } from "./media";
+import {
+  blockUdp,
+  clearFaults,
+  expectFramesWithin,
+  isolated,
+  openMember,
+  selectedCandidates,
+  toneWav,
+  trackPeerConnections,
+  udpLoss,
+} from "./net";
+
+// A microphone that "talks" (see toneWav); the camera stays Chrome's fake one.
+test.use({ launchOptions: chromiumLaunchOptions([`--use-file-for-fake-audio-capture=${toneWav()}`]) });
+
+test.describe.configure({ mode: "serial" });
+test.skip(!isolated, "injects nft faults: run inside scripts/isolated.sh");
+
+let carol: Page;
+let dave: Page;
+
+const quality = (page: Page, name: string) => tile(page, name).locator("summary");
+const overlay = (page: Page, name: string) => tile(page, name).getByRole("status");
+
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(120_000);
+  clearFaults();
+  const baseURL = `http://127.0.0.1:${process.env.E2E_PORT ?? 3456}`;
+  carol = await openMember(browser, baseURL, "carol@example.com");
+  await trackPeerConnections(carol);
+  await joinCall(carol);
+  dave = await openMember(browser, baseURL, "dave@example.com");
+  await trackPeerConnections(dave);
+  await joinCall(dave);
+  await expectVideoFlowing(carol, "Dave");
+  await expectVideoFlowing(dave, "Carol");
+});
+
+test.afterEach(() => clearFaults());
+
+test.afterAll(async () => {
+  clearFaults();
+  await carol?.context().close();
+  await dave?.context().close();
+});
+
+test("a remote member speaking lights up their tile; talking while muted says so", async () => {
+  // Dave's microphone "talks" (a looping tone): it reaches Carol and marks his tile as speaking.
+  await expect(
+    carol.locator('[role="group"][aria-label="Dave"][data-speaking="true"]').getByText("Speaking", { exact: true }),
+  ).toBeVisible({ timeout: 15_000 });
+  await carol.getByRole("button", { name: "Mute microphone" }).click();
+  await expect(carol.getByRole("status").filter({ hasText: "You are muted" })).toBeVisible({ timeout: 15_000 });
+  // Muted, Carol's tone no longer reaches Dave as speech.
+  await expect(tile(dave, "Carol").getByText("Muted", { exact: true })).toBeVisible();
+  await carol.getByRole("button", { name: "Unmute microphone" }).click();
+  await expect(carol.getByText("You are muted")).toHaveCount(0, { timeout: 10_000 });
+});
+
+test("media goes over UDP host candidates on loopback", async () => {
+  const pairs = await selectedCandidates(carol);
+  expect(pairs.length).toBeGreaterThan(0);
+  for (const p of pairs) expect(p).toEqual({ candidateType: "host", protocol: "udp" });
+});
+
+test("a 3 s UDP blackout: video resumes within 3 s after, nobody rejoins", async () => {
+  test.setTimeout(60_000);
+  blockUdp();
+  await carol.waitForTimeout(3_000); // the outage itself
+  clearFaults();
+  await Promise.all([expectFramesWithin(carol, "Dave", 3_000), expectFramesWithin(dave, "Carol", 3_000)]);
+  await expect(overlay(carol, "Dave")).toHaveCount(0);
+  await expect(overlay(dave, "Carol")).toHaveCount(0);
+});
+
+test("5% UDP loss: the indicator leaves good within 10 s and is good again within 20 s after", async () => {
+  test.setTimeout(100_000);
+  // A clean link reads "good" (frame rate counts too, so give a busy machine time to settle).
+  await expect(quality(carol, "Dave")).toHaveAttribute("aria-label", "Connection: good", { timeout: 40_000 });
+  udpLoss(5);
+  await expect(quality(carol, "Dave")).toHaveAttribute("aria-label", /^Connection: (fair|poor)$/, {
+    timeout: 10_000,
+  });
+  // The popover carries the numbers behind the level.
+  await quality(carol, "Dave").click();
+  await expect(tile(carol, "Dave").getByText("Packet loss")).toBeVisible();
+  await quality(carol, "Dave").click();
+  clearFaults();
+  await expect(quality(carol, "Dave")).toHaveAttribute("aria-label", "Connection: good", { timeout: 20_000 });
+});
+
+test("a 25 s UDP blackout: both tiles say Reconnecting (n/3), the call recovers within 5 s after", async () => {
+  test.setTimeout(90_000);
+  blockUdp();
+  const started = Date.now();
+  // ICE reports "disconnected", the grace runs out, and the re-dials start.
+  await expect(overlay(carol, "Dave")).toHaveText(/Reconnecting \([123]\/3\)/, { timeout: 20_000 });
+  await expect(overlay(dave, "Carol")).toHaveText(/Reconnecting \([123]\/3\)/, { timeout: 20_000 });
+  await carol.waitForTimeout(Math.max(0, 25_000 - (Date.now() - started))); // the rest of the outage
+  clearFaults();
+  await Promise.all([expectFramesWithin(carol, "Dave", 5_000), expectFramesWithin(dave, "Carol", 5_000)]);
+  await expect(overlay(carol, "Dave")).toHaveCount(0);
+  await expect(overlay(dave, "Carol")).toHaveCount(0);
+  // One toast per person per change: the "Reconnecting" toast was replaced by this one.
+  await expect(carol.getByText("Reconnected to Dave")).toHaveCount(1);
+  await expect(carol.getByText("Reconnecting to Dave…")).toHaveCount(0);
+});
+
+test("kept down: after 3 failed attempts the tile says the connection is lost; Retry brings it back", async () => {
+  test.setTimeout(150_000);
+  blockUdp();
+  await expect(overlay(carol, "Dave")).toHaveText(/Reconnecting \(1\/3\)/, { timeout: 20_000 });
+  await expect(overlay(carol, "Dave")).toContainText("Connection to Dave lost", { timeout: 90_000 });
+  await expect(overlay(carol, "Dave").getByRole("button", { name: "Retry" })).toBeVisible();
+  clearFaults();
+  await overlay(carol, "Dave").getByRole("button", { name: "Retry" }).click();
+  await expect(overlay(carol, "Dave")).toHaveCount(0, { timeout: 20_000 });
+  await expect(overlay(dave, "Carol")).toHaveCount(0, { timeout: 20_000 });
+  await expectFramesWithin(carol, "Dave", 10_000);
+  await expectFramesWithin(dave, "Carol", 10_000);
+});
+
+test("a browser that vanishes without leaving is DROPPED within 15 s; the last one out ends the call", async ({
+  playwright,
+}) => {
+  test.setTimeout(90_000);
+  const studyId = /\/studies\/([^/]+)\/call/.exec(carol.url())?.[1] ?? "";
+  const carolState = await carol.context().storageState();
+  // Like a crash or a dead laptop: the context closes, its pagehide "leave" request never goes out,
+  // and only the PeerServer socket closing tells the server.
+  const vanish = async (page: Page) => {
+    await page.evaluate(() => {
+      const original = window.fetch.bind(window);
+      window.fetch = (input, init) =>
+        String(input instanceof Request ? input.url : input).includes("/video-call/leave")
+          ? Promise.reject(new TypeError("Failed to fetch"))
+          : original(input, init);
+    });
+    await page.context().close();
+  };
+  await vanish(dave);
+  await expect(tile(carol, "Dave")).toHaveCount(0, { timeout: 15_000 });
+  await expect(carol.getByText("Dave left")).toBeVisible();
+
+  await vanish(carol);
+  const request = await playwright.request.newContext({
+    baseURL: `http://127.0.0.1:${process.env.E2E_PORT ?? 3456}`,
+    storageState: carolState,
+  });
+  const history = async () => {
+    const input = encodeURIComponent(JSON.stringify({ studyId, limit: 1 }));
+    const res = await request.get(`/api/trpc/videoCall.history?input=${input}`);
+    const body = (await res.json()) as {
+      result?: { data?: { sessions: Array<{ participants: Array<{ name: string; leaveReason: string | null }> }> } };
+    };
+    return body.result?.data?.sessions[0]?.participants ?? [];
+  };
+  // The session ends (and shows up in history) once the last member is dropped too.
+  await expect
+    .poll(async () => Object.fromEntries((await history()).map((p) => [p.name, p.leaveReason])), { timeout: 20_000 })
+    .toMatchObject({ Carol: "DROPPED", Dave: "DROPPED" });
+  const status = await request.get(`/api/my-studies/${studyId}/video-call/status`);
+  expect(((await status.json()) as { session: unknown }).session).toBeNull();
+  await request.dispose();
+});
