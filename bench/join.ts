@@ -1,0 +1,465 @@
+/**
+ * Join benchmark: `npm run bench:join` (env JOIN_RUNS=10 by default). Not a test: numbers depend
+ * on the machine (and on whatever else is using its CPU).
+ *
+ * Measures, in Debian's Chromium with fake camera/microphone, the time from the click on
+ * "Join call" to the first decoded remote video frame (requestVideoFrameCallback on the remote
+ * tile's <video>; both ends are performance.now() in the joining page, so no clock alignment is
+ * needed):
+ *   - two members: Alice is in the call, Bob joins (Bob's devices are already granted on the
+ *     pre-join screen, as they are for a user who looked at their preview);
+ *   - a 4-mesh: Alice, Bob and Carol are in, Dave joins; time until all three remotes decode.
+ * Baseline in the same run: two bare pages with PeerJS from node_modules and a bare PeerServer
+ *   - cold: `new Peer()` + socket open + `peer.call` → first frame (what a join has to do at least)
+ *   - warm: `peer.call` on an already open Peer → first frame.
+ *
+ * Runs the app server itself (embedded Postgres in a temp DATA_DIR) inside the loopback-only
+ * network namespace: it re-executes itself through scripts/isolated.sh unless COUP_ISOLATED=1.
+ * Writes bench/results/join-<date>.json and prints a table.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "@playwright/test";
+import express from "express";
+import { ExpressPeerServer } from "peer";
+import { chromiumLaunchOptions } from "../tests/e2e/browser";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..");
+const RUNS = Number(process.env.JOIN_RUNS ?? 10);
+const PASSWORD = "coup-demo-pass";
+const TARGETS = { vsBaseline: 1.25, twoMemberP50Ms: 600, fourthJoinerP50Ms: 2000 };
+
+// ---------------------------------------------------------------------------------------------
+// Isolation: WebRTC traffic must stay on loopback
+
+if (process.env.COUP_ISOLATED !== "1" && process.env.COUP_BENCH_CHILD !== "1") {
+  const res = spawnSync(
+    "bash",
+    [path.join(ROOT, "scripts/isolated.sh"), process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)],
+    {
+      cwd: ROOT,
+      stdio: "inherit",
+      // isolated.sh runs us unisolated when it can't create a namespace; don't loop then.
+      env: { ...process.env, COUP_BENCH_CHILD: "1" },
+    },
+  );
+  process.exit(res.status ?? 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+function summarize(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN);
+  return {
+    n: samples.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    min: Math.round(sorted[0] ?? NaN),
+    max: Math.round(sorted.at(-1) ?? NaN),
+    samples: samples.map((s) => Math.round(s)),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const srv = http.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForHealthy(url: string, child: ChildProcess, timeoutMs = 120_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`app server exited (code ${child.exitCode})`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error("app server did not become healthy");
+}
+
+/**
+ * In-page probe: records performance.now() at the (capture-phase) click on the join button and at
+ * the first frame each remote tile's <video> presents, via requestVideoFrameCallback.
+ */
+function installProbe(page: Page) {
+  // A string, not a function: tsx (esbuild keepNames) wraps named functions in a `__name` helper
+  // that does not exist in the page, and the script would die at its first named arrow.
+  return page.addInitScript(PROBE);
+}
+
+const PROBE = `(() => {
+  const bench = (window.__bench = { clickAt: null, frames: {} });
+  document.addEventListener("click", (e) => {
+    const b = e.target && e.target.closest ? e.target.closest("button") : null;
+    if (b && /^(Join|Start) call$/.test(b.textContent || "")) bench.clickAt = performance.now();
+  }, true);
+  // requestVideoFrameCallback registered while the <video> has no stream yet may never fire, so it
+  // is armed once a stream is attached, and a 5 ms poll of the decoded-frame counter backs it up;
+  // whichever sees the first frame first wins.
+  const armed = new WeakSet();
+  const polled = new Set();
+  function record(v, at) {
+    const group = v.closest("[role=group]");
+    const label = group ? group.getAttribute("aria-label") || "" : "";
+    if (label && !label.endsWith("(you)") && label !== "Camera preview" && !(label in bench.frames)) bench.frames[label] = at;
+  }
+  function watch(v) {
+    polled.add(v);
+    if (armed.has(v) || !v.srcObject || v.hidden) return;
+    armed.add(v);
+    v.requestVideoFrameCallback((now) => record(v, now));
+  }
+  setInterval(() => {
+    for (const v of polled) {
+      if (!v.isConnected) polled.delete(v);
+      else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
+    }
+  }, 5);
+  // Attributes too: a tile's name can arrive after its <video> (a call that beat the room event).
+  new MutationObserver(() => document.querySelectorAll("video").forEach(watch)).observe(document, {
+    childList: true, subtree: true, attributes: true,
+  });
+})();`;
+
+async function login(page: Page, email: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/studies/);
+}
+
+async function openPrejoin(page: Page, studyId: string) {
+  await page.goto(`/studies/${studyId}/call`);
+  const join = page.getByRole("button", { name: /^(Join|Start) call$/ });
+  await join.waitFor();
+  // Devices granted and the preview up: the state a user clicks "Join" from.
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll("button")].find((x) => /^(Join|Start) call$/.test(x.textContent ?? ""));
+    return !!b && !b.disabled && !!document.querySelector('[aria-label="Microphone level"]');
+  });
+  return join;
+}
+
+async function joinAndWait(page: Page, studyId: string, remotes: string[]): Promise<number> {
+  const join = await openPrejoin(page, studyId);
+  await join.click();
+  const handle = await page
+    .waitForFunction(
+      (names) => {
+        const b = (window as unknown as { __bench: { clickAt: number | null; frames: Record<string, number> } })
+          .__bench;
+        if (b.clickAt === null || !names.every((n) => n in b.frames)) return null;
+        return Math.max(...names.map((n) => b.frames[n]!)) - b.clickAt;
+      },
+      remotes,
+      { timeout: 30_000, polling: 20 },
+    )
+    .catch(async (err: unknown) => {
+      const state = await page.evaluate(() => ({
+        bench: (window as unknown as { __bench: unknown }).__bench,
+        videos: [...document.querySelectorAll("video")].map((v) => ({
+          label: v.closest("[role=group]")?.getAttribute("aria-label"),
+          frames: v.getVideoPlaybackQuality().totalVideoFrames,
+          hidden: v.hidden,
+          src: !!v.srcObject,
+        })),
+      }));
+      throw new Error(`no remote frames from ${remotes.join(", ")}: ${JSON.stringify(state)}`, { cause: err });
+    });
+  return (await handle.jsonValue()) as number;
+}
+
+async function leave(page: Page) {
+  await page.getByRole("button", { name: "Leave call" }).click();
+  await page.getByText(/^(You left the call\.|The call has ended\.)$/).waitFor();
+}
+
+/** The server must have removed the leaver before the next join, or it would join a stale room. */
+async function waitForCount(page: Page, studyId: string, count: number) {
+  await page.waitForFunction(
+    async ([id, n]) => {
+      const r = await fetch(`/api/trpc/videoCall.status?input=${encodeURIComponent(JSON.stringify({ studyId: id }))}`);
+      const body = (await r.json()) as { result: { data: { session: { participants: unknown[] } | null } } };
+      return (body.result.data.session?.participants.length ?? 0) === n;
+    },
+    [studyId, count] as const,
+    { polling: 100, timeout: 30_000 },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// App scenarios
+
+async function benchApp(browser: Browser) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "coup-bench-join-"));
+  // Embedded Postgres runs as the `postgres` user when we are root: it must reach the directory.
+  chmodSync(dataDir, 0o755);
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawn("npx", ["tsx", "server/index.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      DATABASE_URL: "",
+      SEED_DEMO: "always",
+      LOG_LEVEL: "warn",
+    },
+    // The server logs (pino) go to stdout: keep them, a failed start must say why.
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
+  try {
+    await waitForHealthy(url, server);
+    const pages: Record<string, Page> = {};
+    for (const name of ["alice", "bob", "carol", "dave"]) {
+      const context = await browser.newContext({ baseURL: url, permissions: ["camera", "microphone"] });
+      const page = await context.newPage();
+      await installProbe(page);
+      await login(page, `${name}@example.com`);
+      pages[name] = page;
+    }
+    const { alice, bob, carol, dave } = pages as Record<"alice" | "bob" | "carol" | "dave", Page>;
+    await alice.getByRole("link", { name: "Algorithms Study" }).click();
+    await alice.waitForURL(/\/studies\/[^/]+$/);
+    const studyId = /\/studies\/([^/?#]+)/.exec(alice.url())![1]!;
+
+    // Alice starts the call once and stays; Bob joins and leaves RUNS times.
+    await (await openPrejoin(alice, studyId)).click();
+    await alice.getByRole("button", { name: "Leave call" }).waitFor();
+    const two: number[] = [];
+    for (let i = 0; i < RUNS + 1; i++) {
+      const ms = await joinAndWait(bob, studyId, ["Alice"]);
+      if (i > 0) two.push(ms); // the first run warms caches (routes, JIT), not a user-visible cost
+      process.stdout.write(`  2 members run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
+      await leave(bob);
+      await waitForCount(alice, studyId, 1);
+    }
+
+    // Alice, Bob and Carol stay; Dave joins and leaves RUNS times.
+    await joinAndWait(bob, studyId, ["Alice"]);
+    await joinAndWait(carol, studyId, ["Alice", "Bob"]);
+    const fourth: number[] = [];
+    for (let i = 0; i < RUNS + 1; i++) {
+      const ms = await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
+      if (i > 0) fourth.push(ms);
+      process.stdout.write(`  4th joiner run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
+      await leave(dave);
+      await waitForCount(alice, studyId, 3);
+    }
+    for (const p of [bob, carol, alice]) await leave(p);
+    for (const p of Object.values(pages)) await p.context().close();
+    return { twoMembers: summarize(two), fourthJoiner: summarize(fourth) };
+  } finally {
+    try {
+      process.kill(-server.pid!, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw PeerJS baseline
+
+const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
+<video id="remote" autoplay playsinline></video>
+<script src="/peerjs.min.js"></script>`;
+
+async function benchBaseline(browser: Browser) {
+  const app = express();
+  app.get("/", (_req, res) => res.type("html").send(BARE_PAGE));
+  app.get("/peerjs.min.js", (_req, res) => res.sendFile(path.join(ROOT, "node_modules/peerjs/dist/peerjs.min.js")));
+  const server = http.createServer(app);
+  app.use("/peerjs", ExpressPeerServer(server, { path: "/", key: "peerjs" }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/`;
+
+  const open = async () => {
+    const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+    const page = await context.newPage();
+    await page.goto(url);
+    return page;
+  };
+  const callee = await open();
+  const caller = await open();
+  const peerOptions = { host: "127.0.0.1", port, path: "/peerjs", key: "peerjs", secure: false, debug: 0 };
+
+  // Same camera constraints as the app; the callee answers every call with its stream.
+  await callee.evaluate(async (opts) => {
+    const w = window as unknown as { Peer: new (id: string, o: unknown) => BarePeer; stream: MediaStream };
+    w.stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30, max: 30 } },
+    });
+    const peer = new w.Peer("callee", opts);
+    await new Promise((r) => peer.on("open", r));
+    peer.on("call", (call: BareCall) => call.answer(w.stream));
+  }, peerOptions);
+  await caller.evaluate(async () => {
+    (window as unknown as { stream: MediaStream }).stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30, max: 30 } },
+    });
+  });
+
+  const run = (cold: boolean, id: string) =>
+    caller.evaluate(
+      async ({ opts, cold, id }) => {
+        const w = window as unknown as {
+          Peer: new (id: string, o: unknown) => BarePeer;
+          stream: MediaStream;
+          warm?: BarePeer;
+        };
+        const t0 = performance.now();
+        let peer = w.warm;
+        if (cold || !peer) {
+          peer = new w.Peer(id, opts);
+          await new Promise((r) => peer!.on("open", r));
+        }
+        const call = peer.call("callee", w.stream);
+        const video = document.createElement("video");
+        video.autoplay = true;
+        video.playsInline = true;
+        document.body.append(video);
+        const frameAt = await new Promise<number>((resolve, reject) => {
+          setTimeout(() => reject(new Error("no remote frame in 20 s")), 20_000);
+          call.on("stream", (s: MediaStream) => {
+            if (video.srcObject) return;
+            video.srcObject = s;
+            void video.play().catch(() => {});
+            video.requestVideoFrameCallback((now) => resolve(now));
+          });
+        });
+        call.close();
+        video.remove();
+        if (cold) peer.destroy();
+        return frameAt - t0;
+      },
+      { opts: peerOptions, cold, id },
+    );
+
+  await caller.evaluate(async (opts) => {
+    const w = window as unknown as { Peer: new (id: string, o: unknown) => BarePeer; warm?: BarePeer };
+    w.warm = new w.Peer("caller-warm", opts);
+    await new Promise((r) => w.warm!.on("open", r));
+  }, peerOptions);
+
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const c = await run(true, `caller-${i}`);
+    const h = await run(false, "");
+    if (i > 0) {
+      cold.push(c);
+      warm.push(h);
+    }
+    process.stdout.write(`  baseline run ${i}: cold ${Math.round(c)} ms, warm ${Math.round(h)} ms\n`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await callee.context().close();
+  await caller.context().close();
+  await new Promise((r) => server.close(r));
+  return { cold: summarize(cold), warm: summarize(warm) };
+}
+
+interface BarePeer {
+  on(event: string, cb: (...args: never[]) => void): void;
+  call(id: string, stream: MediaStream): BareCall;
+  destroy(): void;
+}
+interface BareCall {
+  on(event: string, cb: (...args: never[]) => void): void;
+  answer(stream: MediaStream): void;
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(path.join(ROOT, "build", "index.js"))) {
+    console.log("No Remix build: running `npx remix build`…");
+    const r = spawnSync("npx", ["remix", "build"], { cwd: ROOT, stdio: "inherit" });
+    if (r.status !== 0) throw new Error("remix build failed");
+  }
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    console.log(`Raw PeerJS baseline (${RUNS} runs + warm-up)…`);
+    const baseline = await benchBaseline(browser);
+    console.log(`App (${RUNS} runs + warm-up each)…`);
+    const app = await benchApp(browser);
+
+    const ratio = app.twoMembers.p50 / baseline.cold.p50;
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", loadavg: os.loadavg() },
+      isolated: process.env.COUP_ISOLATED === "1",
+      runs: RUNS,
+      metric: "click on Join call (or peer.call start) → first decoded remote frame (rVFC), ms",
+      baseline,
+      app,
+      targets: TARGETS,
+      verdict: {
+        twoMembersVsColdBaseline: Number(ratio.toFixed(2)),
+        twoMembersVsColdBaselineOk: ratio <= TARGETS.vsBaseline,
+        twoMembersP50Ok: app.twoMembers.p50 <= TARGETS.twoMemberP50Ms,
+        fourthJoinerP50Ok: app.fourthJoiner.p50 <= TARGETS.fourthJoinerP50Ms,
+      },
+    };
+    mkdirSync(path.join(HERE, "results"), { recursive: true });
+    const file = path.join(HERE, "results", `join-${result.date.replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+
+    const row = (name: string, s: Summary, target: string) =>
+      `${name.padEnd(34)} ${String(s.p50).padStart(6)} ${String(s.p95).padStart(6)} ${String(s.min).padStart(6)} ${String(s.max).padStart(6)}   ${target}`;
+    console.log(
+      `\n${"scenario (ms)".padEnd(34)} ${"p50".padStart(6)} ${"p95".padStart(6)} ${"min".padStart(6)} ${"max".padStart(6)}   target`,
+    );
+    console.log(row("raw PeerJS, cold (new Peer + call)", baseline.cold, ""));
+    console.log(row("raw PeerJS, warm (call only)", baseline.warm, ""));
+    console.log(
+      row(
+        "app, 2 members",
+        app.twoMembers,
+        `p50 ≤ ${TARGETS.twoMemberP50Ms} ms, ≤ ${TARGETS.vsBaseline}× cold baseline (${ratio.toFixed(2)}×)`,
+      ),
+    );
+    console.log(row("app, 4th joiner sees all three", app.fourthJoiner, `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms`));
+    console.log(`\nWritten to ${path.relative(ROOT, file)}`);
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
