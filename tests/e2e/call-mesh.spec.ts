@@ -62,12 +62,13 @@ test("scenarios 4 and 6: a four-person mesh: three remote videos each, uplink wi
     for (const [i, s] of samples.entries()) {
       const who = MEMBERS[i]![1];
       expect(s.perPeerBps, `${who}: one sending connection per remote`).toHaveLength(3);
-      // The budget really is on the encoder, not just in the machine's context.
-      expect(s.maxBitrates, `${who}: encoder caps`).toEqual([
-        perPeer.maxBitrate,
-        perPeer.maxBitrate,
-        perPeer.maxBitrate,
-      ]);
+      // The budget really is on the encoder, not just in the machine's context. A link the quality
+      // monitor judged poor may sit below it (degraded on purpose), never above.
+      expect(s.maxBitrates, `${who}: encoder caps`).toHaveLength(3);
+      for (const cap of s.maxBitrates) {
+        expect(cap ?? 0, `${who}: encoder cap`).toBeGreaterThan(0);
+        expect(cap ?? 0, `${who}: encoder cap`).toBeLessThanOrEqual(perPeer.maxBitrate);
+      }
       for (const bps of s.perPeerBps) {
         expect(bps, `${who}: video is being sent`).toBeGreaterThan(20_000);
         // Encoders overshoot a little around keyframes; 15% over the cap is still within it in spirit.
