@@ -710,12 +710,7 @@ export const callMachine = setup({
             acquiring: {
               invoke: {
                 src: "requestMedia",
-                input: ({ context }) => ({
-                  audio: true,
-                  video: false,
-                  audioDeviceId: context.devices.audio,
-                  videoDeviceId: null,
-                }),
+                input: ({ context }) => requestOne(context, "audio"),
                 onDone: {
                   target: "on",
                   actions: [
@@ -731,12 +726,7 @@ export const callMachine = setup({
             switching: {
               invoke: {
                 src: "requestMedia",
-                input: ({ context }) => ({
-                  audio: true,
-                  video: false,
-                  audioDeviceId: context.devices.audio,
-                  videoDeviceId: null,
-                }),
+                input: ({ context }) => requestOne(context, "audio"),
                 onDone: {
                   target: "init",
                   actions: [
@@ -781,12 +771,7 @@ export const callMachine = setup({
             acquiring: {
               invoke: {
                 src: "requestMedia",
-                input: ({ context }) => ({
-                  audio: false,
-                  video: true,
-                  audioDeviceId: null,
-                  videoDeviceId: context.devices.video,
-                }),
+                input: ({ context }) => requestOne(context, "video"),
                 onDone: {
                   target: "on",
                   actions: [
@@ -802,12 +787,7 @@ export const callMachine = setup({
             switching: {
               invoke: {
                 src: "requestMedia",
-                input: ({ context }) => ({
-                  audio: false,
-                  video: true,
-                  audioDeviceId: null,
-                  videoDeviceId: context.devices.video,
-                }),
+                input: ({ context }) => requestOne(context, "video"),
                 onDone: {
                   target: "init",
                   actions: [
@@ -988,6 +968,16 @@ export const callMachine = setup({
     },
   },
 });
+
+/** A mid-call request for just one kind of device (turning it on later, or switching it). */
+function requestOne(context: CallContext, kind: DeviceKind): RequestMediaInput {
+  return {
+    audio: kind === "audio",
+    video: kind === "video",
+    audioDeviceId: kind === "audio" ? context.devices.audio : null,
+    videoDeviceId: kind === "video" ? context.devices.video : null,
+  };
+}
 
 function peerInput(context: CallContext, remote: RoomParticipant, incomingCall: CallHandle | null) {
   const join = context.join;
