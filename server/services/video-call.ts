@@ -3,7 +3,14 @@ import { performance } from "node:perf_hooks";
 import { Op, QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { z } from "zod";
 import { VideoCallParticipant, VideoCallSession, User, type LeaveReason } from "../../db/models/index.js";
-import type { IceServer, JoinResult, LinkState, MediaFlags, RoomParticipant, RoomSession } from "../../machines/room-protocol.js";
+import type {
+  IceServer,
+  JoinResult,
+  LinkState,
+  MediaFlags,
+  RoomParticipant,
+  RoomSession,
+} from "../../machines/room-protocol.js";
 import type { Config } from "../config.js";
 import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../events.js";
 import type { Logger } from "../logger.js";
@@ -89,7 +96,10 @@ export interface HistoryResult {
   nextCursor: string | null;
 }
 
-export type VideoCallConfig = Pick<Config, "STUN_URLS" | "TURN_URLS" | "TURN_TTL_SECONDS" | "DROP_GRACE_MS" | "STALE_AFTER_MS"> & {
+export type VideoCallConfig = Pick<
+  Config,
+  "STUN_URLS" | "TURN_URLS" | "TURN_TTL_SECONDS" | "DROP_GRACE_MS" | "STALE_AFTER_MS"
+> & {
   TURN_SECRET?: string | undefined;
   /** Handed to browsers with the ICE servers; "all" when unset. */
   ICE_TRANSPORT_POLICY?: Config["ICE_TRANSPORT_POLICY"] | undefined;
@@ -177,7 +187,10 @@ export class VideoCallService {
   private readonly dropTimers = new Map<string, NodeJS.Timeout>();
   /** Peer ids with a live PeerServer socket: that socket is proof of presence for the sweeper. */
   private readonly connectedPeers = new Set<string>();
-  private readonly snapshots = new Map<string, { version: number; expires: number; value: Promise<RoomSession | null> }>();
+  private readonly snapshots = new Map<
+    string,
+    { version: number; expires: number; value: Promise<RoomSession | null> }
+  >();
   private readonly versions = new Map<string, number>();
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
@@ -272,10 +285,20 @@ export class VideoCallService {
    * Authorizes a subscriber (before anything is streamed) and returns its event stream: a
    * snapshot or the missed events first, then live events until `signal` aborts.
    */
-  async watch(userId: string, raw: unknown, signal?: AbortSignal): Promise<AsyncGenerator<StreamedRoomEvent, void, undefined>> {
+  async watch(
+    userId: string,
+    raw: unknown,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<StreamedRoomEvent, void, undefined>> {
     const { studyId, lastEventId } = WatchInput.parse(raw);
     await this.requireMember(userId, studyId);
-    return streamRoomEvents({ bus: this.deps.events, studyId, lastEventId, signal, snapshot: () => this.snapshot(studyId) });
+    return streamRoomEvents({
+      bus: this.deps.events,
+      studyId,
+      lastEventId,
+      signal,
+      snapshot: () => this.snapshot(studyId),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -320,7 +343,8 @@ export class VideoCallService {
       await this.lockPerson(sessionId, userId, transaction);
       // A shared lock: joins run side by side, but the last-one-out check can't end the call under us.
       const session = await VideoCallSession.findByPk(sessionId, { transaction, lock: transaction.LOCK.SHARE });
-      if (!session || session.studyId !== studyId) throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
+      if (!session || session.studyId !== studyId)
+        throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
       if (session.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
       const now = this.now();
       const previous = await VideoCallParticipant.findOne({
@@ -376,7 +400,10 @@ export class VideoCallService {
     const { sessionId, studyId } = SessionCallInput.parse(raw);
     await this.requireSession(userId, sessionId, studyId);
     const now = this.now();
-    const [count] = await VideoCallParticipant.update({ lastSeenAt: now }, { where: { sessionId, userId, leftAt: null } });
+    const [count] = await VideoCallParticipant.update(
+      { lastSeenAt: now },
+      { where: { sessionId, userId, leftAt: null } },
+    );
     if (!count) throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
     return { ok: true, lastSeenAt: now.toISOString() };
   }
@@ -400,7 +427,15 @@ export class VideoCallService {
     });
     if (changed) {
       this.invalidate(session.studyId);
-      this.publish(session.studyId, { type: "media-changed", sessionId, userId, peerId: row.peerId, audio, video, screen });
+      this.publish(session.studyId, {
+        type: "media-changed",
+        sessionId,
+        userId,
+        peerId: row.peerId,
+        audio,
+        video,
+        screen,
+      });
     }
     return { participant: toRoomParticipant(row, session) };
   }
@@ -413,7 +448,8 @@ export class VideoCallService {
       where: { sessionId: input.sessionId, leftAt: null, [Op.or]: [{ userId }, { peerId: input.remotePeerId }] },
       attributes: ["userId", "peerId"],
     });
-    if (!open.some((p) => p.userId === userId)) throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
+    if (!open.some((p) => p.userId === userId))
+      throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
     const remote = open.find((p) => p.peerId === input.remotePeerId);
     if (!remote) throw new DomainError("NOT_FOUND", "That person is no longer in this call.");
     const state: LinkState = input.state;
@@ -438,12 +474,18 @@ export class VideoCallService {
    */
   async startBackground(): Promise<void> {
     this.stopped = false;
-    const leftovers = await VideoCallParticipant.findAll({ where: { leftAt: null }, attributes: ["peerId", "joinedAt", "lastSeenAt"] });
+    const leftovers = await VideoCallParticipant.findAll({
+      where: { leftAt: null },
+      attributes: ["peerId", "joinedAt", "lastSeenAt"],
+    });
     for (const p of leftovers) {
       if (!this.connectedPeers.has(p.peerId)) this.armDrop(p.peerId, latest(p.lastSeenAt, p.joinedAt));
     }
     const every = Math.max(1_000, Math.min(15_000, Math.floor(this.deps.config.STALE_AFTER_MS / 4)));
-    this.sweeper = setInterval(() => void this.sweep().catch((err) => this.deps.log?.error({ err }, "call sweeper failed")), every);
+    this.sweeper = setInterval(
+      () => void this.sweep().catch((err) => this.deps.log?.error({ err }, "call sweeper failed")),
+      every,
+    );
     this.sweeper.unref();
   }
 
@@ -497,15 +539,21 @@ export class VideoCallService {
         if (result) {
           ended++;
           this.invalidate(result.studyId);
-          this.publish(result.studyId, { type: "session-ended", sessionId: s.id, endedAt: result.endedAt.toISOString() });
+          this.publish(result.studyId, {
+            type: "session-ended",
+            sessionId: s.id,
+            endedAt: result.endedAt.toISOString(),
+          });
         }
       }
       return { dropped, ended };
     })();
     this.sweeping = run;
-    void run.finally(() => {
-      if (this.sweeping === run) this.sweeping = null;
-    }).catch(() => {});
+    void run
+      .finally(() => {
+        if (this.sweeping === run) this.sweeping = null;
+      })
+      .catch(() => {});
     return run;
   }
 
@@ -583,21 +631,40 @@ export class VideoCallService {
       await this.lockPerson(target.sessionId, target.userId, transaction);
       const p = await VideoCallParticipant.findOne({
         // by id when we looked one up: after a rejoin, (session, user) names a newer participation
-        where: target.id ? { id: target.id, leftAt: null } : { sessionId: target.sessionId, userId: target.userId, leftAt: null },
+        where: target.id
+          ? { id: target.id, leftAt: null }
+          : { sessionId: target.sessionId, userId: target.userId, leftAt: null },
         transaction,
         lock: transaction.LOCK.UPDATE,
       });
       if (!p || !stillApplies(p)) return null;
       await p.update(closingValues(p, at(p), reason), { transaction });
       const ended = await this.endIfEmpty(p.sessionId, transaction);
-      return { studyId, sessionId: p.sessionId, userId: p.userId, peerId: p.peerId, reason, sessionEndedAt: ended?.endedAt ?? null };
+      return {
+        studyId,
+        sessionId: p.sessionId,
+        userId: p.userId,
+        peerId: p.peerId,
+        reason,
+        sessionEndedAt: ended?.endedAt ?? null,
+      };
     });
     if (!closed) return null;
     this.clearDropTimer(closed.peerId);
     this.invalidate(closed.studyId);
-    this.publish(closed.studyId, { type: "user-left", sessionId: closed.sessionId, userId: closed.userId, peerId: closed.peerId, reason });
+    this.publish(closed.studyId, {
+      type: "user-left",
+      sessionId: closed.sessionId,
+      userId: closed.userId,
+      peerId: closed.peerId,
+      reason,
+    });
     if (closed.sessionEndedAt) {
-      this.publish(closed.studyId, { type: "session-ended", sessionId: closed.sessionId, endedAt: closed.sessionEndedAt.toISOString() });
+      this.publish(closed.studyId, {
+        type: "session-ended",
+        sessionId: closed.sessionId,
+        endedAt: closed.sessionEndedAt.toISOString(),
+      });
     }
     return closed;
   }
@@ -617,7 +684,10 @@ export class VideoCallService {
    * Ends the call if no participation is open. The exclusive row lock waits for joins in flight
    * (they hold a share lock), and the count after it sees everything they committed.
    */
-  private async endIfEmpty(sessionId: string, transaction: Transaction): Promise<{ studyId: string; endedAt: Date } | null> {
+  private async endIfEmpty(
+    sessionId: string,
+    transaction: Transaction,
+  ): Promise<{ studyId: string; endedAt: Date } | null> {
     const session = await VideoCallSession.findByPk(sessionId, { transaction, lock: transaction.LOCK.UPDATE });
     if (!session || session.endedAt) return null;
     const open = await VideoCallParticipant.count({ where: { sessionId, leftAt: null }, transaction });
@@ -692,7 +762,10 @@ export class VideoCallService {
       if (studyId) await this.requireMember(userId, studyId);
       throw new DomainError("BAD_REQUEST", "This call doesn't exist.");
     }
-    const user = row.status === "ACTIVE" ? { name: row.name, avatarUrl: row.avatarUrl } : await this.requireMember(userId, row.studyId);
+    const user =
+      row.status === "ACTIVE"
+        ? { name: row.name, avatarUrl: row.avatarUrl }
+        : await this.requireMember(userId, row.studyId);
     if (row.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended.");
     return { id: row.id, studyId: row.studyId, ...user };
   }
