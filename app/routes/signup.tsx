@@ -1,5 +1,6 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { FormMessage } from "~/components/form-message";
 import { getUser, safeRedirect } from "~/utils/auth.server";
 import { formError, readForm } from "~/utils/http.server";
 
@@ -47,11 +48,7 @@ export default function Signup() {
           Password
           <input name="password" type="password" autoComplete="new-password" required minLength={8} maxLength={200} />
         </label>
-        {data && "error" in data ? (
-          <p role="alert" className="form-error">
-            {data.error}
-          </p>
-        ) : null}
+        <FormMessage result={data} />
         <button type="submit" disabled={busy}>
           Sign up
         </button>

@@ -1,6 +1,7 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { CallWidget } from "~/components/call/call-widget";
+import { FormMessage } from "~/components/form-message";
 import { requireUser } from "~/utils/auth.server";
 import { formError, toErrorResponse, readForm } from "~/utils/http.server";
 
@@ -48,11 +49,7 @@ export default function StudyPage() {
         </p>
       ) : null}
       <CallWidget studyId={study.id} initial={call} />
-      {result && "error" in result ? (
-        <p role="alert" className="form-error">
-          {result.error}
-        </p>
-      ) : null}
+      <FormMessage result={result} />
       <section className="card">
         <h2>Members</h2>
         <ul className="members" aria-label="Members">

@@ -1,5 +1,6 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { FormMessage } from "~/components/form-message";
 import { requireUser } from "~/utils/auth.server";
 import { formError, readForm } from "~/utils/http.server";
 
@@ -40,18 +41,7 @@ export default function Studies() {
   const { studies } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
-  const messageFor = (intent: string) =>
-    result && result.intent === intent ? (
-      "error" in result ? (
-        <p role="alert" className="form-error">
-          {result.error}
-        </p>
-      ) : "ok" in result ? (
-        <p role="status" className="form-ok">
-          {result.ok}
-        </p>
-      ) : null
-    ) : null;
+  const messageFor = (intent: string) => <FormMessage result={result?.intent === intent ? result : null} />;
   return (
     <div className="page">
       <h1>My studies</h1>
