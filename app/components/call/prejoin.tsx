@@ -58,6 +58,27 @@ function LevelMeter({ stream }: { stream: MediaStream | null }) {
   );
 }
 
+function DevicePicker(props: {
+  label: "Camera" | "Microphone";
+  devices: MediaDeviceInfo[];
+  selected: string | null;
+  onSelect: (deviceId: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.selected ?? ""} onChange={(e) => props.onSelect(e.target.value)}>
+        {props.selected ? null : <option value="">Default {props.label.toLowerCase()}</option>}
+        {props.devices.map((d, i) => (
+          <option key={d.deviceId} value={d.deviceId}>
+            {d.label || `${props.label} ${i + 1}`}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function Prejoin(props: {
   status: PrejoinStatus;
   name: string;
@@ -100,34 +121,18 @@ export function Prejoin(props: {
         {hasMedia ? (
           <>
             <LevelMeter stream={props.stream} />
-            <label>
-              Camera
-              <select
-                value={props.selected.video ?? ""}
-                onChange={(e) => props.onSelectDevice("video", e.target.value)}
-              >
-                {props.selected.video ? null : <option value="">Default camera</option>}
-                {cams.map((d, i) => (
-                  <option key={d.deviceId} value={d.deviceId}>
-                    {d.label || `Camera ${i + 1}`}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Microphone
-              <select
-                value={props.selected.audio ?? ""}
-                onChange={(e) => props.onSelectDevice("audio", e.target.value)}
-              >
-                {props.selected.audio ? null : <option value="">Default microphone</option>}
-                {mics.map((d, i) => (
-                  <option key={d.deviceId} value={d.deviceId}>
-                    {d.label || `Microphone ${i + 1}`}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <DevicePicker
+              label="Camera"
+              devices={cams}
+              selected={props.selected.video}
+              onSelect={(id) => props.onSelectDevice("video", id)}
+            />
+            <DevicePicker
+              label="Microphone"
+              devices={mics}
+              selected={props.selected.audio}
+              onSelect={(id) => props.onSelectDevice("audio", id)}
+            />
             <div className="controls">
               <button type="button" className="secondary" onClick={props.onToggleAudio}>
                 {props.wantAudio ? "Mute microphone" : "Unmute microphone"}
