@@ -42,7 +42,9 @@ export function RemoteTile({
   }));
   let linkStatus: string | null = null;
   if (view.status === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
-  else if (view.status === "reconnecting") linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
+  // A re-dial passes through calling/connecting too; while an attempt is under way it is still reconnecting.
+  else if (view.status === "reconnecting" || (view.attempt > 0 && view.status !== "connected"))
+    linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
   // What the others report about this person (e.g. their own network dropped): shown the same way.
   else if (reported?.state === "reconnecting" && reported.attempt)
     linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? 3})`;
