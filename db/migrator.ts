@@ -3,6 +3,7 @@ import { SequelizeStorage, Umzug, type MigrationFn as UmzugMigrationFn } from "u
 import * as m0001 from "./migrations/0001-accounts-and-studies.js";
 import * as m0002 from "./migrations/0002-video-calls.js";
 import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
+import * as m0004 from "./migrations/0004-video-call-functions.js";
 
 export interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0001-accounts-and-studies", ...m0001 },
   { name: "0002-video-calls", ...m0002 },
   { name: "0003-video-call-closure-checks", ...m0003 },
+  { name: "0004-video-call-functions", ...m0004 },
 ];
 
 export function createMigrator(sequelize: Sequelize) {

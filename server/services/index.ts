@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
 import { AccountService } from "./accounts.js";
+import { MembershipCache } from "./memberships.js";
 import { StudyService } from "./studies.js";
 import { VideoCallRest } from "./video-call-http.js";
 import { VIDEO_CALL_DEFAULTS, VideoCallService, type PeerAccess, type VideoCallConfig } from "./video-call.js";
@@ -39,11 +40,13 @@ export function createServices(
 ): Services {
   const accounts = new AccountService();
   const studies = new StudyService(sequelize);
+  const memberships = new MembershipCache(sequelize);
   const auth = createAuth(config.SESSION_SECRET, accounts);
   const events = new RoomEventBus();
   const videoCall = new VideoCallService({
     sequelize,
     studies,
+    memberships,
     events,
     config: {
       STUN_URLS: config.STUN_URLS ?? VIDEO_CALL_DEFAULTS.STUN_URLS,
@@ -67,6 +70,9 @@ export function createServices(
     events,
     peerAccess: videoCall.peerAccess,
     start: () => videoCall.startBackground(),
-    stop: () => videoCall.stopBackground(),
+    stop: async () => {
+      await videoCall.stopBackground();
+      memberships.dispose();
+    },
   };
 }

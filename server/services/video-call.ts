@@ -15,6 +15,7 @@ import type { Config } from "../config.js";
 import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../events.js";
 import type { Logger } from "../logger.js";
 import { DomainError } from "./errors.js";
+import type { MembershipCache } from "./memberships.js";
 import type { StudyService } from "./studies.js";
 import { iceServersFor } from "./turn.js";
 
@@ -122,6 +123,7 @@ export interface PeerAccess {
 export interface VideoCallDeps {
   sequelize: Sequelize;
   studies: StudyService;
+  memberships: MembershipCache;
   events: RoomEventBus;
   config: VideoCallConfig;
   /** Every stored timestamp comes from here, so tests control durations exactly. */
@@ -154,6 +156,22 @@ interface SessionAccess {
   studyId: string;
   name: string;
   avatarUrl: string | null;
+}
+
+interface JoinRow {
+  outcome: "joined" | "no-call" | "ended";
+  id: string | null;
+  joinedAt: Date;
+  previousPeerId: string | null;
+}
+
+/** The out-parameters of the video_call_close procedure; all null when nothing was open. */
+interface CloseRow {
+  study_id: string | null;
+  session_id: string | null;
+  user_id: string | null;
+  peer_id: string | null;
+  session_ended_at: Date | null;
 }
 
 interface ClosedParticipation {
@@ -192,6 +210,7 @@ export class VideoCallService {
     { version: number; expires: number; value: Promise<RoomSession | null> }
   >();
   private readonly versions = new Map<string, number>();
+  private readonly sessionStudies = new Map<string, string>();
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
   private stopped = false;
@@ -320,8 +339,11 @@ export class VideoCallService {
       );
       const created = inserted.length > 0;
       if (created) this.invalidate(studyId);
-      // Losers of the race read past the cache: it may still say "no call" from just before.
-      const session = created ? await this.snapshot(studyId) : await this.loadSnapshot(studyId);
+      // A loser trusts a cached running call (every end in this process invalidates it), but reads
+      // past a cached "no call", which may be from just before the winner's insert.
+      const session = created
+        ? await this.snapshot(studyId)
+        : ((await this.snapshot(studyId)) ?? (await this.loadSnapshot(studyId)));
       // The running call may have ended between our conflict and the read: try again.
       if (!session) continue;
       if (created) this.publish(studyId, { type: "session-started", session });
@@ -337,51 +359,26 @@ export class VideoCallService {
   async join(userId: string, raw: unknown): Promise<JoinResult> {
     const { studyId, sessionId } = JoinCallInput.parse(raw);
     const user = await this.requireMember(userId, studyId);
-    const result = await this.transaction(async (transaction) => {
-      // Serializes this person's joins and leaves in this session; taken before the session lock,
-      // in the same order as closeParticipation, so the two can't deadlock.
-      await this.lockPerson(sessionId, userId, transaction);
-      // A shared lock: joins run side by side, but the last-one-out check can't end the call under us.
-      const session = await VideoCallSession.findByPk(sessionId, { transaction, lock: transaction.LOCK.SHARE });
-      if (!session || session.studyId !== studyId)
-        throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
-      if (session.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
-      const now = this.now();
-      const previous = await VideoCallParticipant.findOne({
-        where: { sessionId, userId, leftAt: null },
-        transaction,
-        lock: transaction.LOCK.UPDATE,
-      });
-      if (previous) await previous.update(closingValues(previous, now, "LEFT"), { transaction });
-      const participant = await VideoCallParticipant.create(
-        {
-          sessionId,
-          userId,
-          peerId: newPeerId(),
-          joinedAt: now,
-          lastSeenAt: now,
-          audio: true,
-          video: true,
-          screen: false,
-          audioChangedAt: now,
-          videoChangedAt: now,
-          screenChangedAt: now,
-        },
-        { transaction },
-      );
-      return { previous, participant };
+    const peerId = newPeerId();
+    const [row] = await this.deps.sequelize.query<JoinRow>(`SELECT * FROM video_call_join($1, $2, $3, $4, $5)`, {
+      bind: [sessionId, studyId, userId, peerId, this.now()],
+      type: QueryTypes.SELECT,
     });
-    const { previous, participant } = result;
-    if (previous) this.clearDropTimer(previous.peerId);
+    if (!row || row.outcome === "no-call")
+      throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
+    if (row.outcome === "ended") throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
+    this.sessionStudies.set(sessionId, studyId);
+    if (row.previousPeerId) this.clearDropTimer(row.previousPeerId);
     this.invalidate(studyId);
-    const view = toRoomParticipant(participant, user);
-    if (previous) {
-      this.publish(studyId, { type: "user-left", sessionId, userId, peerId: previous.peerId, reason: "LEFT" });
+    const joinedAt = row.joinedAt.toISOString();
+    const view: RoomParticipant = { userId, ...user, peerId, joinedAt, audio: true, video: true, screen: false };
+    if (row.previousPeerId) {
+      this.publish(studyId, { type: "user-left", sessionId, userId, peerId: row.previousPeerId, reason: "LEFT" });
     }
     this.publish(studyId, { type: "user-joined", sessionId, participant: view });
     return {
       participant: view,
-      peerId: participant.peerId,
+      peerId,
       iceServers: this.iceServers(userId),
       iceTransportPolicy: this.deps.config.ICE_TRANSPORT_POLICY ?? "all",
     };
@@ -390,9 +387,9 @@ export class VideoCallService {
   /** Closes the caller's own participation; the last one out ends the call. */
   async leave(userId: string, raw: unknown): Promise<{ success: true }> {
     const { sessionId, studyId } = SessionCallInput.parse(raw);
-    const session = await this.requireSession(userId, sessionId, studyId);
-    const closed = await this.closeParticipation({ sessionId, userId, studyId: session.studyId }, "LEFT", this.now);
-    if (!closed) throw new DomainError("NOT_FOUND", "You are not in this call.");
+    await this.requireSession(userId, sessionId, studyId);
+    const closed = await this.closeParticipation({ sessionId, userId }, "LEFT", this.now());
+    if (!closed) await this.notInCall(sessionId, "You are not in this call.");
     return { success: true };
   }
 
@@ -404,7 +401,7 @@ export class VideoCallService {
       { lastSeenAt: now },
       { where: { sessionId, userId, leftAt: null } },
     );
-    if (!count) throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
+    if (!count) await this.notInCall(sessionId, "You are not in this call. Join it again.");
     return { ok: true, lastSeenAt: now.toISOString() };
   }
 
@@ -418,13 +415,14 @@ export class VideoCallService {
         transaction,
         lock: transaction.LOCK.UPDATE,
       });
-      if (!p) throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
+      if (!p) return { row: null, changed: false };
       const now = this.now();
       const next = { audio, video, screen };
       const isChanged = p.audio !== audio || p.video !== video || p.screen !== screen;
       await p.update({ ...accrueMedia(p, now, next), lastSeenAt: now }, { transaction });
       return { row: p, changed: isChanged };
     });
+    if (!row) return this.notInCall(sessionId, "You are not in this call. Join it again.");
     if (changed) {
       this.invalidate(session.studyId);
       this.publish(session.studyId, {
@@ -449,7 +447,7 @@ export class VideoCallService {
       attributes: ["userId", "peerId"],
     });
     if (!open.some((p) => p.userId === userId))
-      throw new DomainError("NOT_FOUND", "You are not in this call. Join it again.");
+      return this.notInCall(input.sessionId, "You are not in this call. Join it again.");
     const remote = open.find((p) => p.peerId === input.remotePeerId);
     if (!remote) throw new DomainError("NOT_FOUND", "That person is no longer in this call.");
     const state: LinkState = input.state;
@@ -515,16 +513,13 @@ export class VideoCallService {
       const cutoff = new Date(now.getTime() - this.deps.config.STALE_AFTER_MS);
       const stale = await VideoCallParticipant.findAll({
         where: { leftAt: null, lastSeenAt: { [Op.lt]: cutoff } },
-        attributes: ["id"],
+        attributes: ["id", "peerId"],
       });
       let dropped = 0;
       for (const p of stale) {
-        const closed = await this.closeParticipation(
-          { id: p.id },
-          "DROPPED",
-          (locked) => latest(locked.lastSeenAt, locked.joinedAt),
-          (locked) => locked.lastSeenAt < cutoff && !this.connectedPeers.has(locked.peerId),
-        );
+        if (this.connectedPeers.has(p.peerId)) continue;
+        // Closed at its last sign of life, and only if a heartbeat hasn't just disproved the silence.
+        const closed = await this.closeParticipation({ id: p.id }, "DROPPED", null, cutoff);
         if (closed) dropped++;
       }
       const empty = await this.deps.sequelize.query<{ id: string }>(
@@ -535,8 +530,11 @@ export class VideoCallService {
       );
       let ended = 0;
       for (const s of empty) {
-        const result = await this.transaction((transaction) => this.endIfEmpty(s.id, transaction));
-        if (result) {
+        const [result] = await this.deps.sequelize.query<{ studyId: string; endedAt: Date | null }>(
+          `SELECT "studyId", video_call_end_if_empty(id, $2) AS "endedAt" FROM video_call_sessions WHERE id = $1`,
+          { bind: [s.id, now], type: QueryTypes.SELECT },
+        );
+        if (result?.endedAt) {
           ended++;
           this.invalidate(result.studyId);
           this.publish(result.studyId, {
@@ -588,7 +586,7 @@ export class VideoCallService {
     this.clearDropTimer(peerId);
     const timer = setTimeout(() => {
       this.dropTimers.delete(peerId);
-      this.closeParticipation({ peerId }, "DROPPED", () => presentUntil).catch((err) =>
+      this.closeParticipation({ peerId }, "DROPPED", presentUntil).catch((err) =>
         this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"),
       );
     }, this.deps.config.DROP_GRACE_MS);
@@ -611,45 +609,41 @@ export class VideoCallService {
   // Internals
 
   /**
-   * Closes one open participation at `at` (clamped to its join time) and, in the same transaction,
-   * ends the call when nobody is left. Returns null when there was nothing open to close.
+   * Closes one open participation at `at` (clamped to its join time; null = its last sign of life)
+   * and, in the same transaction, ends the call when nobody is left (see migration 0004). With
+   * `staleBefore`, closes only if the participation is still silent since before then.
    */
   private async closeParticipation(
-    find: { id: string } | { peerId: string } | { sessionId: string; userId: string; studyId: string },
+    find: { id: string } | { peerId: string } | { sessionId: string; userId: string },
     reason: LeaveReason,
-    /** Read only once this person's lock is held, so a later operation never gets an earlier time. */
-    at: (locked: VideoCallParticipant) => Date,
-    /** Re-checked under the lock: e.g. the sweeper's "still silent", which a heartbeat may have just disproved. */
-    stillApplies: (locked: VideoCallParticipant) => boolean = () => true,
+    at: Date | null,
+    staleBefore: Date | null = null,
   ): Promise<ClosedParticipation | null> {
-    // Leave knows whose participation it closes; drops and the sweeper look it up first.
-    const target: { id?: string; sessionId: string; userId: string; studyId: string } | null =
-      "sessionId" in find ? find : await this.findOpen(find);
-    if (!target) return null;
-    const { studyId } = target;
-    const closed = await this.transaction(async (transaction): Promise<ClosedParticipation | null> => {
-      await this.lockPerson(target.sessionId, target.userId, transaction);
-      const p = await VideoCallParticipant.findOne({
-        // by id when we looked one up: after a rejoin, (session, user) names a newer participation
-        where: target.id
-          ? { id: target.id, leftAt: null }
-          : { sessionId: target.sessionId, userId: target.userId, leftAt: null },
-        transaction,
-        lock: transaction.LOCK.UPDATE,
-      });
-      if (!p || !stillApplies(p)) return null;
-      await p.update(closingValues(p, at(p), reason), { transaction });
-      const ended = await this.endIfEmpty(p.sessionId, transaction);
-      return {
-        studyId,
-        sessionId: p.sessionId,
-        userId: p.userId,
-        peerId: p.peerId,
-        reason,
-        sessionEndedAt: ended?.endedAt ?? null,
-      };
-    });
-    if (!closed) return null;
+    const [row] = await this.deps.sequelize.query<CloseRow>(
+      // Not inside a transaction: the procedure commits the close before its last-one-out check.
+      `CALL video_call_close($1, $2, $3, $4, $5, $6, $7, $8)`,
+      {
+        bind: [
+          "id" in find ? find.id : null,
+          "peerId" in find ? find.peerId : null,
+          "sessionId" in find ? find.sessionId : null,
+          "userId" in find ? find.userId : null,
+          reason,
+          at,
+          staleBefore,
+          this.now(),
+        ],
+        type: QueryTypes.SELECT,
+      },
+    );
+    if (!row?.study_id || !row.session_id || !row.user_id || !row.peer_id) return null;
+    const closed = {
+      studyId: row.study_id,
+      sessionId: row.session_id,
+      userId: row.user_id,
+      peerId: row.peer_id,
+      sessionEndedAt: row.session_ended_at,
+    };
     this.clearDropTimer(closed.peerId);
     this.invalidate(closed.studyId);
     this.publish(closed.studyId, {
@@ -666,45 +660,7 @@ export class VideoCallService {
         endedAt: closed.sessionEndedAt.toISOString(),
       });
     }
-    return closed;
-  }
-
-  private async findOpen(find: { id: string } | { peerId: string }) {
-    const [where, value] = "id" in find ? [`p.id = $1`, find.id] : [`p."peerId" = $1`, find.peerId];
-    const [row] = await this.deps.sequelize.query<{ id: string; sessionId: string; userId: string; studyId: string }>(
-      `SELECT p.id, p."sessionId", p."userId", s."studyId"
-       FROM video_call_participants p JOIN video_call_sessions s ON s.id = p."sessionId"
-       WHERE ${where} AND p."leftAt" IS NULL`,
-      { bind: [value], type: QueryTypes.SELECT },
-    );
-    return row ?? null;
-  }
-
-  /**
-   * Ends the call if no participation is open. The exclusive row lock waits for joins in flight
-   * (they hold a share lock), and the count after it sees everything they committed.
-   */
-  private async endIfEmpty(
-    sessionId: string,
-    transaction: Transaction,
-  ): Promise<{ studyId: string; endedAt: Date } | null> {
-    const session = await VideoCallSession.findByPk(sessionId, { transaction, lock: transaction.LOCK.UPDATE });
-    if (!session || session.endedAt) return null;
-    const open = await VideoCallParticipant.count({ where: { sessionId, leftAt: null }, transaction });
-    if (open > 0) return null;
-    const lastLeft = (await VideoCallParticipant.max("leftAt", { where: { sessionId }, transaction })) as Date | null;
-    // The call lasted until its last person left, which may be earlier than now for a drop.
-    const endedAt = lastLeft ? latest(lastLeft, session.startedAt) : latest(this.now(), session.startedAt);
-    await session.update({ endedAt, duration: seconds(session.startedAt, endedAt) }, { transaction });
-    return { studyId: session.studyId, endedAt };
-  }
-
-  private lockPerson(sessionId: string, userId: string, transaction: Transaction) {
-    return this.deps.sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, {
-      bind: [`vcp:${sessionId}:${userId}`],
-      transaction,
-      type: QueryTypes.SELECT,
-    });
+    return { ...closed, reason };
   }
 
   /** A transaction retried on deadlock/serialization failures, which Postgres may report under contention. */
@@ -721,18 +677,14 @@ export class VideoCallService {
   }
 
   /**
-   * The caller's name and avatar, after checking they are an ACTIVE member of the study. The
-   * common case is one raw query (this sits on every request's path); anything else is handed to
-   * StudyService for its precise refusal. Unknown studies are a bad request here: the call API
+   * The caller's name and avatar, after checking they are an ACTIVE member of the study. Answered
+   * from the membership cache (this sits on every request's path); anything but ACTIVE is handed
+   * to StudyService for its precise refusal. Unknown studies are a bad request here: the call API
    * reports 404 only for missing participations.
    */
   private async requireMember(userId: string, studyId: string): Promise<Pick<User, "name" | "avatarUrl">> {
-    const [row] = await this.deps.sequelize.query<{ status: string; name: string; avatarUrl: string | null }>(
-      `SELECT m.status, u.name, u."avatarUrl" FROM study_members m JOIN users u ON u.id = m."userId"
-       WHERE m."studyId" = $1 AND m."userId" = $2`,
-      { bind: [studyId, userId], type: QueryTypes.SELECT },
-    );
-    if (row?.status === "ACTIVE") return { name: row.name, avatarUrl: row.avatarUrl };
+    const member = await this.deps.memberships.get(userId, studyId);
+    if (member?.status === "ACTIVE") return { name: member.name, avatarUrl: member.avatarUrl };
     try {
       await this.deps.studies.requireActiveMember(userId, studyId);
     } catch (err) {
@@ -745,29 +697,40 @@ export class VideoCallService {
   }
 
   /**
-   * The running session and the caller's name, after checking they are an ACTIVE member of its
-   * study; one query in the common case.
+   * The session's study and the caller's name, after checking they are an ACTIVE member of that
+   * study. Whether the session is still running is left to the operation itself (see notInCall),
+   * so the common case costs no query at all.
    */
   private async requireSession(userId: string, sessionId: string, studyId: string | undefined): Promise<SessionAccess> {
-    const [row] = await this.deps.sequelize.query<SessionAccess & { status: string | null; endedAt: Date | null }>(
-      `SELECT s.id, s."studyId", s."endedAt", m.status, u.name, u."avatarUrl"
-       FROM video_call_sessions s
-       LEFT JOIN study_members m ON m."studyId" = s."studyId" AND m."userId" = $2
-       LEFT JOIN users u ON u.id = m."userId"
-       WHERE s.id = $1`,
-      { bind: [sessionId, userId], type: QueryTypes.SELECT },
-    );
-    if (!row || (studyId && row.studyId !== studyId)) {
+    const sessionStudy = await this.studyOfSession(sessionId);
+    if (!sessionStudy || (studyId && sessionStudy !== studyId)) {
       // Refusals outrank "no such call" for anyone who names a study they can't see.
       if (studyId) await this.requireMember(userId, studyId);
       throw new DomainError("BAD_REQUEST", "This call doesn't exist.");
     }
-    const user =
-      row.status === "ACTIVE"
-        ? { name: row.name, avatarUrl: row.avatarUrl }
-        : await this.requireMember(userId, row.studyId);
-    if (row.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended.");
-    return { id: row.id, studyId: row.studyId, ...user };
+    const user = await this.requireMember(userId, sessionStudy);
+    return { id: sessionId, studyId: sessionStudy, ...user };
+  }
+
+  /** A session's study never changes, so it is looked up once. */
+  private async studyOfSession(sessionId: string): Promise<string | null> {
+    const known = this.sessionStudies.get(sessionId);
+    if (known) return known;
+    const [row] = await this.deps.sequelize.query<{ studyId: string }>(
+      `SELECT "studyId" FROM video_call_sessions WHERE id = $1`,
+      { bind: [sessionId], type: QueryTypes.SELECT },
+    );
+    if (!row) return null;
+    if (this.sessionStudies.size >= 10_000) this.sessionStudies.delete(this.sessionStudies.keys().next().value!);
+    this.sessionStudies.set(sessionId, row.studyId);
+    return row.studyId;
+  }
+
+  /** The refusal for acting on a participation that isn't open: an ended call is a bad request, otherwise 404. */
+  private async notInCall(sessionId: string, message: string): Promise<never> {
+    const session = await VideoCallSession.findByPk(sessionId, { attributes: ["endedAt"] });
+    if (session?.endedAt) throw new DomainError("BAD_REQUEST", "This call has already ended.");
+    throw new DomainError("NOT_FOUND", message);
   }
 
   private iceServers(userId: string): IceServer[] {
@@ -830,19 +793,6 @@ export class VideoCallService {
   private publish(studyId: string, event: Parameters<RoomEventBus["publish"]>[1]): void {
     this.deps.events.publish(studyId, event);
   }
-}
-
-/** Column values that close a participation at `at`, folding the still-open media intervals in. */
-function closingValues(p: VideoCallParticipant, at: Date, reason: LeaveReason) {
-  const leftAt = latest(at, p.joinedAt);
-  return {
-    leftAt,
-    leaveReason: reason,
-    duration: seconds(p.joinedAt, leftAt),
-    audioMutedTime: p.audioMutedTime + (p.audio ? 0 : seconds(p.audioChangedAt, leftAt)),
-    videoOffTime: p.videoOffTime + (p.video ? 0 : seconds(p.videoChangedAt, leftAt)),
-    screenSharedTime: p.screenSharedTime + (p.screen ? seconds(p.screenChangedAt, leftAt) : 0),
-  };
 }
 
 /**

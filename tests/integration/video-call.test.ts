@@ -258,7 +258,14 @@ describe("videoCall: the call lifecycle", () => {
     expect(ops).toHaveLength(50);
     await Promise.all(ops);
 
-    const rows = await VideoCallParticipant.findAll({ where: { sessionId: session.id }, order: [["joinedAt", "ASC"]] });
+    // Intervals in order: a participation closed by a racing rejoin the instant it opened sorts first.
+    const rows = await VideoCallParticipant.findAll({
+      where: { sessionId: session.id },
+      order: [
+        ["joinedAt", "ASC"],
+        ["leftAt", "ASC NULLS LAST"],
+      ],
+    });
     for (const p of [anchor, ...people]) {
       const mine = rows.filter((r) => r.userId === p.id);
       expect(mine.filter((r) => r.leftAt === null).length).toBeLessThanOrEqual(1);
@@ -433,6 +440,32 @@ describe("videoCall: authorization and bad input", () => {
     expect(checked).toBe(36);
     expect(await counts()).toEqual(before);
     expect(services.events.since(f.study.id, services.events.cursor())).toEqual(eventsBefore);
+  });
+
+  it("membership changes apply to the very next request, although memberships are cached", async () => {
+    const f = await fixture();
+    const status = (u: User) => as(u).videoCall.status({ studyId: f.study.id });
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "OK",
+        (err: { code?: string }) => err.code,
+      );
+    // warm the cache with every answer first
+    expect(await code(status(f.member))).toBe("OK");
+    expect(await code(status(f.pending))).toBe("FORBIDDEN");
+
+    await services.studies.approve(f.owner.id, f.study.id, { userId: f.pending.id });
+    expect(await code(status(f.pending))).toBe("OK");
+
+    await StudyMember.update({ status: "BANNED" }, { where: { studyId: f.study.id, userId: f.member.id } });
+    expect(await code(status(f.member))).toBe("FORBIDDEN");
+    expect(await code(as(f.member).videoCall.join({ studyId: f.study.id, sessionId: f.session.id }))).toBe("FORBIDDEN");
+
+    const row = await StudyMember.findOne({ where: { studyId: f.study.id, userId: f.member.id } });
+    await row!.update({ status: "ACTIVE" });
+    expect(await code(status(f.member))).toBe("OK");
+    await row!.destroy();
+    expect(await code(status(f.member))).toBe("FORBIDDEN");
   });
 
   it("only a member's own open participation authorizes their peer id", async () => {
