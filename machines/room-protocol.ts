@@ -44,8 +44,11 @@ export type RoomEvent =
   | {
       type: "connection-state";
       sessionId: string;
+      /** Whose link it is about. */
       userId: string;
       peerId: string;
+      /** Who reports it: the other end of that link. */
+      reporterPeerId: string;
       state: LinkState;
       attempt?: number;
       maxAttempts?: number;
@@ -60,6 +63,8 @@ export interface IceServer {
 export interface JoinResult {
   participant: RoomParticipant;
   peerId: string;
+  /** Everyone in the call right after this join, the joiner included: enough to start dialling. */
+  participants?: RoomParticipant[];
   iceServers: IceServer[];
   /** RTCConfiguration.iceTransportPolicy for every call; "relay" forces TURN. Absent means "all". */
   iceTransportPolicy?: "all" | "relay";

@@ -70,11 +70,12 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
   );
 
   // Opens a participation with a fresh peer id; the person's open participation in this session
-  // (a reload) is closed as LEFT first, so nobody is in a call twice.
+  // (a reload) is closed as LEFT first, so nobody is in a call twice. Also returns who is in the
+  // call at that moment, so the joiner can dial without waiting for the room feed.
   // outcome: 'joined' | 'no-call' (unknown, or another study's) | 'ended'
   await query(
     `CREATE FUNCTION video_call_join(p_session uuid, p_study uuid, p_user uuid, p_peer text, p_at timestamptz)
-     RETURNS TABLE (outcome text, id uuid, "joinedAt" timestamptz, "previousPeerId" text)
+     RETURNS TABLE (outcome text, id uuid, "joinedAt" timestamptz, "previousPeerId" text, participants jsonb)
      LANGUAGE plpgsql AS $$
      DECLARE
        s video_call_sessions%ROWTYPE;
@@ -87,10 +88,10 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
        PERFORM pg_advisory_xact_lock_shared(${SESSION_KEY("p_session")});
        SELECT * INTO s FROM video_call_sessions WHERE video_call_sessions.id = p_session;
        IF NOT FOUND OR s."studyId" <> p_study THEN
-         RETURN QUERY SELECT 'no-call'::text, NULL::uuid, NULL::timestamptz, NULL::text; RETURN;
+         RETURN QUERY SELECT 'no-call'::text, NULL::uuid, NULL::timestamptz, NULL::text, NULL::jsonb; RETURN;
        END IF;
        IF s."endedAt" IS NOT NULL THEN
-         RETURN QUERY SELECT 'ended'::text, NULL::uuid, NULL::timestamptz, NULL::text; RETURN;
+         RETURN QUERY SELECT 'ended'::text, NULL::uuid, NULL::timestamptz, NULL::text, NULL::jsonb; RETURN;
        END IF;
        SELECT p.id, p."peerId" INTO prev_id, prev_peer FROM video_call_participants p
         WHERE p."sessionId" = p_session AND p."userId" = p_user AND p."leftAt" IS NULL;
@@ -104,7 +105,13 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
           "audioChangedAt", "videoChangedAt", "screenChangedAt")
        VALUES (p_session, p_user, p_peer, join_at, join_at, true, true, false, join_at, join_at, join_at)
        RETURNING video_call_participants.id INTO new_id;
-       RETURN QUERY SELECT 'joined'::text, new_id, join_at, prev_peer;
+       RETURN QUERY SELECT 'joined'::text, new_id, join_at, prev_peer,
+         (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'userId', p."userId", 'name', u.name, 'avatarUrl', u."avatarUrl", 'peerId', p."peerId",
+                    'joinedAt', p."joinedAt", 'audio', p.audio, 'video', p.video, 'screen', p.screen)
+                  ORDER BY p."joinedAt", p.id), '[]'::jsonb)
+            FROM video_call_participants p JOIN users u ON u.id = p."userId"
+           WHERE p."sessionId" = p_session AND p."leftAt" IS NULL);
      END $$`,
     { transaction },
   );

@@ -163,6 +163,7 @@ interface JoinRow {
   id: string | null;
   joinedAt: Date;
   previousPeerId: string | null;
+  participants: RoomParticipant[] | null;
 }
 
 /** The out-parameters of the video_call_close procedure; all null when nothing was open. */
@@ -372,6 +373,8 @@ export class VideoCallService {
     this.invalidate(studyId);
     const joinedAt = row.joinedAt.toISOString();
     const view: RoomParticipant = { userId, ...user, peerId, joinedAt, audio: true, video: true, screen: false };
+    // jsonb renders timestamps in the server's own format; clients get the API's ISO strings.
+    const participants = (row.participants ?? []).map((p) => ({ ...p, joinedAt: new Date(p.joinedAt).toISOString() }));
     if (row.previousPeerId) {
       this.publish(studyId, { type: "user-left", sessionId, userId, peerId: row.previousPeerId, reason: "LEFT" });
     }
@@ -379,6 +382,7 @@ export class VideoCallService {
     return {
       participant: view,
       peerId,
+      participants,
       iceServers: this.iceServers(userId),
       iceTransportPolicy: this.deps.config.ICE_TRANSPORT_POLICY ?? "all",
     };
@@ -446,8 +450,8 @@ export class VideoCallService {
       where: { sessionId: input.sessionId, leftAt: null, [Op.or]: [{ userId }, { peerId: input.remotePeerId }] },
       attributes: ["userId", "peerId"],
     });
-    if (!open.some((p) => p.userId === userId))
-      return this.notInCall(input.sessionId, "You are not in this call. Join it again.");
+    const reporter = open.find((p) => p.userId === userId);
+    if (!reporter) return this.notInCall(input.sessionId, "You are not in this call. Join it again.");
     const remote = open.find((p) => p.peerId === input.remotePeerId);
     if (!remote) throw new DomainError("NOT_FOUND", "That person is no longer in this call.");
     const state: LinkState = input.state;
@@ -456,6 +460,7 @@ export class VideoCallService {
       sessionId: input.sessionId,
       userId: remote.userId,
       peerId: remote.peerId,
+      reporterPeerId: reporter.peerId,
       state,
       ...(input.attempt !== undefined ? { attempt: input.attempt } : {}),
       ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),

@@ -105,6 +105,8 @@ describe("videoCall: the call lifecycle", () => {
     expect(bobSees.session?.participants.map((p) => p.userId)).toEqual([alice.id]);
     const bobJoin = await as(bob).videoCall.join({ studyId: study.id, sessionId });
     expect(bobJoin.participant).toMatchObject({ userId: bob.id, name: "Bob", audio: true, video: true, screen: false });
+    // The join says who is in the room, so Bob can dial without waiting for the room feed.
+    expect(bobJoin.participants).toEqual([aliceJoin.participant, bobJoin.participant]);
 
     clock.advance(10); // t=20
     await as(alice).videoCall.setMedia({ sessionId, audio: false, video: true, screen: false });
@@ -300,7 +302,7 @@ describe("videoCall: the call lifecycle", () => {
     const { study, owner: alice, others } = await studyWith("Alice", "Bob", "Carol");
     const [bob, carol] = others as [User, User];
     const { session } = await as(alice).videoCall.start({ studyId: study.id });
-    await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    const a = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
     const b = await as(bob).videoCall.join({ studyId: study.id, sessionId: session.id });
     const watcher = await watch(carol, study.id);
     await watcher.until((t) => t.length >= 1);
@@ -317,6 +319,7 @@ describe("videoCall: the call lifecycle", () => {
       sessionId: session.id,
       userId: bob.id,
       peerId: b.peerId,
+      reporterPeerId: a.peerId,
       state: "reconnecting",
       attempt: 2,
       maxAttempts: 3,
