@@ -289,6 +289,30 @@ describe("joining", () => {
     expect(h.value()).toBe("joinFailed");
     expect(h.actor.getSnapshot().context.joinError?.reason).toBe("signaling");
   });
+
+  it("joins the call the page knows of and dials the room the join reported, before any room snapshot", async () => {
+    const h = harness({ sessionId: null });
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    h.actor.send({ type: "JOIN", sessionId: "running-session" });
+    expect(h.joins.pending[0]!.input).toEqual({ studyId: STUDY, sessionId: "running-session" });
+    const bob = participant("bob", T0);
+    h.joins.pending[0]!.resolve({
+      ...joinResult("me-peer", T1, "running-session"),
+      participants: [bob, participant("me-peer", T1, { userId: "me", name: "Me" })],
+    });
+    await flush();
+    // Bob is known, but nobody dials before the signaling socket is open.
+    expect(Object.keys(h.actor.getSnapshot().context.peers)).toEqual(["bob"]);
+    expect(h.calls.calls).toHaveLength(0);
+    h.signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
+    await flush();
+    expect(h.calls.live().map((c) => [c.kind, c.remotePeerId])).toEqual([["outgoing", "bob"]]);
+    // The feed's first snapshot agrees and changes nothing.
+    h.room({ type: "ROOM.SNAPSHOT", participants: [bob] });
+    await flush();
+    expect(h.calls.calls).toHaveLength(1);
+  });
 });
 
 describe("listen-only join", () => {
@@ -519,11 +543,12 @@ describe("media toggles in the call", () => {
     joins.pending[0]!.resolve(joinResult("me-peer", T1));
     await flush();
     sendSignaling!({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
-    expect(inputs).toHaveLength(1);
+    // Joined with microphone and camera on, as the server records every join: nothing to publish.
+    expect(inputs).toHaveLength(0);
     actor.send({ type: "TOGGLE_AUDIO" });
     actor.send({ type: "TOGGLE_VIDEO" });
     actor.send({ type: "TOGGLE_AUDIO" });
-    expect(inputs).toHaveLength(1);
+    expect(inputs).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false }]);
     release!();
     await flush();
     expect(inputs).toHaveLength(2);
@@ -531,6 +556,34 @@ describe("media toggles in the call", () => {
     release!();
     await flush();
     expect(inputs).toHaveLength(2);
+  });
+
+  it("publishes the flags once on joining when they differ from what the server recorded", async () => {
+    const inputs: PublishMediaInput[] = [];
+    const media = controllablePromise<RequestMediaInput, LocalMedia>();
+    const joins = controllablePromise<JoinCallInput, JoinedCall>();
+    const actor = createActor(
+      callMachine.provide({
+        actors: {
+          requestMedia: media.logic,
+          joinCall: joins.logic,
+          publishMedia: fromPromise<void, PublishMediaInput>(async ({ input }) => {
+            inputs.push(input);
+          }),
+          signaling: fromCallback<SignalingCommand, SignalingInput>(() => {}),
+          peer: peerMachine.provide({ actors: fakeMediaCalls().actors }),
+        },
+      }),
+      { input: { studyId: STUDY, sessionId: SESSION, self: { userId: "me", name: "Me" } } },
+    );
+    actor.start();
+    media.pending[0]!.resolve(fullMedia);
+    await flush();
+    actor.send({ type: "TOGGLE_VIDEO" }); // camera off on the pre-join screen
+    actor.send({ type: "JOIN" });
+    joins.pending[0]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    expect(inputs).toEqual([{ sessionId: SESSION, audio: true, video: false, screen: false }]);
   });
 });
 
@@ -712,43 +765,50 @@ describe("signaling loss", () => {
 });
 
 describe("link reports from the room", () => {
-  const report = (peerId: string, state: LinkState, attempt?: number): RoomFeedEvent => ({
+  const report = (peerId: string, reporterPeerId: string, state: LinkState, attempt?: number): RoomFeedEvent => ({
     type: "ROOM.EVENT",
     event: {
       type: "connection-state",
       sessionId: SESSION,
       userId: peerId,
       peerId,
+      reporterPeerId,
       state,
       ...(attempt !== undefined ? { attempt, maxAttempts: 3 } : {}),
     },
   });
 
-  it("keeps what others report about each remote until they report it connected or the person leaves", async () => {
+  it("keeps each reporter's report until they report the link connected or someone leaves", async () => {
     const h = await joined({ room: [participant("bob", T0), participant("carol", T0)] });
-    h.room(report("bob", "reconnecting", 2));
-    h.room(report("me-peer", "reconnecting", 1)); // about ourselves: the banner covers that
-    h.room(report("stranger", "lost")); // not in our call
+    h.room(report("bob", "carol", "reconnecting", 2));
+    h.room(report("carol", "me-peer", "reconnecting", 1)); // ours: it tells who the troubled end is
+    h.room(report("stranger", "carol", "lost")); // not in our call
+    h.room(report("bob", "stranger", "lost"));
     expect(h.actor.getSnapshot().context.linkReports).toEqual({
-      bob: { state: "reconnecting", attempt: 2, maxAttempts: 3 },
+      bob: { carol: { state: "reconnecting", attempt: 2, maxAttempts: 3 } },
+      carol: { "me-peer": { state: "reconnecting", attempt: 1, maxAttempts: 3 } },
     });
-    h.room(report("carol", "lost"));
-    h.room(report("bob", "connected"));
-    expect(h.actor.getSnapshot().context.linkReports).toEqual({ carol: { state: "lost" } });
+    h.room(report("bob", "carol", "connected"));
+    expect(h.actor.getSnapshot().context.linkReports).toEqual({
+      carol: { "me-peer": { state: "reconnecting", attempt: 1, maxAttempts: 3 } },
+    });
+    h.room(report("bob", "carol", "lost"));
     h.room({
       type: "ROOM.EVENT",
       event: { type: "user-left", sessionId: SESSION, userId: "carol", peerId: "carol", reason: "DROPPED" },
     });
+    // Gone with Carol: the reports about her and the ones she made.
     expect(h.actor.getSnapshot().context.linkReports).toEqual({});
   });
 
-  it("forgets reports about people missing from a fresh snapshot", async () => {
+  it("forgets reports about, or by, people missing from a fresh snapshot", async () => {
     const h = await joined({ room: [participant("bob", T0), participant("carol", T0)] });
-    h.room(report("bob", "reconnecting", 1));
-    h.room(report("carol", "reconnecting", 3));
+    h.room(report("bob", "me-peer", "reconnecting", 1));
+    h.room(report("carol", "me-peer", "reconnecting", 3));
+    h.room(report("carol", "bob", "reconnecting", 2));
     h.room({ type: "ROOM.SNAPSHOT", participants: [participant("carol", T0)] });
     expect(h.actor.getSnapshot().context.linkReports).toEqual({
-      carol: { state: "reconnecting", attempt: 3, maxAttempts: 3 },
+      carol: { "me-peer": { state: "reconnecting", attempt: 3, maxAttempts: 3 } },
     });
   });
 

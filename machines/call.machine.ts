@@ -15,6 +15,7 @@ import {
 } from "xstate";
 import { JoinError, toJoinError, toMediaError, type MediaError, type MediaErrorReason } from "./errors";
 import type { CallHandle, SignalingHandle } from "./handles";
+import { keepReportsAmong, recordReport, type LinkReport, type LinkReports } from "./link-reports";
 import { type PeerParentEvent, peerMachine, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
 import { MAX_RECONNECT_ATTEMPTS, RECONNECT_GIVE_UP_AFTER_MS } from "./reconnect-policy";
@@ -39,13 +40,6 @@ export function nextSignalingRetryDelay(attempt: number, elapsedMs: number): num
   if (!Number.isInteger(attempt) || attempt < 1) return null;
   if (!Number.isFinite(elapsedMs) || elapsedMs >= RECONNECT_GIVE_UP_AFTER_MS) return null;
   return SIGNALING_RETRY_DELAYS_MS[Math.min(attempt, SIGNALING_RETRY_DELAYS_MS.length) - 1] ?? null;
-}
-
-/** What others report about one remote participant's links (room `connection-state` events). */
-export interface LinkReport {
-  state: LinkState;
-  attempt?: number;
-  maxAttempts?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +135,8 @@ export interface CallInput {
 export type DeviceKind = "audio" | "video";
 
 export type CallEvent =
-  | { type: "JOIN" }
+  /** `sessionId`: the running call the page already knows of, so joining skips the start request. */
+  | { type: "JOIN"; sessionId?: string | null }
   | { type: "LEAVE" }
   | { type: "RETRY" }
   | { type: "RETRY_DEVICES" }
@@ -189,7 +184,8 @@ export interface CallContext {
    * tile can say "Reconnecting (2/3)" even while our own link to them is fine. "connected"
    * reports clear the entry; reports about ourselves are ignored (we have the signaling banner).
    */
-  linkReports: Record<string, LinkReport>;
+  /** What members report about each other's links (room `connection-state` events), per reporter. */
+  linkReports: LinkReports;
   participants: Record<string, RoomParticipant>;
   /** Flags as published to the room. */
   media: MediaFlags;
@@ -254,6 +250,15 @@ export const callMachine = setup({
     hasMic: ({ context }) => context.audioTrack !== null,
     hasCamera: ({ context }) => context.videoTrack !== null,
     publishPending: ({ context }) => context.publishPending,
+    mediaMatchesJoin: ({ context }) => {
+      const joined = context.join?.participant;
+      return (
+        !!joined &&
+        joined.audio === context.media.audio &&
+        joined.video === context.media.video &&
+        joined.screen === context.media.screen
+      );
+    },
     selectsKind: ({ event }, params: { kind: DeviceKind }) =>
       event.type === "SELECT_DEVICE" && event.kind === params.kind,
     canRetrySignaling: ({ context }) =>
@@ -301,6 +306,10 @@ export const callMachine = setup({
     storeJoin: assign(({ event }) => {
       const join = (event as unknown as { output: JoinedCall }).output;
       return { join, sessionId: join.sessionId, joinError: null, endReason: null };
+    }),
+    rememberSession: assign({
+      sessionId: ({ context, event }) =>
+        event.type === "JOIN" && event.sessionId ? event.sessionId : context.sessionId,
     }),
     storeJoinError: assign({
       joinError: ({ event }) => ("error" in event ? toJoinError(event.error) : null),
@@ -396,11 +405,15 @@ export const callMachine = setup({
         new JoinError("signaling", event.type === "SIGNALING.ERROR" ? event.reason : "signaling server unreachable"),
     }),
 
-    /** Reconciles peer machines with a full participant list (initial or after resubscribe). */
+    /**
+     * Reconciles peer machines with a full participant list: the room as the join saw it (so
+     * dialling starts as soon as signaling is up), then each snapshot of the room feed.
+     */
     syncPeers: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "ROOM.SNAPSHOT" || !context.join) return;
+      const participants = event.type === "ROOM.SNAPSHOT" ? event.participants : context.join?.participants;
+      if (!participants || !context.join) return;
       const selfPeerId = context.join.peerId;
-      const remotes = event.participants.filter((p) => p.peerId !== selfPeerId);
+      const remotes = participants.filter((p) => p.peerId !== selfPeerId);
       const present = new Set(remotes.map((p) => p.peerId));
       for (const [peerId, ref] of Object.entries(context.peers)) {
         if (!present.has(peerId)) enqueue.stopChild(ref);
@@ -410,7 +423,7 @@ export const callMachine = setup({
         if (ref) enqueue.sendTo(ref, { type: "REMOTE_UPDATED", remote: p });
       }
       enqueue.assign({
-        linkReports: Object.fromEntries(Object.entries(context.linkReports).filter(([peerId]) => present.has(peerId))),
+        linkReports: keepReportsAmong(context.linkReports, new Set([...present, selfPeerId])),
         participants: Object.fromEntries(remotes.map((p) => [p.peerId, p])),
         peers: ({ context: ctx, spawn }) => {
           const next: Record<string, PeerRef> = {};
@@ -451,21 +464,23 @@ export const callMachine = setup({
           if (ref) enqueue.stopChild(ref);
           const { [e.peerId]: _gone, ...peers } = context.peers;
           const { [e.peerId]: _left, ...participants } = context.participants;
-          const { [e.peerId]: _report, ...linkReports } = context.linkReports;
+          const linkReports = keepReportsAmong(
+            context.linkReports,
+            new Set([...Object.keys(participants), selfPeerId]),
+          );
           enqueue.assign({ peers, participants, linkReports });
           return;
         }
         case "connection-state": {
-          if (e.peerId === selfPeerId || !context.participants[e.peerId]) return;
-          const { [e.peerId]: _old, ...linkReports } = context.linkReports;
-          if (e.state !== "connected") {
-            linkReports[e.peerId] = {
-              state: e.state,
-              ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
-              ...(e.maxAttempts !== undefined ? { maxAttempts: e.maxAttempts } : {}),
-            };
-          }
-          enqueue.assign({ linkReports });
+          // Reports about us count too: they tell who the troubled end of a link is.
+          const known = (peerId: string) => peerId === selfPeerId || !!context.participants[peerId];
+          if (!known(e.peerId) || !known(e.reporterPeerId)) return;
+          const report: LinkReport = {
+            state: e.state,
+            ...(e.attempt !== undefined ? { attempt: e.attempt } : {}),
+            ...(e.maxAttempts !== undefined ? { maxAttempts: e.maxAttempts } : {}),
+          };
+          enqueue.assign({ linkReports: recordReport(context.linkReports, e.reporterPeerId, e.peerId, report) });
           return;
         }
         case "media-changed": {
@@ -601,7 +616,7 @@ export const callMachine = setup({
     prejoin: {
       initial: "start",
       on: {
-        JOIN: "joining",
+        JOIN: { target: "joining", actions: "rememberSession" },
         LEAVE: { target: "left", actions: { type: "endBecause", params: { reason: "left" } } },
         RETRY_DEVICES: { target: ".requestingDevices", actions: "releaseLocalMedia" },
         SELECT_DEVICE: { target: ".requestingDevices", actions: ["selectDevice", "releaseLocalMedia"] },
@@ -670,7 +685,7 @@ export const callMachine = setup({
     },
     inCall: {
       type: "parallel",
-      entry: "initPublishedMedia",
+      entry: ["initPublishedMedia", "syncPeers", "applyBudget"],
       exit: "stopAllPeers",
       invoke: {
         src: "signaling",
@@ -932,8 +947,10 @@ export const callMachine = setup({
         },
         /** Serialises setMedia calls and always ends on the latest flags. */
         publish: {
-          initial: "publishing",
+          initial: "init",
           states: {
+            // The server records a join as microphone and camera on; only a difference is published.
+            init: { always: [{ guard: "mediaMatchesJoin", target: "idle" }, { target: "publishing" }] },
             idle: { on: { "MEDIA.CHANGED": "publishing" } },
             publishing: {
               entry: "clearPublishPending",

@@ -146,8 +146,11 @@ describe("peer machine: failures", () => {
     fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });
     expect(state()).toBe("disconnected");
     vi.advanceTimersByTime(4_000);
+    expect(fakes.last().received).not.toContainEqual({ type: "REFRESH_VIDEO" });
     fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
     expect(state()).toBe("connected");
+    // The other side lost its picture in the outage: send it a fresh keyframe right away.
+    expect(fakes.last().received.filter((c) => c.type === "REFRESH_VIDEO")).toHaveLength(1);
     vi.advanceTimersByTime(60_000);
     expect(state()).toBe("connected");
     expect(fakes.calls).toHaveLength(1);

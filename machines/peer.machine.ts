@@ -55,7 +55,13 @@ export type MediaCallEvent =
 export type MediaCallCommand =
   | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
   | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "APPLY_BUDGET"; budget: SenderBudget };
+  | { type: "APPLY_BUDGET"; budget: SenderBudget }
+  /**
+   * Start the video encoder over with a keyframe. After an outage the other side has nothing to
+   * decode from, and its own keyframe requests may have been lost in the outage; without one
+   * video stays frozen until the receiver's next request, seconds later.
+   */
+  | { type: "REFRESH_VIDEO" };
 
 interface MediaCallInputBase {
   localPeerId: string;
@@ -256,6 +262,7 @@ export const peerMachine = setup({
       if (event.type === "REPLACE_AUDIO_TRACK") return { audioTrack: event.track };
       return context;
     }),
+    refreshVideo: enqueueActions(({ enqueue }) => enqueue.sendTo("media", { type: "REFRESH_VIDEO" })),
     forwardTrack: enqueueActions(({ event, enqueue }) => {
       if (event.type === "REPLACE_VIDEO_TRACK" || event.type === "REPLACE_AUDIO_TRACK") {
         enqueue.sendTo("media", { type: event.type, track: event.track });
@@ -417,7 +424,11 @@ export const peerMachine = setup({
     disconnected: {
       on: {
         "CALL.ICE_STATE": [
-          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+          {
+            guard: { type: "iceIn", params: { states: ["connected", "completed"] } },
+            target: "connected",
+            actions: "refreshVideo",
+          },
           ...fail("ice-failed", ICE_FAILED),
         ],
         "CALL.CLOSED": fail("call-closed"),

@@ -54,34 +54,6 @@ describe("room presence", () => {
     expect(p.session?.participants.map((x) => x.peerId)).toEqual(["pa2"]);
   });
 
-  it("tracks link trouble until the link is back or the person leaves", () => {
-    let p = applyRoomEvent(EMPTY_PRESENCE, {
-      type: "snapshot",
-      session: session([person("Alice", "pa"), person("Bob", "pb")]),
-    });
-    p = applyRoomEvent(p, {
-      type: "connection-state",
-      sessionId: "s1",
-      userId: "u-Bob",
-      peerId: "pb",
-      state: "reconnecting",
-      attempt: 2,
-      maxAttempts: 3,
-    });
-    expect(p.links.pb).toEqual({ state: "reconnecting", attempt: 2, maxAttempts: 3 });
-    p = applyRoomEvent(p, {
-      type: "connection-state",
-      sessionId: "s1",
-      userId: "u-Bob",
-      peerId: "pb",
-      state: "connected",
-    });
-    expect(p.links.pb).toBeUndefined();
-    p = applyRoomEvent(p, { type: "connection-state", sessionId: "s1", userId: "u-Bob", peerId: "pb", state: "lost" });
-    p = applyRoomEvent(p, { type: "user-left", sessionId: "s1", userId: "u-Bob", peerId: "pb", reason: "DROPPED" });
-    expect(p.links).toEqual({});
-  });
-
   it("ignores events of another session", () => {
     const p = applyRoomEvent(EMPTY_PRESENCE, { type: "snapshot", session: session([person("Alice", "pa")]) });
     const q = applyRoomEvent(p, { type: "user-joined", sessionId: "other", participant: person("Eve", "pe") });

@@ -1,4 +1,4 @@
-import type { LinkState, RoomEvent, RoomParticipant, RoomSession } from "./room-protocol";
+import type { RoomEvent, RoomParticipant, RoomSession } from "./room-protocol";
 
 /** What the server sends first on a fresh subscription; structurally the server's SnapshotEvent. */
 export interface RoomSnapshot {
@@ -6,13 +6,12 @@ export interface RoomSnapshot {
   session: RoomSession | null;
 }
 
+/** Who is in a study's call. (Link trouble is the call page's business: see link-reports.ts.) */
 export interface RoomPresence {
   session: RoomSession | null;
-  /** Reported link trouble per participant peer id, e.g. "Reconnecting (2/3)". */
-  links: Record<string, { state: LinkState; attempt?: number; maxAttempts?: number }>;
 }
 
-export const EMPTY_PRESENCE: RoomPresence = { session: null, links: {} };
+export const EMPTY_PRESENCE: RoomPresence = { session: null };
 
 /**
  * Folds one room event into who-is-in-the-call. Pure, so the study page widget and the call page
@@ -21,11 +20,11 @@ export const EMPTY_PRESENCE: RoomPresence = { session: null, links: {} };
 export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnapshot): RoomPresence {
   switch (event.type) {
     case "snapshot":
-      return { session: event.session, links: {} };
+      return { session: event.session };
     case "session-started":
-      return { session: event.session, links: {} };
+      return { session: event.session };
     case "session-ended":
-      return state.session?.id === event.sessionId ? { session: null, links: {} } : state;
+      return state.session?.id === event.sessionId ? { session: null } : state;
     case "user-joined": {
       const s = state.session;
       if (!s || s.id !== event.sessionId) return state;
@@ -38,13 +37,11 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
     case "user-left": {
       const s = state.session;
       if (!s || s.id !== event.sessionId) return state;
-      const { [event.peerId]: _gone, ...links } = state.links;
       return {
         session: withParticipants(
           s,
           s.participants.filter((p) => p.peerId !== event.peerId),
         ),
-        links,
       };
     }
     case "media-changed": {
@@ -55,13 +52,8 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
       );
       return { ...state, session: withParticipants(s, participants) };
     }
-    case "connection-state": {
-      if (state.session?.id !== event.sessionId) return state;
-      const links = { ...state.links };
-      if (event.state === "connected") delete links[event.peerId];
-      else links[event.peerId] = { state: event.state, attempt: event.attempt, maxAttempts: event.maxAttempts };
-      return { ...state, links };
-    }
+    case "connection-state":
+      return state;
   }
 }
 

@@ -33,7 +33,7 @@ import {
   type OutgoingCallInput,
   peerMachine,
 } from "../peer.machine";
-import type { SenderBudget } from "../quality";
+import { sameBudget, type SenderBudget } from "../quality";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 
 export interface PeerServerOptions {
@@ -193,13 +193,17 @@ const localTracks = fromCallback<LocalTracksCommand, void>(({ receive }) => {
 // Server
 // ---------------------------------------------------------------------------------------------
 
+/** The tRPC error code of a failed API call, if it has one. */
+function joinErrorCode(error: unknown): unknown {
+  if (typeof error !== "object" || error === null || !("data" in error)) return undefined;
+  return (error as { data?: { code?: unknown } }).data?.code;
+}
+
 function joinErrorReason(error: unknown): JoinErrorReason {
   if (error instanceof TypeError) return "network"; // fetch() network failure
-  if (typeof error === "object" && error !== null && "data" in error) {
-    const data = (error as { data?: { code?: unknown } }).data;
-    if (data?.code === "FORBIDDEN" || data?.code === "UNAUTHORIZED") return "forbidden";
-    if (data?.code === "NOT_FOUND") return "not-found";
-  }
+  const code = joinErrorCode(error);
+  if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
+  if (code === "NOT_FOUND") return "not-found";
   return "unknown";
 }
 
@@ -207,9 +211,15 @@ function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
   return {
     joinCall: fromPromise<JoinedCall, JoinCallInput>(async ({ input }) => {
       try {
-        return input.sessionId
-          ? await api.join({ studyId: input.studyId, sessionId: input.sessionId })
-          : await api.joinOrStart(input.studyId);
+        if (input.sessionId) {
+          try {
+            return await api.join({ studyId: input.studyId, sessionId: input.sessionId });
+          } catch (error) {
+            // The call we knew of ended in the meantime: start (or join) the current one.
+            if (joinErrorCode(error) !== "BAD_REQUEST") throw error;
+          }
+        }
+        return await api.joinOrStart(input.studyId);
       } catch (error) {
         if (error instanceof JoinError) throw error;
         throw new JoinError(joinErrorReason(error), error instanceof Error ? error.message : undefined);
@@ -352,18 +362,37 @@ function senderFor(pc: RTCPeerConnection | undefined, kind: "audio" | "video"): 
   return transceiver?.sender ?? pc.getSenders().find((s) => s.track?.kind === kind) ?? null;
 }
 
-async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudget): Promise<void> {
+/** Resolves true once the budget is on the video sender; false when there is no sender yet. */
+async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudget): Promise<boolean> {
   const sender = senderFor(pc, "video");
-  if (!sender) return;
+  if (!sender) return false;
   const params = sender.getParameters();
   // Firefox reports no encodings until negotiation is done.
   if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
+
   for (const encoding of params.encodings) {
     encoding.maxBitrate = budget.maxBitrate;
     encoding.scaleResolutionDownBy = budget.scaleResolutionDownBy;
     encoding.maxFramerate = budget.maxFramerate;
   }
   await sender.setParameters(params);
+  return true;
+}
+
+/**
+ * Pauses and resumes the video encoding: a resumed encoder starts with a keyframe, which is the
+ * one thing a receiver needs after an outage. (There is no direct "send a keyframe" call.)
+ */
+async function restartVideoEncoder(pc: RTCPeerConnection | undefined): Promise<void> {
+  const sender = senderFor(pc, "video");
+  if (!sender?.track) return;
+  const params = sender.getParameters();
+  if (!params.encodings?.length) return;
+  for (const e of params.encodings) e.active = false;
+  await sender.setParameters(params);
+  const resumed = sender.getParameters();
+  for (const e of resumed.encodings) e.active = true;
+  await sender.setParameters(resumed);
 }
 
 /** Wires a PeerJS MediaConnection to the peer machine's event/command contract. */
@@ -377,12 +406,21 @@ function driveCall(
 ): () => void {
   let stopped = false;
   let budget = input.budget;
+  // What the sender is known to carry. Asking the sender instead (getParameters) blocks the page
+  // on WebRTC's signaling thread, which is at its busiest exactly while a call connects.
+  let applied: SenderBudget | null = null;
   const seenStreams = new Set<string>();
   const send = (e: MediaCallEvent) => {
     if (!stopped) sendBack(e);
   };
   const tryApplyBudget = () => {
-    applyBudget(call.peerConnection, budget).catch(() => undefined);
+    if (applied && sameBudget(applied, budget)) return;
+    const wanted = budget;
+    applyBudget(call.peerConnection, wanted)
+      .then((done) => {
+        if (done) applied = wanted;
+      })
+      .catch(() => undefined);
   };
 
   call.on("stream", (stream) => {
@@ -417,8 +455,15 @@ function driveCall(
         budget = command.budget;
         tryApplyBudget();
         break;
+      case "REFRESH_VIDEO":
+        restartVideoEncoder(call.peerConnection).catch(() => undefined);
+        break;
     }
   });
+
+  // Size the sender before the first frame is encoded: on a crowded call (or a slow machine) the
+  // first keyframe is then already small, instead of full size until the link is up.
+  tryApplyBudget();
 
   // ParsedStats extends QualitySample; the extra counters ride along unused.
   const unregister = sampler.register(
@@ -451,9 +496,10 @@ function createCallActors(sampler: StatsSampler) {
   const answerCall = fromCallback<MediaCallCommand, AnswerCallInput>(({ input, sendBack, receive }) => {
     const call = fromHandle<MediaConnection>(input.call);
     const { stream, placeholders } = buildOutgoingStream(input);
-    const stop = driveCall(call, input, placeholders, sendBack, receive, sampler);
+    // answer() creates the RTCPeerConnection (driveCall sizes its sender); PeerJS emits its
+    // events asynchronously, so listening right after it misses nothing.
     call.answer(stream);
-    return stop;
+    return driveCall(call, input, placeholders, sendBack, receive, sampler);
   });
 
   return { outgoingCall, answerCall };

@@ -3,7 +3,8 @@ import { useSelector } from "@xstate/react";
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
-import type { CallMachine, LinkReport, PeerRef } from "../../../machines/call.machine";
+import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { CallInspector } from "./inspector";
@@ -82,7 +83,8 @@ function CallView({
     s.matches("prejoin") ? ((s.value as { prejoin: PrejoinStatus }).prejoin ?? "idle") : "idle",
   );
   const ctx = useSelector(actor, (s) => s.context);
-  const running = useRoomRunning(studyId, initialCall);
+  const runningSessionId = useRunningSessionId(studyId, initialCall);
+  const running = runningSessionId !== null;
   const send = actor.send;
 
   return (
@@ -100,7 +102,7 @@ function CallView({
           wantVideo={ctx.wantVideo}
           selected={ctx.devices}
           running={running}
-          onJoin={() => send({ type: "JOIN" })}
+          onJoin={() => send({ type: "JOIN", sessionId: runningSessionId })}
           onRetry={() => send({ type: "RETRY_DEVICES" })}
           onToggleAudio={() => send({ type: "TOGGLE_AUDIO" })}
           onToggleVideo={() => send({ type: "TOGGLE_VIDEO" })}
@@ -135,9 +137,10 @@ function CallView({
  * Before joining the machine knows nobody in the room, so "Join" vs "Start" comes from the
  * study's own room feed, the same one the study page's widget uses.
  */
-function useRoomRunning(studyId: string, initial: RoomSession | null) {
+/** The id of the call people are in right now, or null ("Start call"). */
+function useRunningSessionId(studyId: string, initial: RoomSession | null): string | null {
   const { session } = useRoomPresence(studyId, initial);
-  return !!session && session.participants.length > 0;
+  return session && session.participants.length > 0 ? session.id : null;
 }
 
 function InCall({ actor, self }: { actor: CallActor; self: { userId: string; name: string } }) {
@@ -196,7 +199,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           <PeerTile
             key={peerId}
             peer={ref}
-            reported={view.linkReports[peerId]}
+            reported={reportedTrouble(view.linkReports, peerId)}
             onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })}
           />
         ))}

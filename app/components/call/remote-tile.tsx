@@ -1,7 +1,7 @@
 import { useSelector } from "@xstate/react";
 import type { PeerRef } from "../../../machines/call.machine";
 import type { QualitySample } from "../../../machines/quality";
-import type { RoomPresence } from "../../../machines/room-presence";
+import type { LinkReport } from "../../../machines/link-reports";
 import { VideoTile } from "./video-tile";
 
 const fmt = (v: number | null | undefined, unit: string, digits = 0) =>
@@ -27,7 +27,8 @@ export function RemoteTile({
   onRetry,
 }: {
   peer: PeerRef;
-  reported: RoomPresence["links"][string] | undefined;
+  /** What the others' reports say about this person's links, already attributed (link-reports.ts). */
+  reported: LinkReport | undefined;
   onRetry: (peerId: string) => void;
 }) {
   const view = useSelector(peer, (s) => ({
