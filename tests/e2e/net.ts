@@ -338,3 +338,82 @@ export function toneWav(): string {
   writeFileSync(file, Buffer.concat([header, data]));
   return file;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A member with a network of their own
+// ---------------------------------------------------------------------------------------------
+
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+
+/**
+ * A network namespace for one member's browser, joined to the test's namespace by a veth pair, so
+ * their network can fail alone: every browser otherwise shares the one loopback. The app must
+ * listen on `hostIp` as well (HOST=0.0.0.0) and the member browse `http://hostIp:port`.
+ */
+export class MemberNetwork {
+  readonly hostIp = "10.231.0.1";
+  readonly memberIp = "10.231.0.2";
+  private readonly hostDev = "coupv0";
+  private readonly table = "coup_e2e_member";
+
+  constructor(readonly name = `coup-m${process.pid}`) {}
+
+  up() {
+    this.down();
+    run("ip", ["netns", "add", this.name]);
+    run("ip", ["link", "add", this.hostDev, "type", "veth", "peer", "name", "coupv1", "netns", this.name]);
+    run("ip", ["addr", "add", `${this.hostIp}/30`, "dev", this.hostDev]);
+    run("ip", ["link", "set", this.hostDev, "up"]);
+    run("ip", ["-n", this.name, "addr", "add", `${this.memberIp}/30`, "dev", "coupv1"]);
+    run("ip", ["-n", this.name, "link", "set", "coupv1", "up"]);
+    run("ip", ["-n", this.name, "link", "set", "lo", "up"]);
+  }
+
+  /** An executable for `launch({ executablePath })` that starts Chromium inside the namespace. */
+  chromium(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "coup-e2e-netns-"));
+    const script = path.join(dir, "chromium");
+    const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+    writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${this.name} ${chromium} "$@"\n`);
+    chmodSync(script, 0o755);
+    return script;
+  }
+
+  /**
+   * Drops the member's UDP both ways, each on the receiving side's input hook (a drop on output
+   * makes sendmsg() fail and Chrome retry in a tight loop). Their HTTP/WebSocket (TCP) stay up.
+   */
+  cutUdp() {
+    this.restore();
+    const rules = (chain: string, match: string) => `table inet ${this.table} {
+  chain ${chain} {
+    type filter hook input priority 0; policy accept;
+    ${match} meta l4proto udp drop
+  }
+}`;
+    execFileSync("nft", ["-f", "-"], { input: rules("from_member", `iifname "${this.hostDev}"`) });
+    execFileSync("ip", ["netns", "exec", this.name, "nft", "-f", "-"], { input: rules("to_member", "") });
+  }
+
+  restore() {
+    for (const args of [
+      ["nft", "delete", "table", "inet", this.table],
+      ["ip", "netns", "exec", this.name, "nft", "delete", "table", "inet", this.table],
+    ]) {
+      try {
+        execFileSync(args[0]!, args.slice(1), { stdio: "ignore" });
+      } catch {
+        // nothing installed
+      }
+    }
+  }
+
+  down() {
+    this.restore();
+    try {
+      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" }); // removes the veth pair too
+    } catch {
+      // not there
+    }
+  }
+}
