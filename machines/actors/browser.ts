@@ -369,7 +369,6 @@ async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudg
   const params = sender.getParameters();
   // Firefox reports no encodings until negotiation is done.
   if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
-
   for (const encoding of params.encodings) {
     encoding.maxBitrate = budget.maxBitrate;
     encoding.scaleResolutionDownBy = budget.scaleResolutionDownBy;

@@ -615,8 +615,9 @@ export class VideoCallService {
 
   /**
    * Closes one open participation at `at` (clamped to its join time; null = its last sign of life)
-   * and, in the same transaction, ends the call when nobody is left (see migration 0004). With
-   * `staleBefore`, closes only if the participation is still silent since before then.
+   * and then ends the call if nobody is left, in one round trip (the video_call_close procedure of
+   * migration 0004). With `staleBefore`, closes only if the participation is still silent since
+   * before then.
    */
   private async closeParticipation(
     find: { id: string } | { peerId: string } | { sessionId: string; userId: string },
