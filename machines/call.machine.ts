@@ -180,11 +180,11 @@ export interface CallContext {
   /** One peer machine per remote participation, keyed by its peerId. */
   peers: Record<string, PeerRef>;
   /**
-   * The latest trouble others report about a remote participation (keyed by its peerId), so its
-   * tile can say "Reconnecting (2/3)" even while our own link to them is fine. "connected"
-   * reports clear the entry; reports about ourselves are ignored (we have the signaling banner).
+   * What members report about each other's links (room `connection-state` events), per reporter,
+   * ours and the ones about us included: together they tell whose network is in trouble, so a
+   * tile can say "Reconnecting (2/3)" even while our own link to that person is fine
+   * (reportedTrouble in link-reports.ts).
    */
-  /** What members report about each other's links (room `connection-state` events), per reporter. */
   linkReports: LinkReports;
   participants: Record<string, RoomParticipant>;
   /** Flags as published to the room. */

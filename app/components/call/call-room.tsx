@@ -134,10 +134,10 @@ function CallView({
 }
 
 /**
- * Before joining the machine knows nobody in the room, so "Join" vs "Start" comes from the
- * study's own room feed, the same one the study page's widget uses.
+ * The id of the call people are in right now, or null ("Start call"). Before joining the machine
+ * knows nobody in the room, so this comes from the study's own room feed, the same one the study
+ * page's widget uses; joining that call then needs no start request.
  */
-/** The id of the call people are in right now, or null ("Start call"). */
 function useRunningSessionId(studyId: string, initial: RoomSession | null): string | null {
   const { session } = useRoomPresence(studyId, initial);
   return session && session.participants.length > 0 ? session.id : null;
