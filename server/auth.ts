@@ -2,6 +2,7 @@ import { createCookieSessionStorage, type SessionStorage } from "@remix-run/node
 import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import type { AccountService, SessionUser } from "./services/accounts.js";
+import { setBounded } from "./bounded-map.js";
 
 export const SESSION_COOKIE = "coup_session";
 const USER_KEY = "userId";
@@ -54,8 +55,7 @@ export function createAuth(secret: string, accounts: AccountService) {
     const session = await storageFor(false).getSession(cookieHeader);
     const id = session.get(USER_KEY);
     const userId = typeof id === "string" ? id : null;
-    if (verified.size >= 10_000) verified.delete(verified.keys().next().value!);
-    verified.set(cookieHeader, { userId, expires: now + 10_000 });
+    setBounded(verified, cookieHeader, { userId, expires: now + 10_000 }, 10_000);
     return userId;
   }
 

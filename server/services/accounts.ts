@@ -2,6 +2,7 @@ import { UniqueConstraintError } from "sequelize";
 import { z } from "zod";
 import { burnVerify, hashPassword, verifyPassword } from "../../db/passwords.js";
 import { User } from "../../db/models/index.js";
+import { setBounded } from "../bounded-map.js";
 import { DomainError } from "./errors.js";
 
 export const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
@@ -111,8 +112,7 @@ export class AccountService {
     if (hit && hit.expires > now) return hit.user;
     const row = await User.findByPk(id);
     const user = row ? toSessionUser(row) : null;
-    if (this.userCache.size >= USER_CACHE_MAX) this.userCache.delete(this.userCache.keys().next().value!);
-    this.userCache.set(id, { user, expires: now + USER_CACHE_TTL_MS });
+    setBounded(this.userCache, id, { user, expires: now + USER_CACHE_TTL_MS }, USER_CACHE_MAX);
     return user;
   }
 

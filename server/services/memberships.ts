@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { Study, StudyMember, User } from "../../db/models/index.js";
 import type { MemberStatus } from "../../db/models/index.js";
+import { setBounded } from "../bounded-map.js";
 
 export interface CachedMembership {
   status: MemberStatus;
@@ -61,8 +62,7 @@ export class MembershipCache {
     );
     const value = row ? { status: row.status, name: row.name, avatarUrl: row.avatarUrl } : null;
     if (epoch === this.epoch) {
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { value, expires: now + TTL_MS });
+      setBounded(this.entries, key, { value, expires: now + TTL_MS }, MAX_ENTRIES);
     }
     return value;
   }

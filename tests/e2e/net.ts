@@ -96,6 +96,13 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void
   });
 }
 
+/** SIGTERM, then SIGKILL if it is still running after `timeoutMs`. */
+async function terminate(child: ChildProcess | null, timeoutMs: number): Promise<void> {
+  if (!child) return;
+  child.kill("SIGTERM");
+  await waitForExit(child, timeoutMs);
+}
+
 /**
  * The app server as a child process of the test (`node --import tsx server/index.ts`: one process,
  * so SIGTERM reaches the server's own graceful shutdown). `restart()` reuses DATA_DIR, so the
@@ -158,9 +165,7 @@ export class AppServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child) return;
-    child.kill("SIGTERM");
-    await waitForExit(child, 30_000);
+    await terminate(child, 30_000);
   }
 }
 
@@ -230,9 +235,7 @@ export class TurnServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (!child) return;
-    child.kill("SIGTERM");
-    await waitForExit(child, 10_000);
+    await terminate(child, 10_000);
   }
 }
 
