@@ -119,19 +119,13 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
   // Closes one open participation, found by id, by peer id, or as (session, person), and ends the
   // call when it was the last one. p_at NULL means "at the last sign of life"; p_stale_before set
   // means "only if still silent since before then" (the sweeper's check, re-made under the lock).
-  // Leaves the out-parameters NULL when there was nothing open to close.
-  //
-  // Two transactions in one round trip: the close commits first, then the last-one-out check runs
-  // under the session's exclusive lock. That check only reads unless the call really ends, so a
-  // burst of leavers queues on the lock for a lookup each rather than for each other's commits.
-  // Whichever close commits last sees all the others in its check, so an empty call always ends
-  // (and a process that dies in between leaves it to the sweeper).
+  // Returns no row when there was nothing open to close. The close and the end of the call are one
+  // transaction: nobody ever sees the last person gone from a call that is still running.
   await query(
-    `CREATE PROCEDURE video_call_close(
+    `CREATE FUNCTION video_call_close(
        p_id uuid, p_peer text, p_session uuid, p_user uuid,
-       p_reason leave_reason, p_at timestamptz, p_stale_before timestamptz, p_now timestamptz,
-       INOUT study_id uuid DEFAULT NULL, INOUT session_id uuid DEFAULT NULL, INOUT user_id uuid DEFAULT NULL,
-       INOUT peer_id text DEFAULT NULL, INOUT session_ended_at timestamptz DEFAULT NULL)
+       p_reason leave_reason, p_at timestamptz, p_stale_before timestamptz, p_now timestamptz)
+     RETURNS TABLE (study_id uuid, session_id uuid, user_id uuid, peer_id text, session_ended_at timestamptz)
      LANGUAGE plpgsql AS $$
      DECLARE
        target video_call_participants%ROWTYPE;
@@ -158,8 +152,8 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
        session_id := closed."sessionId";
        user_id := closed."userId";
        peer_id := closed."peerId";
-       COMMIT;
        session_ended_at := video_call_end_if_empty(session_id, p_now);
+       RETURN NEXT;
      END $$`,
     { transaction },
   );
@@ -167,7 +161,7 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
 
 export const down: MigrationFn = async ({ context: { query, transaction } }) => {
   await query(
-    `DROP PROCEDURE video_call_close;
+    `DROP FUNCTION video_call_close(uuid, text, uuid, uuid, leave_reason, timestamptz, timestamptz, timestamptz);
      DROP FUNCTION video_call_join(uuid, uuid, uuid, text, timestamptz);
      DROP FUNCTION video_call_end_if_empty(uuid, timestamptz);
      DROP FUNCTION video_call_close_row(uuid, timestamptz, leave_reason)`,

@@ -12,6 +12,7 @@ import type {
   RoomSession,
 } from "../../machines/room-protocol.js";
 import type { Config } from "../config.js";
+import { setBounded } from "../bounded-map.js";
 import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../events.js";
 import type { Logger } from "../logger.js";
 import { DomainError } from "./errors.js";
@@ -134,6 +135,7 @@ export interface VideoCallDeps {
 // Snapshots are invalidated on every write this process makes; the TTL only bounds how stale a
 // snapshot can get when another process writes the same database.
 const SNAPSHOT_TTL_MS = 2_000;
+const SESSION_STUDIES_MAX = 10_000;
 const RETRYABLE_PG_CODES = new Set(["40001", "40P01"]);
 
 interface SnapshotRow {
@@ -166,7 +168,7 @@ interface JoinRow {
   participants: RoomParticipant[] | null;
 }
 
-/** The out-parameters of the video_call_close procedure; all null when nothing was open. */
+/** A row of video_call_close (none when nothing was open). */
 interface CloseRow {
   study_id: string | null;
   session_id: string | null;
@@ -368,7 +370,7 @@ export class VideoCallService {
     if (!row || row.outcome === "no-call")
       throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
     if (row.outcome === "ended") throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
-    this.sessionStudies.set(sessionId, studyId);
+    setBounded(this.sessionStudies, sessionId, studyId, SESSION_STUDIES_MAX);
     if (row.previousPeerId) this.clearDropTimer(row.previousPeerId);
     this.invalidate(studyId);
     const joinedAt = row.joinedAt.toISOString();
@@ -615,8 +617,8 @@ export class VideoCallService {
 
   /**
    * Closes one open participation at `at` (clamped to its join time; null = its last sign of life)
-   * and then ends the call if nobody is left, in one round trip (the video_call_close procedure of
-   * migration 0004). With `staleBefore`, closes only if the participation is still silent since
+   * and, in the same transaction, ends the call if nobody is left: one round trip (video_call_close
+   * in migration 0004). With `staleBefore`, closes only if the participation is still silent since
    * before then.
    */
   private async closeParticipation(
@@ -626,8 +628,7 @@ export class VideoCallService {
     staleBefore: Date | null = null,
   ): Promise<ClosedParticipation | null> {
     const [row] = await this.deps.sequelize.query<CloseRow>(
-      // Not inside a transaction: the procedure commits the close before its last-one-out check.
-      `CALL video_call_close($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `SELECT * FROM video_call_close($1, $2, $3, $4, $5, $6, $7, $8)`,
       {
         bind: [
           "id" in find ? find.id : null,
@@ -727,8 +728,7 @@ export class VideoCallService {
       { bind: [sessionId], type: QueryTypes.SELECT },
     );
     if (!row) return null;
-    if (this.sessionStudies.size >= 10_000) this.sessionStudies.delete(this.sessionStudies.keys().next().value!);
-    this.sessionStudies.set(sessionId, row.studyId);
+    setBounded(this.sessionStudies, sessionId, row.studyId, SESSION_STUDIES_MAX);
     return row.studyId;
   }
 
