@@ -141,6 +141,17 @@ describe("peer machine: failures", () => {
     return p;
   }
 
+  it("counts the other end re-dialling a link it still held as reconnecting, not a first connect", () => {
+    const { actor, fakes, state } = connectedPeer();
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle("redial") });
+    expect(state()).toBe("connecting");
+    expect(actor.getSnapshot().context.attempt).toBe(1);
+    expect(fakes.calls[0]!.stopped).toBe(true);
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    expect(state()).toBe("connected");
+    expect(actor.getSnapshot().context.attempt).toBe(0);
+  });
+
   it("recovers from ICE disconnected within the grace period without re-dialling", () => {
     const { fakes, state, emitted } = connectedPeer();
     fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });

@@ -231,6 +231,14 @@ export const peerMachine = setup({
       lastError:
         event.type === "CALL.ERROR" ? { reason: params.reason, detail: event.reason } : { reason: params.reason },
     })),
+    /**
+     * The other end re-dials a link we still held: it failed on their side, so we are reconnecting
+     * too (shown as at least attempt 1; the attempts are theirs to count).
+     */
+    countRemoteRedial: assign(({ context }) => ({
+      attempt: Math.max(context.attempt, 1),
+      failedSince: context.failedSince ?? Date.now(),
+    })),
     markConnected: assign({
       attempt: 0,
       failedSince: null,
@@ -411,6 +419,10 @@ export const peerMachine = setup({
     connected: {
       entry: ["markConnected", { type: "announceLink", params: { state: "connected" } }],
       on: {
+        INCOMING_CALL: {
+          target: "connecting",
+          actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
+        },
         "CALL.ICE_STATE": [
           { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
           ...fail("ice-failed", ICE_FAILED),
@@ -423,6 +435,10 @@ export const peerMachine = setup({
     /** ICE "disconnected" often heals by itself (Wi-Fi roam); give it a moment before re-dialling. */
     disconnected: {
       on: {
+        INCOMING_CALL: {
+          target: "connecting",
+          actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
+        },
         "CALL.ICE_STATE": [
           {
             guard: { type: "iceIn", params: { states: ["connected", "completed"] } },
