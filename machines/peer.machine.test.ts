@@ -169,6 +169,23 @@ describe("peer machine: failures", () => {
     expect(linkStates(emitted)).not.toContain("reconnecting:1");
   });
 
+  it("sends a keyframe when the remote's packets resume after an outage ICE never reported", () => {
+    const { fakes, state, emitted } = connectedPeer();
+    fakes.last().report({ type: "CALL.INBOUND_RESUMED", silentMs: 2_400 });
+    expect(state()).toBe("connected");
+    expect(fakes.last().received.filter((c) => c.type === "REFRESH_VIDEO")).toHaveLength(1);
+    expect(fakes.calls).toHaveLength(1);
+    expect(linkStates(emitted)).not.toContain("reconnecting:1");
+  });
+
+  it("sends the keyframe as soon as packets resume, before ICE itself reports the link back", () => {
+    const { fakes, state } = connectedPeer();
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });
+    fakes.last().report({ type: "CALL.INBOUND_RESUMED", silentMs: 3_000 });
+    expect(state()).toBe("disconnected");
+    expect(fakes.last().received.filter((c) => c.type === "REFRESH_VIDEO")).toHaveLength(1);
+  });
+
   it("treats a disconnect outlasting the grace period as a failure", () => {
     const { fakes, state, actor } = connectedPeer();
     fakes.last().report({ type: "CALL.ICE_STATE", state: "disconnected" });

@@ -49,6 +49,8 @@ export type MediaCallEvent =
   | { type: "CALL.ICE_STATE"; state: RTCIceConnectionState }
   | { type: "CALL.CLOSED" }
   | { type: "CALL.ERROR"; reason: string }
+  /** Packets from the remote arrive again after `silentMs` without any: the link was down. */
+  | { type: "CALL.INBOUND_RESUMED"; silentMs: number }
   | { type: "QUALITY_SAMPLE"; sample: QualitySample };
 
 /** Commands the media-call actors accept (forwarded by the peer machine). */
@@ -427,6 +429,8 @@ export const peerMachine = setup({
           { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
           ...fail("ice-failed", ICE_FAILED),
         ],
+        // An outage too short for ICE to notice still cost the other side its picture.
+        "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
         "CALL.CLOSED": fail("call-closed"),
         "CALL.ERROR": fail("call-error"),
         ...mediaCommands,
@@ -447,6 +451,8 @@ export const peerMachine = setup({
           },
           ...fail("ice-failed", ICE_FAILED),
         ],
+        // Media is back before ICE's next consent check says so; don't wait for it.
+        "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
         "CALL.CLOSED": fail("call-closed"),
         "CALL.ERROR": fail("call-error"),
         ...mediaCommands,

@@ -35,6 +35,7 @@ import {
 } from "../peer.machine";
 import { sameBudget, type SenderBudget } from "../quality";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
+import { watchInboundSilence } from "./inbound-silence";
 
 export interface PeerServerOptions {
   host: string;
@@ -469,10 +470,15 @@ function driveCall(
     () => call.peerConnection,
     (sample) => send({ type: "QUALITY_SAMPLE", sample }),
   );
+  const stopWatching = watchInboundSilence(
+    () => call.peerConnection,
+    (silentMs) => send({ type: "CALL.INBOUND_RESUMED", silentMs }),
+  );
 
   return () => {
     stopped = true;
     unregister();
+    stopWatching();
     call.close();
     for (const t of placeholders) t.stop();
   };

@@ -74,17 +74,16 @@ test("media goes over UDP host candidates on loopback", async () => {
   for (const p of pairs) expect(p).toEqual({ candidateType: "host", protocol: "udp" });
 });
 
-// The issue asks for 3 s. Chrome's receiver asks for a keyframe on a ~3 s timer and its first ask
-// is lost in the outage, so each sender restarts its encoder (a keyframe) the moment ICE reports
-// the link back; that usually makes it. But ICE reports "disconnected" only after ~2.5 s of
-// silence, so a 3 s outage sometimes passes unnoticed and the receiver's timer decides: 5 s is
-// what holds every time.
-test("a 3 s UDP blackout: video resumes within 5 s after, nobody rejoins", async () => {
+// After an outage the receiver needs a keyframe, and its own requests for one may have been lost
+// in the outage. Each side notices the other's packets coming back (machines/actors/
+// inbound-silence.ts), even when the outage was too short for ICE to report, and restarts its
+// encoder, so the keyframe is on its way within a poll (200 ms) of the network's return.
+test("a 3 s UDP blackout: video resumes within 3 s after, nobody rejoins", async () => {
   test.setTimeout(60_000);
   blockUdp();
   await carol.waitForTimeout(3_000); // the outage itself
   clearFaults();
-  await Promise.all([expectFramesWithin(carol, "Dave", 5_000), expectFramesWithin(dave, "Carol", 5_000)]);
+  await Promise.all([expectFramesWithin(carol, "Dave", 3_000), expectFramesWithin(dave, "Carol", 3_000)]);
   await expect(overlay(carol, "Dave")).toHaveCount(0);
   await expect(overlay(dave, "Carol")).toHaveCount(0);
 });
@@ -114,12 +113,18 @@ test("a 25 s UDP blackout: both tiles say Reconnecting (n/3), the call recovers 
   await expect(overlay(dave, "Carol")).toHaveText(/Reconnecting \([123]\/3\)/, { timeout: 20_000 });
   await carol.waitForTimeout(Math.max(0, 25_000 - (Date.now() - started))); // the rest of the outage
   clearFaults();
-  await Promise.all([expectFramesWithin(carol, "Dave", 5_000), expectFramesWithin(dave, "Carol", 5_000)]);
+  // A toast is gone after 4 s, so it is watched for while the media comes back, not afterwards.
+  const reconnectedToast = expect(carol.getByText("Reconnected to Dave")).toBeVisible({ timeout: 10_000 });
+  await Promise.all([
+    expectFramesWithin(carol, "Dave", 5_000),
+    expectFramesWithin(dave, "Carol", 5_000),
+    reconnectedToast,
+  ]);
+  // One toast per person per change: the "Reconnecting" toast was replaced by this one.
+  expect(await carol.getByText("Reconnected to Dave").count()).toBeLessThanOrEqual(1);
+  await expect(carol.getByText("Reconnecting to Dave…")).toHaveCount(0);
   await expect(overlay(carol, "Dave")).toHaveCount(0);
   await expect(overlay(dave, "Carol")).toHaveCount(0);
-  // One toast per person per change: the "Reconnecting" toast was replaced by this one.
-  await expect(carol.getByText("Reconnected to Dave")).toHaveCount(1);
-  await expect(carol.getByText("Reconnecting to Dave…")).toHaveCount(0);
 });
 
 test("kept down: after 3 failed attempts the tile says the connection is lost; Retry brings it back", async () => {
@@ -142,6 +147,11 @@ test("a browser that vanishes without leaving is DROPPED within 15 s; the last o
   test.setTimeout(90_000);
   const studyId = /\/studies\/([^/]+)\/call/.exec(carol.url())?.[1] ?? "";
   const carolState = await carol.context().storageState();
+  const sessionId = await carol.evaluate(async (id) => {
+    const res = await fetch(`/api/my-studies/${id}/video-call/status`);
+    return ((await res.json()) as { session: { id: string } | null }).session?.id;
+  }, studyId);
+  expect(sessionId).toBeTruthy();
   // Like a crash or a dead laptop: the context closes, its pagehide "leave" request never goes out,
   // and only the PeerServer socket closing tells the server.
   const vanish = async (page: Page) => {
@@ -167,9 +177,15 @@ test("a browser that vanishes without leaving is DROPPED within 15 s; the last o
     const input = encodeURIComponent(JSON.stringify({ studyId, limit: 1 }));
     const res = await request.get(`/api/trpc/videoCall.history?input=${input}`);
     const body = (await res.json()) as {
-      result?: { data?: { sessions: Array<{ participants: Array<{ name: string; leaveReason: string | null }> }> } };
+      result?: {
+        data?: {
+          sessions: Array<{ id: string; participants: Array<{ name: string; leaveReason: string | null }> }>;
+        };
+      };
     };
-    return body.result?.data?.sessions[0]?.participants ?? [];
+    const latest = body.result?.data?.sessions[0];
+    // An earlier call in this study is not the one under test.
+    return latest && latest.id === sessionId ? latest.participants : [];
   };
   // The session ends (and shows up in history) once the last member is dropped too.
   await expect

@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createSilenceDetector, latestPacketTime, watchInboundSilence } from "./inbound-silence";
+
+describe("inbound silence detector", () => {
+  it("stays quiet while packets keep arriving, however long the call", () => {
+    const d = createSilenceDetector(1_000);
+    for (let t = 0; t < 60_000; t += 200) expect(d.observe(t, t)).toBeNull();
+  });
+
+  it("reports how long the silence lasted when packets come back after an outage", () => {
+    const d = createSilenceDetector(1_000);
+    d.observe(0, 0);
+    d.observe(200, 200);
+    // 3 s of nothing: the last packet stays at 200.
+    for (let t = 400; t <= 3_200; t += 200) expect(d.observe(200, t)).toBeNull();
+    expect(d.observe(3_400, 3_400)).toBe(3_200);
+    // Once: the next packet is ordinary traffic again.
+    expect(d.observe(3_600, 3_600)).toBeNull();
+  });
+
+  it("ignores gaps shorter than the threshold (jitter, a slow poll)", () => {
+    const d = createSilenceDetector(1_000);
+    d.observe(0, 0);
+    expect(d.observe(0, 800)).toBeNull();
+    expect(d.observe(900, 900)).toBeNull();
+  });
+
+  it("treats no packets at all (nothing received yet, or aged out) as unknown, not as traffic", () => {
+    const d = createSilenceDetector(1_000);
+    expect(d.observe(null, 0)).toBeNull();
+    d.observe(100, 100);
+    expect(d.observe(null, 5_000)).toBeNull();
+    expect(d.observe(12_000, 12_000)).toBe(11_900);
+  });
+});
+
+describe("latestPacketTime", () => {
+  it("takes the newest source over every receiver", () => {
+    const receivers = [
+      { getSynchronizationSources: () => [{ timestamp: 10 }, { timestamp: 40 }] },
+      { getSynchronizationSources: () => [] },
+      { getSynchronizationSources: () => [{ timestamp: 25 }] },
+    ];
+    expect(latestPacketTime(receivers)).toBe(40);
+    expect(latestPacketTime([])).toBeNull();
+  });
+});
+
+describe("watchInboundSilence", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("polls the connection and reports a resumption once; cleanup stops the polling", () => {
+    let last = 0;
+    let flowing = true;
+    const pc = { getReceivers: () => [{ getSynchronizationSources: () => [{ timestamp: last }] }] };
+    const resumed: number[] = [];
+    const stop = watchInboundSilence(
+      () => pc,
+      (ms) => resumed.push(ms),
+      { silenceMs: 1_000, pollMs: 200 },
+    );
+    const tick = (ms: number) => {
+      for (let i = 0; i < ms / 100; i++) {
+        if (flowing) last += 100;
+        vi.advanceTimersByTime(100);
+      }
+    };
+    tick(2_000);
+    flowing = false;
+    tick(3_000);
+    expect(resumed).toEqual([]);
+    flowing = true;
+    tick(1_000);
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]).toBeGreaterThanOrEqual(3_000);
+    stop();
+    flowing = false;
+    tick(3_000);
+    flowing = true;
+    tick(1_000);
+    expect(resumed).toHaveLength(1);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Notices that packets from a remote stopped arriving and then came back, i.e. the link went
+ * through an outage. ICE only calls a link "disconnected" after ~2.5 s without a consent check,
+ * so a short outage can pass without any ICE event at all; yet everything we sent meanwhile was
+ * lost, and the other side cannot decode our video again until it gets a keyframe. Both ends of
+ * a call send audio packets every 20 ms, so silence on our inbound side is a reliable sign the
+ * path was down in both directions.
+ *
+ * The detector is pure (fed a "last packet seen" value and the current time) so it is tested in
+ * Node; `watchInboundSilence` feeds it from RTCRtpReceiver.getSynchronizationSources(), which is a
+ * cheap synchronous read, unlike getStats().
+ */
+
+/** Silence shorter than this is jitter, not an outage. */
+export const INBOUND_SILENCE_MS = 1_000;
+export const INBOUND_POLL_MS = 200;
+
+export interface SilenceDetector {
+  /**
+   * `lastPacket`: any value that changes whenever a packet arrives (null: none yet).
+   * Returns how long the silence lasted when packets resume after at least `silenceMs`, else null.
+   */
+  observe(lastPacket: number | null, now: number): number | null;
+}
+
+export function createSilenceDetector(silenceMs: number = INBOUND_SILENCE_MS): SilenceDetector {
+  let last: number | null = null;
+  let lastChangeAt: number | null = null;
+  return {
+    observe(lastPacket, now) {
+      if (lastPacket === null) return null;
+      if (last === lastPacket) return null;
+      const silent = lastChangeAt === null ? 0 : now - lastChangeAt;
+      last = lastPacket;
+      lastChangeAt = now;
+      return silent >= silenceMs ? silent : null;
+    },
+  };
+}
+
+interface ReceiverLike {
+  getSynchronizationSources(): { timestamp: number }[];
+}
+
+/** Newest packet time over all of a connection's receivers (audio and video). */
+export function latestPacketTime(receivers: readonly ReceiverLike[]): number | null {
+  let latest: number | null = null;
+  for (const r of receivers) {
+    for (const s of r.getSynchronizationSources()) {
+      if (latest === null || s.timestamp > latest) latest = s.timestamp;
+    }
+  }
+  return latest;
+}
+
+/**
+ * Polls `pc()` (PeerJS creates the connection lazily) and calls `onResumed(silentMs)` each time
+ * packets come back after an outage. Returns the cleanup.
+ */
+export function watchInboundSilence(
+  pc: () => { getReceivers(): readonly ReceiverLike[] } | undefined | null,
+  onResumed: (silentMs: number) => void,
+  { silenceMs = INBOUND_SILENCE_MS, pollMs = INBOUND_POLL_MS } = {},
+): () => void {
+  const detector = createSilenceDetector(silenceMs);
+  const timer = setInterval(() => {
+    const connection = pc();
+    if (!connection) return;
+    let latest: number | null;
+    try {
+      latest = latestPacketTime(connection.getReceivers());
+    } catch {
+      return; // closed connection; the owner stops us
+    }
+    const silent = detector.observe(latest, performance.now());
+    if (silent !== null) onResumed(silent);
+  }, pollMs);
+  return () => clearInterval(timer);
+}
