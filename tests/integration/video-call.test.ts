@@ -36,10 +36,10 @@ function as(user: User | null, opts: { signal?: AbortSignal; on?: Services } = {
 }
 
 /** A second client on videoCall.events, through the caller's async iterable. */
-async function watch(user: User, studyId: string, lastEventId?: string) {
+async function watch(user: User, studyId: string, lastEventId?: string, on?: Services) {
   const abort = new AbortController();
   const received: Array<{ id: string; event: RoomStreamEvent }> = [];
-  const iterable = await as(user, { signal: abort.signal }).videoCall.events({ studyId, lastEventId });
+  const iterable = await as(user, { signal: abort.signal, on }).videoCall.events({ studyId, lastEventId });
   const done = (async () => {
     for await (const item of iterable) {
       if (!isTrackedEnvelope(item)) throw new Error("events must be tracked");
@@ -296,6 +296,51 @@ describe("videoCall: the call lifecycle", () => {
       const sum = all.filter((r) => r.userId === person.userId).reduce((s, r) => s + r.duration!, 0);
       expect(person.secondsPresent).toBeCloseTo(sum, 2);
     }
+  });
+
+  it("everyone leaving at the same instant ends the call once, at the last leave; joiners racing leavers are never stranded", async () => {
+    const real = createServices(db().sequelize, { SESSION_SECRET: SECRET });
+    extraServices.push(real);
+    const { study, owner, others } = await studyWith("Owner", ...Array.from({ length: 19 }, (_, i) => `L${i}`));
+    const everyone = [owner, ...others];
+    const events = await watch(owner, study.id, undefined, real);
+    for (let round = 0; round < 4; round++) {
+      const { session } = await as(owner, { on: real }).videoCall.start({ studyId: study.id });
+      await Promise.all(
+        everyone.map((p) => as(p, { on: real }).videoCall.join({ studyId: study.id, sessionId: session.id })),
+      );
+      if (round % 2 === 0) {
+        // All twenty at once: no leaver may assume another one stays.
+        await Promise.all(everyone.map((p) => as(p, { on: real }).videoCall.leave({ sessionId: session.id })));
+      } else {
+        // Half leave while the other half rejoin: whoever rejoined is still in a running call.
+        await Promise.all(
+          everyone.map((p, i) => {
+            const c = as(p, { on: real }).videoCall;
+            return i % 2 ? c.leave({ sessionId: session.id }) : c.join({ studyId: study.id, sessionId: session.id });
+          }),
+        );
+        const stillOpen = await VideoCallParticipant.count({ where: { sessionId: session.id, leftAt: null } });
+        expect(stillOpen).toBe(10);
+        expect((await VideoCallSession.findByPk(session.id))?.endedAt).toBeNull();
+        await Promise.all(
+          everyone.map((p) =>
+            as(p, { on: real })
+              .videoCall.leave({ sessionId: session.id })
+              .catch(() => null),
+          ),
+        );
+      }
+      const ended = await VideoCallSession.findByPk(session.id);
+      const rows = await VideoCallParticipant.findAll({ where: { sessionId: session.id } });
+      expect(rows.every((r) => r.leftAt !== null)).toBe(true);
+      expect(ended?.endedAt?.getTime()).toBe(Math.max(...rows.map((r) => r.leftAt!.getTime())));
+    }
+    await events.until((t) => t.filter((x) => x === "session-ended").length === 4, "four session-ended events");
+    // Exactly one end per call, however many leavers raced for it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events.types().filter((t) => t === "session-ended")).toHaveLength(4);
+    await events.close();
   });
 
   it("relays link reports about the remote peer, only from someone in the call", async () => {
