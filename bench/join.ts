@@ -192,6 +192,33 @@ async function joinAndWait(page: Page, studyId: string, remotes: string[]): Prom
   return (await handle.jsonValue()) as number;
 }
 
+/** Epoch ms of the page's click on "Join call". */
+function clickedAt(page: Page): Promise<number> {
+  return page.evaluate(
+    () => performance.timeOrigin + (window as unknown as { __bench: { clickAt: number } }).__bench.clickAt,
+  );
+}
+
+/**
+ * The first of each `coup:*` user-timing mark (machines/actors/browser.ts) at or after `since`
+ * (epoch ms), as ms after it. Pages in one browser share the clock, so the other side's marks
+ * line up with the joiner's.
+ */
+function stepsSince(page: Page, since: number): Promise<Record<string, number>> {
+  return page.evaluate((since) => {
+    const out: Record<string, number> = {};
+    for (const m of performance.getEntriesByType("mark")) {
+      const at = performance.timeOrigin + m.startTime - since;
+      if (m.name.startsWith("coup:") && at >= 0 && !(m.name.slice(5) in out)) out[m.name.slice(5)] = at;
+    }
+    return out;
+  }, since);
+}
+
+function prefixed(who: string, steps: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${who}: ${k}`, v]));
+}
+
 async function leave(page: Page) {
   await page.getByRole("button", { name: "Leave call" }).click();
   await page.getByText(/^(You left the call\.|The call has ended\.)$/).waitFor();
@@ -253,9 +280,20 @@ async function benchApp(browser: Browser) {
     await (await openPrejoin(alice, studyId)).click();
     await alice.getByRole("button", { name: "Leave call" }).waitFor();
     const two: number[] = [];
+    const steps: Record<string, number[]> = {};
     for (let i = 0; i < RUNS + 1; i++) {
       const ms = await joinAndWait(bob, studyId, ["Alice"]);
-      if (i > 0) two.push(ms); // the first run warms caches (routes, JIT), not a user-visible cost
+      if (i > 0) {
+        // the first run warms caches (routes, JIT), not a user-visible cost
+        two.push(ms);
+        const since = await clickedAt(bob);
+        const marks = {
+          ...prefixed("joiner", await stepsSince(bob, since)),
+          ...prefixed("in call", await stepsSince(alice, since)),
+          "joiner: first remote frame": ms,
+        };
+        for (const [k, v] of Object.entries(marks)) (steps[k] ??= []).push(v);
+      }
       process.stdout.write(`  2 members run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
       await leave(bob);
       await waitForCount(alice, studyId, 1);
@@ -274,7 +312,10 @@ async function benchApp(browser: Browser) {
     }
     for (const p of [bob, carol, alice]) await leave(p);
     for (const p of Object.values(pages)) await p.context().close();
-    return { twoMembers: summarize(two), fourthJoiner: summarize(fourth) };
+    const timeline = Object.entries(steps)
+      .map(([step, samples]) => ({ step, p50: summarize(samples).p50 }))
+      .sort((a, b) => a.p50 - b.p50);
+    return { twoMembers: summarize(two), fourthJoiner: summarize(fourth), twoMemberTimeline: timeline };
   } finally {
     try {
       process.kill(-server.pid!, "SIGTERM");
@@ -453,13 +494,19 @@ async function main() {
       ),
     );
     console.log(row("app, 4th joiner sees all three", app.fourthJoiner, `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms`));
+    console.log("\n2 members, where the time goes (p50 of each step, ms after the click):");
+    for (const { step, p50 } of app.twoMemberTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);
     console.log(`\nWritten to ${path.relative(ROOT, file)}`);
   } finally {
     await browser.close();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  // The bare PeerServer keeps its connection-check timers running after its HTTP server closes.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -208,19 +208,32 @@ function joinErrorReason(error: unknown): JoinErrorReason {
   return "unknown";
 }
 
+/**
+ * User-timing marks at the steps of joining and connecting (`coup:*`), so where a join spends
+ * its time can be read off any page (DevTools' Performance panel, bench/join.ts). Few per call.
+ */
+function mark(step: string) {
+  performance.mark(`coup:${step}`);
+}
+
 function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
   return {
     joinCall: fromPromise<JoinedCall, JoinCallInput>(async ({ input }) => {
+      mark("join-request");
       try {
         if (input.sessionId) {
           try {
-            return await api.join({ studyId: input.studyId, sessionId: input.sessionId });
+            const joined = await api.join({ studyId: input.studyId, sessionId: input.sessionId });
+            mark("join-response");
+            return joined;
           } catch (error) {
             // The call we knew of ended in the meantime: start (or join) the current one.
             if (joinErrorCode(error) !== "BAD_REQUEST") throw error;
           }
         }
-        return await api.joinOrStart(input.studyId);
+        const joined = await api.joinOrStart(input.studyId);
+        mark("join-response");
+        return joined;
       } catch (error) {
         if (error instanceof JoinError) throw error;
         throw new JoinError(joinErrorReason(error), error instanceof Error ? error.message : undefined);
@@ -265,6 +278,7 @@ function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
 function createSignaling(server: PeerServerOptions) {
   return fromCallback<SignalingCommand, SignalingInput>(({ input, sendBack, receive }) => {
     const send = (e: SignalingEvent) => sendBack(e);
+    mark("signaling-connect");
     // Always our own PeerServer: never fall back to the peerjs.com cloud defaults.
     const peer = new Peer(input.peerId, {
       host: server.host,
@@ -276,7 +290,10 @@ function createSignaling(server: PeerServerOptions) {
       config: { iceServers: input.iceServers, iceTransportPolicy: input.iceTransportPolicy },
     });
     const handle = toSignalingHandle(peer);
-    peer.on("open", () => send({ type: "SIGNALING.OPEN", handle }));
+    peer.on("open", () => {
+      mark("signaling-open");
+      send({ type: "SIGNALING.OPEN", handle });
+    });
     peer.on("call", (call) =>
       send({ type: "SIGNALING.INCOMING_CALL", call: toCallHandle(call), remotePeerId: call.peer }),
     );
@@ -427,10 +444,14 @@ function driveCall(
     // PeerJS emits `stream` once per remote track, with the same MediaStream.
     if (seenStreams.has(stream.id)) return;
     seenStreams.add(stream.id);
+    mark("call-stream");
     send({ type: "CALL.STREAM", stream, streamId: stream.id });
   });
   call.on("iceStateChanged", (state) => {
-    if (state === "connected" || state === "completed") tryApplyBudget();
+    if (state === "connected" || state === "completed") {
+      mark("call-ice-connected");
+      tryApplyBudget();
+    }
     send({ type: "CALL.ICE_STATE", state });
   });
   call.on("close", () => send({ type: "CALL.CLOSED" }));
@@ -486,6 +507,7 @@ function driveCall(
 
 function createCallActors(sampler: StatsSampler) {
   const outgoingCall = fromCallback<MediaCallCommand, OutgoingCallInput>(({ input, sendBack, receive }) => {
+    mark("call-dial");
     const peer = fromHandle<Peer>(input.signaling);
     const { stream, placeholders } = buildOutgoingStream(input);
     const call = peer.call(input.remotePeerId, stream);
@@ -499,6 +521,7 @@ function createCallActors(sampler: StatsSampler) {
   });
 
   const answerCall = fromCallback<MediaCallCommand, AnswerCallInput>(({ input, sendBack, receive }) => {
+    mark("call-answer");
     const call = fromHandle<MediaConnection>(input.call);
     const { stream, placeholders } = buildOutgoingStream(input);
     // answer() creates the RTCPeerConnection (driveCall sizes its sender); PeerJS emits its
