@@ -179,13 +179,21 @@ function joinResult(peerId: string, joinedAt: string, sessionId = SESSION): Join
 
 /** Grants devices (or fails them), joins as `selfPeerId`, opens signaling. */
 async function joined(
-  opts: { selfPeerId?: string; joinedAt?: string; media?: LocalMedia | MediaError; room?: RoomParticipant[] } = {},
+  opts: {
+    selfPeerId?: string;
+    joinedAt?: string;
+    media?: LocalMedia | MediaError;
+    room?: RoomParticipant[];
+    /** false: the camera was turned off on the pre-join screen. */
+    video?: boolean;
+  } = {},
 ) {
   const h = harness();
   const m = opts.media ?? fullMedia;
   if (m instanceof MediaError) h.media.pending[0]!.reject(m);
   else h.media.pending[0]!.resolve(m);
   await flush();
+  if (opts.video === false) h.actor.send({ type: "TOGGLE_VIDEO" });
   h.actor.send({ type: "JOIN" });
   h.joins.pending[0]!.resolve(joinResult(opts.selfPeerId ?? "me-peer", opts.joinedAt ?? T1));
   await flush();
@@ -588,9 +596,8 @@ describe("media toggles in the call", () => {
 });
 
 describe("switching devices mid-call", () => {
-  it("swaps the camera into every call, releases the old one and keeps it off if video was off", async () => {
+  it("swaps the new camera into every call and releases the old one", async () => {
     const h = await joined({ room: [participant("bob", T0)] });
-    h.actor.send({ type: "TOGGLE_VIDEO" });
     h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
     expect(h.media.pending[1]!.input).toEqual({
       audio: false,
@@ -603,10 +610,48 @@ describe("switching devices mid-call", () => {
     await flush();
     expect(liveCallTo(h, "bob").received).toContainEqual({ type: "REPLACE_VIDEO_TRACK", track: cam2 });
     expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
-    expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: cam2, enabled: false });
-    expect(h.actor.getSnapshot().matches({ inCall: { video: "off", audio: "on" } })).toBe(true);
-    h.actor.send({ type: "TOGGLE_VIDEO" });
     expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: cam2, enabled: true });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "on", audio: "on" } })).toBe(true);
+  });
+});
+
+describe("camera off", () => {
+  it("lets go of the camera and sends no video; on again, it asks for the camera picked meanwhile", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    // Released (its light goes out), not merely disabled; Bob's call stops carrying it.
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
+    expect(liveCallTo(h, "bob").received.at(-1)).toEqual({ type: "REPLACE_VIDEO_TRACK", track: null });
+    expect(h.actor.getSnapshot().context.videoTrack).toBeNull();
+    await flush();
+    expect(h.published.at(-1)).toMatchObject({ video: false });
+
+    // Picking another camera while off opens nothing.
+    h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
+    expect(h.media.pending).toHaveLength(1);
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "off" } })).toBe(true);
+
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "acquiring" } })).toBe(true);
+    expect(h.media.pending[1]!.input).toMatchObject({ video: true, audio: false, videoDeviceId: "cam-2" });
+    const cam2 = fakeTrack("video-cam-2");
+    h.media.pending[1]!.resolve({ stream: fakeStream("cam2"), audioTrack: null, videoTrack: cam2 });
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "on" } })).toBe(true);
+    expect(liveCallTo(h, "bob").received.at(-1)).toEqual({ type: "REPLACE_VIDEO_TRACK", track: cam2 });
+    expect(h.published.at(-1)).toMatchObject({ video: true });
+  });
+
+  it("a member who joins with the camera off doesn't hold it, and a share ending sends no camera", async () => {
+    const h = await joined({ room: [participant("bob", T0)], video: false });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
+    expect(liveCallTo(h, "bob").input.videoTrack ?? null).toBeNull();
+    h.actor.send({ type: "START_SHARE" });
+    const screen = fakeTrack("video-screen");
+    h.display.pending[0]!.resolve({ stream: fakeStream("screen"), videoTrack: screen });
+    await flush();
+    h.actor.send({ type: "STOP_SHARE" });
+    expect(liveCallTo(h, "bob").received.at(-1)).toEqual({ type: "REPLACE_VIDEO_TRACK", track: null });
   });
 });
 

@@ -350,6 +350,21 @@ export const callMachine = setup({
             : ({ type: "REPLACE_VIDEO_TRACK", track } as const);
       if (command) for (const ref of Object.values(context.peers)) enqueue.sendTo(ref, command);
     }),
+    /**
+     * Camera off lets go of the camera, so its light goes out, as people expect; turning it on
+     * asks for it again (the `acquiring` state). Peers stop getting video (they show the avatar
+     * from the published flags); while sharing, their senders carry the screen and stopping the
+     * share puts no camera back.
+     */
+    releaseCamera: enqueueActions(({ context, enqueue }) => {
+      if (!context.videoTrack) return;
+      enqueue.sendTo("tracks", { type: "TRACKS.RELEASE", tracks: [context.videoTrack] });
+      if (!context.screenTrack) {
+        for (const ref of Object.values(context.peers))
+          enqueue.sendTo(ref, { type: "REPLACE_VIDEO_TRACK", track: null });
+      }
+      enqueue.assign({ videoTrack: null });
+    }),
     releaseTrack: enqueueActions(({ context, enqueue }, params: { kind: DeviceKind }) => {
       const track = params.kind === "audio" ? context.audioTrack : context.videoTrack;
       if (track) enqueue.sendTo("tracks", { type: "TRACKS.RELEASE", tracks: [track] });
@@ -375,8 +390,8 @@ export const callMachine = setup({
     }),
     stopScreen: enqueueActions(({ context, enqueue }) => {
       if (context.screenTrack) enqueue.sendTo("tracks", { type: "TRACKS.RELEASE", tracks: [context.screenTrack] });
-      // Back to the camera track even when the camera is off: it is disabled, so peers get black
-      // frames rather than the last frame of the shared screen.
+      // Back to the camera; with the camera off that is no track at all, never the shared screen's
+      // last frame.
       for (const ref of Object.values(context.peers)) {
         enqueue.sendTo(ref, { type: "REPLACE_VIDEO_TRACK", track: context.videoTrack });
       }
@@ -765,14 +780,24 @@ export const callMachine = setup({
         video: {
           initial: "init",
           states: {
-            init: { always: [{ guard: "videoPublished", target: "on" }, { target: "off" }] },
+            init: {
+              always: [
+                { guard: "videoPublished", target: "on" },
+                { target: "off", actions: "releaseCamera" },
+              ],
+            },
             on: {
               on: {
-                TOGGLE_VIDEO: { target: "off", actions: { type: "setFlag", params: { kind: "video", on: false } } },
+                TOGGLE_VIDEO: {
+                  target: "off",
+                  actions: [{ type: "setFlag", params: { kind: "video", on: false } }, "releaseCamera"],
+                },
               },
             },
             off: {
               on: {
+                // The camera is not held while off: remember the choice for when it is turned on.
+                SELECT_DEVICE: { guard: { type: "selectsKind", params: { kind: "video" } }, actions: "selectDevice" },
                 TOGGLE_VIDEO: [
                   {
                     guard: "hasCamera",

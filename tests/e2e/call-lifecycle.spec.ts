@@ -1,3 +1,4 @@
+import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import {
   cameraOffAvatar,
@@ -11,6 +12,30 @@ import {
   trpcQuery,
   waitUntilNoCall,
 } from "./media";
+
+/** Every camera track the page ever got from getUserMedia, so a test can see the camera is let go. */
+async function recordCameraTracks(page: Page) {
+  await page.addInitScript(() => {
+    const tracks: MediaStreamTrack[] = [];
+    (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks = tracks;
+    const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await original(constraints);
+      tracks.push(...stream.getVideoTracks());
+      return stream;
+    };
+  });
+}
+
+/** Camera tracks still capturing (what keeps a camera's light on). */
+function liveCameraTracks(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks.filter(
+        (t) => t.readyState === "live",
+      ).length,
+  );
+}
 
 interface HistoryParticipant {
   name: string;
@@ -31,6 +56,7 @@ test("scenario 1: start, join, mute, camera off, leave, and the call is on recor
 
   // Bob is already looking at the study page: the call must appear there without a reload.
   const bob = await loginAs("bob@example.com");
+  await recordCameraTracks(bob);
   await openStudy(bob);
   const bobPresence = bob.getByTestId("call-presence");
   await expect(bobPresence).toHaveText("No one is in the call");
@@ -67,15 +93,20 @@ test("scenario 1: start, join, mute, camera off, leave, and the call is on recor
   await expect(tile(bob, "Alice").getByText("Muted", { exact: true })).toHaveCount(0);
   await expectAudioFlowing(bob, "Alice");
 
-  // Camera off: the other side sees initials instead of a frozen or black picture.
+  // Camera off: the other side sees initials instead of a frozen or black picture, and Bob's
+  // camera is really let go (its light would go out).
+  expect(await liveCameraTracks(bob)).toBe(1);
   await bob.getByRole("button", { name: "Turn off camera" }).click();
   await expect(cameraOffAvatar(alice, "Bob")).toBeVisible();
   await expect(cameraOffAvatar(alice, "Bob")).toHaveText("B");
   await expect(tile(alice, "Bob").locator("video")).toBeHidden();
+  await expect.poll(() => liveCameraTracks(bob)).toBe(0);
   await alice.waitForTimeout(1_000);
   await bob.getByRole("button", { name: "Turn on camera" }).click();
   await expect(cameraOffAvatar(alice, "Bob")).toHaveCount(0);
   await expectVideoFlowing(alice, "Bob");
+  // His self-view shows the camera acquired anew.
+  await expectVideoFlowing(bob, "Bob (you)");
 
   // Bob leaves: Alice's grid shrinks to her own tile, her study tab updates.
   await leaveCall(bob);

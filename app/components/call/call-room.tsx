@@ -1,6 +1,6 @@
 import { Link } from "@remix-run/react";
 import { useSelector } from "@xstate/react";
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
@@ -152,7 +152,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
     signalingDown:
       s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
     signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
-    localStream: s.context.localStream,
+    videoTrack: s.context.videoTrack,
     screenStream: s.context.screenStream,
     audioTrack: s.context.audioTrack,
     peers: s.context.peers,
@@ -160,6 +160,9 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
     linkReports: s.context.linkReports,
   }));
   const send = actor.send;
+  // The camera is let go while off and acquired anew (or swapped for another device), so the
+  // self-view follows the current track rather than the stream the page started with.
+  const selfView = useMemo(() => (view.videoTrack ? new MediaStream([view.videoTrack]) : null), [view.videoTrack]);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
@@ -189,7 +192,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
         <VideoTile
           label={`${self.name} (you)`}
           name={self.name}
-          stream={view.sharing ? view.screenStream : view.localStream}
+          stream={view.sharing ? view.screenStream : selfView}
           isSelf
           micMuted={!view.audioOn}
           cameraOff={!view.videoOn}
