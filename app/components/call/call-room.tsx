@@ -1,5 +1,5 @@
 import { Link } from "@remix-run/react";
-import { useSelector } from "@xstate/react";
+import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
@@ -82,7 +82,20 @@ function CallView({
   const prejoinStatus = useSelector(actor, (s) =>
     s.matches("prejoin") ? ((s.value as { prejoin: PrejoinStatus }).prejoin ?? "idle") : "idle",
   );
-  const ctx = useSelector(actor, (s) => s.context);
+  // Only what this view shows: a selector returning the whole context would re-render the call
+  // on every event the machine handles (heartbeats, room events, link reports).
+  const ctx = useSelector(
+    actor,
+    (s) => ({
+      localStream: s.context.localStream,
+      wantAudio: s.context.wantAudio,
+      wantVideo: s.context.wantVideo,
+      devices: s.context.devices,
+      joinError: s.context.joinError,
+      endReason: s.context.endReason,
+    }),
+    shallowEqual,
+  );
   const runningSessionId = useRunningSessionId(studyId, initialCall);
   const running = runningSessionId !== null;
   const send = actor.send;
@@ -144,21 +157,25 @@ function useRunningSessionId(studyId: string, initial: RoomSession | null): stri
 }
 
 function InCall({ actor, self }: { actor: CallActor; self: { userId: string; name: string } }) {
-  const view = useSelector(actor, (s) => ({
-    audioOn: s.matches({ inCall: { audio: "on" } }),
-    videoOn: s.matches({ inCall: { video: "on" } }),
-    sharing: s.matches({ inCall: { screen: "on" } }),
-    shareStarting: s.matches({ inCall: { screen: "starting" } }),
-    signalingDown:
-      s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
-    signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
-    videoTrack: s.context.videoTrack,
-    screenStream: s.context.screenStream,
-    audioTrack: s.context.audioTrack,
-    peers: s.context.peers,
-    participants: s.context.participants,
-    linkReports: s.context.linkReports,
-  }));
+  const view = useSelector(
+    actor,
+    (s) => ({
+      audioOn: s.matches({ inCall: { audio: "on" } }),
+      videoOn: s.matches({ inCall: { video: "on" } }),
+      sharing: s.matches({ inCall: { screen: "on" } }),
+      shareStarting: s.matches({ inCall: { screen: "starting" } }),
+      signalingDown:
+        s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
+      signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
+      videoTrack: s.context.videoTrack,
+      screenStream: s.context.screenStream,
+      audioTrack: s.context.audioTrack,
+      peers: s.context.peers,
+      participants: s.context.participants,
+      linkReports: s.context.linkReports,
+    }),
+    shallowEqual,
+  );
   const send = actor.send;
   // The camera is let go while off and acquired anew (or swapped for another device), so the
   // self-view follows the current track rather than the stream the page started with.
@@ -305,14 +322,18 @@ function DebugPanel({ actor, inspector }: { actor: CallActor; inspector: CallIns
 }
 
 function PeerDebug({ peer }: { peer: PeerRef }) {
-  const v = useSelector(peer, (s) => ({
-    value: s.value as string,
-    name: s.context.remote.name,
-    role: s.context.role,
-    sample: s.context.quality?.sample,
-    level: s.context.qualityLevel,
-    budget: s.context.budget,
-  }));
+  const v = useSelector(
+    peer,
+    (s) => ({
+      value: s.value as string,
+      name: s.context.remote.name,
+      role: s.context.role,
+      sample: s.context.quality?.sample,
+      level: s.context.qualityLevel,
+      budget: s.context.budget,
+    }),
+    shallowEqual,
+  );
   return (
     <div data-testid="peer-debug">
       <strong>{v.name}</strong> ({v.role}): <code>{v.value}</code> quality={v.level ?? "–"} budget=

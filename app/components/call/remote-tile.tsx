@@ -1,4 +1,4 @@
-import { useSelector } from "@xstate/react";
+import { shallowEqual, useSelector } from "@xstate/react";
 import type { PeerRef } from "../../../machines/call.machine";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
@@ -31,16 +31,22 @@ export function RemoteTile({
   reported: LinkReport | undefined;
   onRetry: (peerId: string) => void;
 }) {
-  const view = useSelector(peer, (s) => ({
-    status: s.value as string,
-    remote: s.context.remote,
-    stream: s.context.remoteStream,
-    media: s.context.remoteMedia,
-    attempt: s.context.attempt,
-    maxAttempts: s.context.maxAttempts,
-    level: s.context.qualityLevel,
-    sample: s.context.quality?.sample,
-  }));
+  // Compared field by field, so the tile re-renders when something it shows changes, not on
+  // every event the peer machine handles.
+  const view = useSelector(
+    peer,
+    (s) => ({
+      status: s.value as string,
+      remote: s.context.remote,
+      stream: s.context.remoteStream,
+      media: s.context.remoteMedia,
+      attempt: s.context.attempt,
+      maxAttempts: s.context.maxAttempts,
+      level: s.context.qualityLevel,
+      sample: s.context.quality?.sample,
+    }),
+    shallowEqual,
+  );
   let linkStatus: string | null = null;
   if (view.status === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
   // A re-dial passes through calling/connecting too; while an attempt is under way it is still reconnecting.
