@@ -357,8 +357,10 @@ interface OutgoingMedia {
 }
 
 function buildOutgoingStream(input: OutgoingCallInput | AnswerCallInput): OutgoingMedia {
-  const audio = input.audioTrack ?? input.localStream?.getAudioTracks()[0] ?? null;
-  const video = input.videoTrack ?? input.localStream?.getVideoTracks()[0] ?? null;
+  // The page's stream still holds a camera that was turned off (and so stopped): never send that.
+  const live = (t: MediaStreamTrack | undefined) => (t && t.readyState !== "ended" ? t : null);
+  const audio = input.audioTrack ?? live(input.localStream?.getAudioTracks()[0]);
+  const video = input.videoTrack ?? live(input.localStream?.getVideoTracks()[0]);
   const placeholders: MediaStreamTrack[] = [];
   let fillAudio: MediaStreamTrack | null = null;
   let fillVideo: MediaStreamTrack | null = null;
