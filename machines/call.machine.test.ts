@@ -595,6 +595,68 @@ describe("media toggles in the call", () => {
   });
 });
 
+describe("camera off on the pre-join screen", () => {
+  it("lets go of the preview's camera; on again, it asks for the camera picked meanwhile", async () => {
+    const h = harness();
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
+    expect(h.actor.getSnapshot().context).toMatchObject({ wantVideo: false, videoTrack: null, audioTrack: mic });
+    expect(h.value()).toEqual({ prejoin: "ready" });
+
+    h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
+    // Picking a device asks again, but not for the camera that is off.
+    expect(h.media.pending[1]!.input).toMatchObject({ audio: true, video: false, videoDeviceId: "cam-2" });
+    h.media.pending[1]!.resolve({ stream: fakeStream("mic-only"), audioTrack: mic, videoTrack: null });
+    await flush();
+
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.value()).toEqual({ prejoin: "acquiringVideo" });
+    expect(h.media.pending[2]!.input).toEqual({
+      audio: false,
+      video: true,
+      audioDeviceId: null,
+      videoDeviceId: "cam-2",
+    });
+    const cam2 = fakeTrack("video-cam-2");
+    h.media.pending[2]!.resolve({ stream: fakeStream("cam2"), audioTrack: null, videoTrack: cam2 });
+    await flush();
+    expect(h.value()).toEqual({ prejoin: "ready" });
+    expect(h.actor.getSnapshot().context).toMatchObject({ wantVideo: true, videoTrack: cam2, audioTrack: mic });
+
+    h.actor.send({ type: "JOIN" });
+    h.joins.pending[0]!.resolve(joinResult("me-peer", T1));
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "on" } })).toBe(true);
+  });
+
+  it("a camera turned off while the browser was still asking is let go when it arrives", async () => {
+    const h = harness();
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });
+    expect(h.actor.getSnapshot().context.videoTrack).toBeNull();
+    // Turning it on now asks for it again rather than re-enabling a stopped track.
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.value()).toEqual({ prejoin: "acquiringVideo" });
+  });
+
+  it("a camera that can't be had stays off, and the reason is kept", async () => {
+    const h = harness();
+    h.media.pending[0]!.resolve(fullMedia);
+    await flush();
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    h.media.pending[1]!.reject(new MediaError("in-use"));
+    await flush();
+    expect(h.value()).toEqual({ prejoin: "ready" });
+    expect(h.actor.getSnapshot().context).toMatchObject({ wantVideo: false, videoTrack: null });
+    expect(h.actor.getSnapshot().context.mediaError?.reason).toBe("in-use");
+  });
+});
+
 describe("switching devices mid-call", () => {
   it("swaps the new camera into every call and releases the old one", async () => {
     const h = await joined({ room: [participant("bob", T0)] });

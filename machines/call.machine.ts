@@ -249,6 +249,7 @@ export const callMachine = setup({
     videoPublished: ({ context }) => context.media.video,
     hasMic: ({ context }) => context.audioTrack !== null,
     hasCamera: ({ context }) => context.videoTrack !== null,
+    wantsNoVideo: ({ context }) => !context.wantVideo,
     publishPending: ({ context }) => context.publishPending,
     mediaMatchesJoin: ({ context }) => {
       const joined = context.join?.participant;
@@ -273,15 +274,17 @@ export const callMachine = setup({
       const media = event.output as LocalMedia;
       const tracks = [media.audioTrack, media.videoTrack].filter((t): t is MediaStreamTrack => t !== null);
       enqueue.sendTo("tracks", { type: "TRACKS.ADOPT", tracks });
-      // The preview follows the prejoin toggles the user already set.
+      // The preview follows the prejoin toggles the user already set; a camera turned off while
+      // the browser was still asking is let go at once.
       if (media.audioTrack)
         enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.audioTrack, enabled: context.wantAudio });
-      if (media.videoTrack)
-        enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track: media.videoTrack, enabled: context.wantVideo });
+      const videoTrack = context.wantVideo ? media.videoTrack : null;
+      if (media.videoTrack && !videoTrack)
+        enqueue.sendTo("tracks", { type: "TRACKS.RELEASE", tracks: [media.videoTrack] });
       enqueue.assign({
         localStream: media.stream,
         audioTrack: media.audioTrack,
-        videoTrack: media.videoTrack,
+        videoTrack,
         mediaError: null,
       });
     }),
@@ -649,7 +652,8 @@ export const callMachine = setup({
             src: "requestMedia",
             input: ({ context }) => ({
               audio: true,
-              video: true,
+              // A camera the user turned off is not opened again (e.g. when picking a microphone).
+              video: context.wantVideo,
               audioDeviceId: context.devices.audio,
               videoDeviceId: context.devices.video,
             }),
@@ -674,7 +678,33 @@ export const callMachine = setup({
             ],
           },
         },
-        ready: {},
+        ready: {
+          on: {
+            // As in the call: the preview's camera is let go while off and asked for again. (Here a
+            // held camera is always a wanted one: storeLocalMedia lets go of an unwanted one.)
+            TOGGLE_VIDEO: [
+              { guard: "hasCamera", actions: [{ type: "toggleWant", params: { kind: "video" } }, "releaseCamera"] },
+              {
+                guard: "wantsNoVideo",
+                target: "acquiringVideo",
+                actions: { type: "toggleWant", params: { kind: "video" } },
+              },
+              { actions: { type: "toggleWant", params: { kind: "video" } } },
+            ],
+          },
+        },
+        acquiringVideo: {
+          invoke: {
+            src: "requestMedia",
+            input: ({ context }) => requestOne(context, "video"),
+            onDone: { target: "ready", actions: { type: "storeAcquired", params: { kind: "video" } } },
+            onError: {
+              target: "ready",
+              actions: [{ type: "toggleWant", params: { kind: "video" } }, "storeMediaError"],
+            },
+          },
+          on: { TOGGLE_VIDEO: { target: "ready", actions: { type: "toggleWant", params: { kind: "video" } } } },
+        },
         denied: {},
         noDevice: {},
         inUse: {},

@@ -1,4 +1,3 @@
-import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import {
   cameraOffAvatar,
@@ -7,35 +6,13 @@ import {
   expectVideoFlowing,
   gridTiles,
   leaveCall,
+  liveCameraTracks,
   openStudy,
+  recordCameraTracks,
   tile,
   trpcQuery,
   waitUntilNoCall,
 } from "./media";
-
-/** Every camera track the page ever got from getUserMedia, so a test can see the camera is let go. */
-async function recordCameraTracks(page: Page) {
-  await page.addInitScript(() => {
-    const tracks: MediaStreamTrack[] = [];
-    (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks = tracks;
-    const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = async (constraints) => {
-      const stream = await original(constraints);
-      tracks.push(...stream.getVideoTracks());
-      return stream;
-    };
-  });
-}
-
-/** Camera tracks still capturing (what keeps a camera's light on). */
-function liveCameraTracks(page: Page): Promise<number> {
-  return page.evaluate(
-    () =>
-      (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks.filter(
-        (t) => t.readyState === "live",
-      ).length,
-  );
-}
 
 interface HistoryParticipant {
   name: string;

@@ -194,3 +194,27 @@ export async function measureUplink(page: Page, ms = 5_000): Promise<UplinkSampl
     return { perPeerBps, totalBps: perPeerBps.reduce((a, b) => a + b, 0), maxBitrates };
   }, ms);
 }
+
+/** Every camera track the page ever got from getUserMedia, so a test can see the camera is let go. */
+export async function recordCameraTracks(page: Page) {
+  await page.addInitScript(() => {
+    const tracks: MediaStreamTrack[] = [];
+    (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks = tracks;
+    const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await original(constraints);
+      tracks.push(...stream.getVideoTracks());
+      return stream;
+    };
+  });
+}
+
+/** Camera tracks still capturing (what keeps a camera's light on). */
+export function liveCameraTracks(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks.filter(
+        (t) => t.readyState === "live",
+      ).length,
+  );
+}

@@ -87,7 +87,8 @@ function CallView({
   const ctx = useSelector(
     actor,
     (s) => ({
-      localStream: s.context.localStream,
+      audioTrack: s.context.audioTrack,
+      videoTrack: s.context.videoTrack,
       wantAudio: s.context.wantAudio,
       wantVideo: s.context.wantVideo,
       devices: s.context.devices,
@@ -96,6 +97,7 @@ function CallView({
     }),
     shallowEqual,
   );
+  const preview = useTrackStream(ctx.audioTrack, ctx.videoTrack);
   const runningSessionId = useRunningSessionId(studyId, initialCall);
   const running = runningSessionId !== null;
   const send = actor.send;
@@ -110,7 +112,7 @@ function CallView({
         <Prejoin
           status={prejoinStatus}
           name={self.name}
-          stream={ctx.localStream}
+          stream={preview}
           wantAudio={ctx.wantAudio}
           wantVideo={ctx.wantVideo}
           selected={ctx.devices}
@@ -147,6 +149,17 @@ function CallView({
 }
 
 /**
+ * A stream of the current local tracks. The camera is let go while off and acquired anew (or
+ * swapped for another device), so views follow the tracks, not the stream the page started with.
+ */
+function useTrackStream(audio: MediaStreamTrack | null, video: MediaStreamTrack | null): MediaStream | null {
+  return useMemo(() => {
+    const tracks = [audio, video].filter((t): t is MediaStreamTrack => t !== null);
+    return tracks.length > 0 ? new MediaStream(tracks) : null;
+  }, [audio, video]);
+}
+
+/**
  * The id of the call people are in right now, or null ("Start call"). Before joining the machine
  * knows nobody in the room, so this comes from the study's own room feed, the same one the study
  * page's widget uses; joining that call then needs no start request.
@@ -177,9 +190,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
     shallowEqual,
   );
   const send = actor.send;
-  // The camera is let go while off and acquired anew (or swapped for another device), so the
-  // self-view follows the current track rather than the stream the page started with.
-  const selfView = useMemo(() => (view.videoTrack ? new MediaStream([view.videoTrack]) : null), [view.videoTrack]);
+  const selfView = useTrackStream(null, view.videoTrack);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
