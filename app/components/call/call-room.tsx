@@ -7,6 +7,7 @@ import type { CallMachine, PeerRef } from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
+import { DevicePickers } from "./devices";
 import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
 import { RemoteTile, qualityDetails } from "./remote-tile";
@@ -186,6 +187,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
       peers: s.context.peers,
       participants: s.context.participants,
       linkReports: s.context.linkReports,
+      devices: s.context.devices,
     }),
     shallowEqual,
   );
@@ -250,6 +252,16 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
         >
           {view.sharing ? "Stop sharing" : "Share screen"}
         </button>
+        <details className="device-menu">
+          <summary className="secondary">Devices</summary>
+          <div className="device-menu-body stack">
+            <DevicePickers
+              refreshKey={view.videoTrack ?? view.audioTrack}
+              selected={view.devices}
+              onSelect={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
+            />
+          </div>
+        </details>
         <button type="button" className="danger" onClick={() => send({ type: "LEAVE" })}>
           Leave call
         </button>

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from "react";
 import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { DeviceKind } from "../../../machines/call.machine";
+import { DevicePickers } from "./devices";
 
 export type PrejoinStatus =
-  "idle" | "start" | "requestingDevices" | "ready" | "denied" | "noDevice" | "inUse" | "failed";
+  "idle" | "start" | "requestingDevices" | "ready" | "acquiringVideo" | "denied" | "noDevice" | "inUse" | "failed";
 
 const MESSAGES: Partial<Record<PrejoinStatus, { title: string; body: string }>> = {
   denied: {
@@ -23,19 +24,6 @@ const MESSAGES: Partial<Record<PrejoinStatus, { title: string; body: string }>> 
     body: "Press “Try again”, or join to listen and watch and turn them on later.",
   },
 };
-
-function useDevices(refreshKey: unknown) {
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
-  useEffect(() => {
-    const md = navigator.mediaDevices;
-    if (!md?.enumerateDevices) return;
-    const load = () => void md.enumerateDevices().then(setDevices, () => setDevices([]));
-    load();
-    md.addEventListener("devicechange", load);
-    return () => md.removeEventListener("devicechange", load);
-  }, [refreshKey]);
-  return devices;
-}
 
 function LevelMeter({ stream }: { stream: MediaStream | null }) {
   const [level, setLevel] = useState(0);
@@ -58,27 +46,6 @@ function LevelMeter({ stream }: { stream: MediaStream | null }) {
   );
 }
 
-function DevicePicker(props: {
-  label: "Camera" | "Microphone";
-  devices: MediaDeviceInfo[];
-  selected: string | null;
-  onSelect: (deviceId: string) => void;
-}) {
-  return (
-    <label>
-      {props.label}
-      <select value={props.selected ?? ""} onChange={(e) => props.onSelect(e.target.value)}>
-        {props.selected ? null : <option value="">Default {props.label.toLowerCase()}</option>}
-        {props.devices.map((d, i) => (
-          <option key={d.deviceId} value={d.deviceId}>
-            {d.label || `${props.label} ${i + 1}`}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
 export function Prejoin(props: {
   status: PrejoinStatus;
   name: string;
@@ -94,14 +61,11 @@ export function Prejoin(props: {
   onSelectDevice: (kind: DeviceKind, deviceId: string) => void;
 }) {
   const videoRef = useRef<HTMLVideoElement>(null);
-  const devices = useDevices(props.stream);
   useEffect(() => {
     if (videoRef.current && videoRef.current.srcObject !== props.stream) videoRef.current.srcObject = props.stream;
   }, [props.stream]);
   const message = MESSAGES[props.status];
   const hasMedia = !!props.stream;
-  const cams = devices.filter((d) => d.kind === "videoinput" && d.deviceId);
-  const mics = devices.filter((d) => d.kind === "audioinput" && d.deviceId);
   const busy = props.status === "requestingDevices" || props.status === "start";
   return (
     <section className="prejoin" aria-label="Before you join">
@@ -121,18 +85,7 @@ export function Prejoin(props: {
         {hasMedia ? (
           <>
             <LevelMeter stream={props.stream} />
-            <DevicePicker
-              label="Camera"
-              devices={cams}
-              selected={props.selected.video}
-              onSelect={(id) => props.onSelectDevice("video", id)}
-            />
-            <DevicePicker
-              label="Microphone"
-              devices={mics}
-              selected={props.selected.audio}
-              onSelect={(id) => props.onSelectDevice("audio", id)}
-            />
+            <DevicePickers refreshKey={props.stream} selected={props.selected} onSelect={props.onSelectDevice} />
             <div className="controls">
               <button type="button" className="secondary" onClick={props.onToggleAudio}>
                 {props.wantAudio ? "Mute microphone" : "Unmute microphone"}
