@@ -704,6 +704,21 @@ describe("camera off", () => {
     expect(h.published.at(-1)).toMatchObject({ video: true });
   });
 
+  it("picking another camera while one is being turned on asks for the new one instead", async () => {
+    const h = await joined({ room: [participant("bob", T0)], video: false });
+    h.actor.send({ type: "TOGGLE_VIDEO" });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "acquiring" } })).toBe(true);
+    h.actor.send({ type: "SELECT_DEVICE", kind: "video", deviceId: "cam-2" });
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "acquiring" } })).toBe(true);
+    const latest = h.media.pending.at(-1)!;
+    expect(latest.input).toMatchObject({ video: true, videoDeviceId: "cam-2" });
+    const cam2 = fakeTrack("video-cam-2");
+    latest.resolve({ stream: fakeStream("cam2"), audioTrack: null, videoTrack: cam2 });
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { video: "on" } })).toBe(true);
+    expect(liveCallTo(h, "bob").received.at(-1)).toEqual({ type: "REPLACE_VIDEO_TRACK", track: cam2 });
+  });
+
   it("a member who joins with the camera off doesn't hold it, and a share ending sends no camera", async () => {
     const h = await joined({ room: [participant("bob", T0)], video: false });
     expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [camera] });

@@ -851,7 +851,16 @@ export const callMachine = setup({
                 },
                 onError: { target: "off", actions: "storeMediaError" },
               },
-              on: { TOGGLE_VIDEO: "off" },
+              on: {
+                TOGGLE_VIDEO: "off",
+                // Another camera picked while this one is being opened: ask for that one instead.
+                SELECT_DEVICE: {
+                  guard: { type: "selectsKind", params: { kind: "video" } },
+                  target: "acquiring",
+                  reenter: true,
+                  actions: "selectDevice",
+                },
+              },
             },
             /** A different video device was picked mid-call: swap it in without renegotiating. */
             switching: {
