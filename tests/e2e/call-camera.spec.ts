@@ -1,5 +1,6 @@
 import { expect, test } from "./fixtures";
 import {
+  aliceStartsBobJoins,
   cameraOffAvatar,
   clickJoin,
   expectVideoFlowing,
@@ -7,8 +8,6 @@ import {
   liveCameraTracks,
   openCallPage,
   recordCameraTracks,
-  openStudy,
-  waitUntilNoCall,
 } from "./media";
 
 // Camera off lets go of the camera. A link made while it is off (Carol joining) carries a
@@ -18,14 +17,7 @@ test("cameras turned off, in the call or before joining, are let go; others see 
   loginAs,
 }) => {
   test.setTimeout(120_000);
-  const alice = await loginAs("alice@example.com");
-  const studyId = await openStudy(alice);
-  await waitUntilNoCall(alice, studyId);
-  await openCallPage(alice, studyId);
-  await clickJoin(alice);
-  const bob = await loginAs("bob@example.com");
-  await openCallPage(bob, studyId);
-  await clickJoin(bob);
+  const { alice, bob, studyId } = await aliceStartsBobJoins(loginAs);
   await expectVideoFlowing(alice, "Bob");
 
   await bob.getByRole("button", { name: "Turn off camera" }).click();

@@ -2,15 +2,12 @@ import type { Page } from "@playwright/test";
 import { chromiumLaunchOptions } from "./browser";
 import { expect, test } from "./fixtures";
 import {
-  clickJoin,
+  aliceStartsBobJoins,
   expectAudioFlowing,
   expectVideoFlowing,
   leaveCall,
   liveCameraTracks,
-  openCallPage,
-  openStudy,
   recordCameraTracks,
-  waitUntilNoCall,
 } from "./media";
 import { trackPeerConnections } from "./net";
 
@@ -35,16 +32,10 @@ test("switching camera and microphone in the call: the others keep seeing and he
   loginAs,
 }) => {
   test.setTimeout(90_000);
-  const alice = await loginAs("alice@example.com");
-  await trackPeerConnections(alice);
-  await recordCameraTracks(alice);
-  const studyId = await openStudy(alice);
-  await waitUntilNoCall(alice, studyId);
-  await openCallPage(alice, studyId);
-  await clickJoin(alice);
-  const bob = await loginAs("bob@example.com");
-  await openCallPage(bob, studyId);
-  await clickJoin(bob);
+  const { alice, bob } = await aliceStartsBobJoins(loginAs, async (page: Page) => {
+    await trackPeerConnections(page);
+    await recordCameraTracks(page);
+  });
   await expectVideoFlowing(bob, "Alice");
   await expectAudioFlowing(bob, "Alice");
   await expect.poll(() => sending(alice, "audio")).toEqual(["Fake Default Audio Input"]);

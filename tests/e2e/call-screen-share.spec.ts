@@ -1,12 +1,10 @@
 import { expect, test } from "./fixtures";
 import {
-  clickJoin,
+  aliceStartsBobJoins,
   decodedFrames,
   expectVideoFlowing,
   instrumentWebRtc,
   leaveCall,
-  openCallPage,
-  openStudy,
   tile,
   waitUntilNoCall,
 } from "./media";
@@ -16,15 +14,7 @@ import {
 // a handle on the stream so the test can end it the way the browser's own "Stop sharing" does.
 test("scenario 5: screen share replaces the camera for everyone and the camera comes back", async ({ loginAs }) => {
   test.setTimeout(90_000);
-  const alice = await loginAs("alice@example.com");
-  await instrumentWebRtc(alice);
-  const studyId = await openStudy(alice);
-  await waitUntilNoCall(alice, studyId);
-  await openCallPage(alice, studyId);
-  await clickJoin(alice);
-  const bob = await loginAs("bob@example.com");
-  await openCallPage(bob, studyId);
-  await clickJoin(bob);
+  const { alice, bob, studyId } = await aliceStartsBobJoins(loginAs, instrumentWebRtc);
   await expectVideoFlowing(bob, "Alice");
 
   const aliceOnBob = tile(bob, "Alice");

@@ -218,3 +218,23 @@ export function liveCameraTracks(page: Page): Promise<number> {
       ).length,
   );
 }
+
+/**
+ * Alice starts a fresh call in the demo study and Bob joins it. `prepareAlice` runs on her page
+ * before it loads the call (init scripts that instrument WebRTC or getUserMedia).
+ */
+export async function aliceStartsBobJoins(
+  loginAs: (email: string) => Promise<Page>,
+  prepareAlice: (page: Page) => Promise<void> = async () => {},
+): Promise<{ alice: Page; bob: Page; studyId: string }> {
+  const alice = await loginAs("alice@example.com");
+  await prepareAlice(alice);
+  const studyId = await openStudy(alice);
+  await waitUntilNoCall(alice, studyId);
+  await openCallPage(alice, studyId);
+  await clickJoin(alice);
+  const bob = await loginAs("bob@example.com");
+  await openCallPage(bob, studyId);
+  await clickJoin(bob);
+  return { alice, bob, studyId };
+}
