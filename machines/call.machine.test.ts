@@ -343,6 +343,19 @@ describe("listen-only join", () => {
     expect(h.published.at(-1)).toEqual({ sessionId: SESSION, audio: false, video: true, screen: false });
   });
 
+  it("a microphone picked while the microphone is being turned on is the one turned on", async () => {
+    const h = await joined({ media: new MediaError("no-device") });
+    h.actor.send({ type: "TOGGLE_AUDIO" });
+    h.actor.send({ type: "SELECT_DEVICE", kind: "audio", deviceId: "mic-2" });
+    expect(h.actor.getSnapshot().matches({ inCall: { audio: "acquiring" } })).toBe(true);
+    const latest = h.media.pending.at(-1)!;
+    expect(latest.input).toEqual({ audio: true, video: false, audioDeviceId: "mic-2", videoDeviceId: null });
+    latest.resolve({ stream: fakeStream("mic2"), audioTrack: fakeTrack("audio-mic-2"), videoTrack: null });
+    await flush();
+    expect(h.actor.getSnapshot().matches({ inCall: { audio: "on" } })).toBe(true);
+    expect(h.published.at(-1)).toMatchObject({ audio: true });
+  });
+
   it("stays listen-only if the camera is still unavailable", async () => {
     const h = await joined({ media: new MediaError("denied") });
     h.actor.send({ type: "TOGGLE_VIDEO" });

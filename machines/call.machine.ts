@@ -780,7 +780,16 @@ export const callMachine = setup({
                 },
                 onError: { target: "off", actions: "storeMediaError" },
               },
-              on: { TOGGLE_AUDIO: "off" },
+              on: {
+                TOGGLE_AUDIO: "off",
+                // Another microphone picked while this one is being opened: ask for that one instead.
+                SELECT_DEVICE: {
+                  guard: { type: "selectsKind", params: { kind: "audio" } },
+                  target: "acquiring",
+                  reenter: true,
+                  actions: "selectDevice",
+                },
+              },
             },
             /** A different audio device was picked mid-call: swap it in without renegotiating. */
             switching: {
