@@ -6,6 +6,7 @@ import {
   type PeerEvent,
   type PeerInput,
   type PeerRole,
+  linkPhase,
   peerMachine,
   shouldCall,
 } from "./peer.machine";
@@ -143,13 +144,29 @@ describe("peer machine: failures", () => {
 
   it("counts the other end re-dialling a link it still held as reconnecting, not a first connect", () => {
     const { actor, fakes, state } = connectedPeer();
+    const phase = () => linkPhase(state(), actor.getSnapshot().context.attempt);
+    expect(phase()).toBe("connected");
     actor.send({ type: "INCOMING_CALL", call: fakeCallHandle("redial") });
     expect(state()).toBe("connecting");
     expect(actor.getSnapshot().context.attempt).toBe(1);
+    // What the tile and the toasts go by: never "reconnecting" in the machine, yet a reconnection.
+    expect(phase()).toBe("reconnecting");
     expect(fakes.calls[0]!.stopped).toBe(true);
     fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
     expect(state()).toBe("connected");
     expect(actor.getSnapshot().context.attempt).toBe(0);
+    expect(phase()).toBe("connected");
+  });
+
+  it("names each machine state for the person looking at the tile", () => {
+    expect(["idle", "calling", "answering", "connecting"].map((s) => linkPhase(s, 0))).toEqual(
+      Array(4).fill("connecting"),
+    );
+    expect(["idle", "calling", "answering", "connecting", "reconnecting"].map((s) => linkPhase(s, 2))).toEqual(
+      Array(5).fill("reconnecting"),
+    );
+    expect([linkPhase("connected", 0), linkPhase("disconnected", 0)]).toEqual(["connected", "connected"]);
+    expect([linkPhase("lost", 3), linkPhase("closed", 0)]).toEqual(["lost", "closed"]);
   });
 
   it("recovers from ICE disconnected within the grace period without re-dialling", () => {

@@ -43,6 +43,22 @@ export function shouldCall(local: Participation, remote: Participation): boolean
   return local.peerId > remote.peerId;
 }
 
+/** What a person sees of a link, whatever state the machine is passing through. */
+export type LinkPhase = "connecting" | "connected" | "reconnecting" | "lost" | "closed";
+
+/**
+ * A re-dial passes idle / calling / connecting (or starts from the other end's call), and is
+ * "reconnecting" all along, as long as an attempt is under way. ICE "disconnected" is still
+ * connected to the eye: it usually heals by itself within the grace period.
+ */
+export function linkPhase(status: string, attempt: number): LinkPhase {
+  if (status === "lost") return "lost";
+  if (status === "closed") return "closed";
+  if (status === "connected" || status === "disconnected") return "connected";
+  if (status === "reconnecting" || attempt > 0) return "reconnecting";
+  return "connecting";
+}
+
 /** Events the media-call actors report back. */
 export type MediaCallEvent =
   | { type: "CALL.STREAM"; stream: MediaStream; streamId: string }

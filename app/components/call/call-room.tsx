@@ -5,6 +5,7 @@ import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
+import { linkPhase } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DevicePickers } from "./devices";
@@ -281,24 +282,23 @@ function PeerTile({
   reported: LinkReport | undefined;
   onRetry: (peerId: string) => void;
 }) {
-  const status = useSelector(peer, (s) => s.value as string);
+  const phase = useSelector(peer, (s) => linkPhase(s.value as string, s.context.attempt));
   const name = useSelector(peer, (s) => s.context.remote.name);
   const peerId = useSelector(peer, (s) => s.context.remote.peerId);
-  const previous = useRef(status);
-  // Set while the link is being re-dialled or lost; a re-dial passes idle/calling/connecting on its
-  // way back, so "Reconnected" must not depend on the state right before "connected".
+  const previous = useRef(phase);
+  // Set from the first sign of trouble until the link is up again, through a lost link's Retry too.
   const troubled = useRef(false);
   useEffect(() => {
     const before = previous.current;
-    previous.current = status;
-    if (before === status) return;
+    previous.current = phase;
+    if (before === phase) return;
     const id = `link:${peerId}`;
-    if (status === "reconnecting" && !troubled.current) toast.warning(`Reconnecting to ${name}…`, { id });
-    else if (status === "lost") toast.error(`Connection to ${name} lost`, { id });
-    else if (status === "connected" && troubled.current) toast.success(`Reconnected to ${name}`, { id });
-    if (status === "reconnecting" || status === "lost") troubled.current = true;
-    else if (status === "connected") troubled.current = false;
-  }, [status, name, peerId]);
+    if (phase === "reconnecting" && !troubled.current) toast.warning(`Reconnecting to ${name}…`, { id });
+    else if (phase === "lost") toast.error(`Connection to ${name} lost`, { id });
+    else if (phase === "connected" && troubled.current) toast.success(`Reconnected to ${name}`, { id });
+    if (phase === "reconnecting" || phase === "lost") troubled.current = true;
+    else if (phase === "connected") troubled.current = false;
+  }, [phase, name, peerId]);
   return <RemoteTile peer={peer} reported={reported} onRetry={onRetry} />;
 }
 

@@ -1,5 +1,6 @@
 import { shallowEqual, useSelector } from "@xstate/react";
 import type { PeerRef } from "../../../machines/call.machine";
+import { linkPhase } from "../../../machines/peer.machine";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
 import { VideoTile } from "./video-tile";
@@ -47,15 +48,14 @@ export function RemoteTile({
     }),
     shallowEqual,
   );
+  const phase = linkPhase(view.status, view.attempt);
   let linkStatus: string | null = null;
-  if (view.status === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
-  // A re-dial passes through calling/connecting too; while an attempt is under way it is still reconnecting.
-  else if (view.status === "reconnecting" || (view.attempt > 0 && view.status !== "connected"))
-    linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
+  if (phase === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
+  else if (phase === "reconnecting") linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
   // What the others report about this person (e.g. their own network dropped): shown the same way.
   else if (reported?.state === "reconnecting" && reported.attempt)
     linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? 3})`;
-  else if (view.status !== "connected" && view.status !== "disconnected") linkStatus = "Connecting…";
+  else if (phase === "connecting") linkStatus = "Connecting…";
   return (
     <VideoTile
       label={view.remote.name}
