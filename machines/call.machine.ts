@@ -780,16 +780,7 @@ export const callMachine = setup({
                 },
                 onError: { target: "off", actions: "storeMediaError" },
               },
-              on: {
-                TOGGLE_AUDIO: "off",
-                // Another microphone picked while this one is being opened: ask for that one instead.
-                SELECT_DEVICE: {
-                  guard: { type: "selectsKind", params: { kind: "audio" } },
-                  target: "acquiring",
-                  reenter: true,
-                  actions: "selectDevice",
-                },
-              },
+              on: { TOGGLE_AUDIO: "off", SELECT_DEVICE: reacquireWithPicked("audio") },
             },
             /** A different audio device was picked mid-call: swap it in without renegotiating. */
             switching: {
@@ -837,14 +828,7 @@ export const callMachine = setup({
               on: {
                 // The camera is not held while off: remember the choice for when it is turned on.
                 SELECT_DEVICE: { guard: { type: "selectsKind", params: { kind: "video" } }, actions: "selectDevice" },
-                TOGGLE_VIDEO: [
-                  {
-                    guard: "hasCamera",
-                    target: "on",
-                    actions: { type: "setFlag", params: { kind: "video", on: true } },
-                  },
-                  { target: "acquiring" },
-                ],
+                TOGGLE_VIDEO: "acquiring",
               },
             },
             acquiring: {
@@ -860,16 +844,7 @@ export const callMachine = setup({
                 },
                 onError: { target: "off", actions: "storeMediaError" },
               },
-              on: {
-                TOGGLE_VIDEO: "off",
-                // Another camera picked while this one is being opened: ask for that one instead.
-                SELECT_DEVICE: {
-                  guard: { type: "selectsKind", params: { kind: "video" } },
-                  target: "acquiring",
-                  reenter: true,
-                  actions: "selectDevice",
-                },
-              },
+              on: { TOGGLE_VIDEO: "off", SELECT_DEVICE: reacquireWithPicked("video") },
             },
             /** A different video device was picked mid-call: swap it in without renegotiating. */
             switching: {
@@ -1060,6 +1035,16 @@ export const callMachine = setup({
 });
 
 /** A mid-call request for just one kind of device (turning it on later, or switching it). */
+/** In `acquiring`: another device of this kind picked while one is being opened is asked for instead. */
+function reacquireWithPicked(kind: DeviceKind) {
+  return {
+    guard: { type: "selectsKind" as const, params: { kind } },
+    target: "acquiring",
+    reenter: true,
+    actions: "selectDevice" as const,
+  };
+}
+
 function requestOne(context: CallContext, kind: DeviceKind): RequestMediaInput {
   return {
     audio: kind === "audio",
