@@ -35,7 +35,7 @@ import {
 } from "../peer.machine";
 import { sameBudget, type SenderBudget } from "../quality";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
-import { watchInboundSilence } from "./inbound-silence";
+import { sharedInboundSilenceWatcher } from "./inbound-silence";
 
 export interface PeerServerOptions {
   host: string;
@@ -493,7 +493,7 @@ function driveCall(
     () => call.peerConnection,
     (sample) => send({ type: "QUALITY_SAMPLE", sample }),
   );
-  const stopWatching = watchInboundSilence(
+  const stopWatching = sharedInboundSilenceWatcher.watch(
     () => call.peerConnection,
     (silentMs) => send({ type: "CALL.INBOUND_RESUMED", silentMs }),
   );

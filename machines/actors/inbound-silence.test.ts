@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createSilenceDetector, latestPacketTime, watchInboundSilence } from "./inbound-silence";
+import { createInboundSilenceWatcher, createSilenceDetector, latestPacketTime } from "./inbound-silence";
 
 describe("inbound silence detector", () => {
   it("stays quiet while packets keep arriving, however long the call", () => {
@@ -46,39 +46,56 @@ describe("latestPacketTime", () => {
   });
 });
 
-describe("watchInboundSilence", () => {
+describe("inbound silence watcher", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it("polls the connection and reports a resumption once; cleanup stops the polling", () => {
-    let last = 0;
-    let flowing = true;
-    const pc = { getReceivers: () => [{ getSynchronizationSources: () => [{ timestamp: last }] }] };
-    const resumed: number[] = [];
-    const stop = watchInboundSilence(
-      () => pc,
-      (ms) => resumed.push(ms),
-      { silenceMs: 1_000, pollMs: 200 },
+  /** A fake connection whose packets flow while `flowing` is set. */
+  function connection() {
+    const c = { last: 0, flowing: true };
+    const pc = { getReceivers: () => [{ getSynchronizationSources: () => [{ timestamp: c.last }] }] };
+    return { c, pc };
+  }
+
+  it("watches every call on one timer, reports each resumption once, and stops its timer when unwatched", () => {
+    const setIntervalSpy = vi.spyOn(globalThis, "setInterval");
+    const watcher = createInboundSilenceWatcher({ silenceMs: 1_000, pollMs: 200 });
+    const a = connection();
+    const b = connection();
+    const resumed: Array<[string, number]> = [];
+    const stopA = watcher.watch(
+      () => a.pc,
+      (ms) => resumed.push(["a", ms]),
     );
+    const stopB = watcher.watch(
+      () => b.pc,
+      (ms) => resumed.push(["b", ms]),
+    );
+    expect(setIntervalSpy).toHaveBeenCalledTimes(1);
     const tick = (ms: number) => {
       for (let i = 0; i < ms / 100; i++) {
-        if (flowing) last += 100;
+        for (const x of [a, b]) if (x.c.flowing) x.c.last += 100;
         vi.advanceTimersByTime(100);
       }
     };
     tick(2_000);
-    flowing = false;
+    a.c.flowing = false; // only a's link goes down
     tick(3_000);
     expect(resumed).toEqual([]);
-    flowing = true;
+    a.c.flowing = true;
     tick(1_000);
     expect(resumed).toHaveLength(1);
-    expect(resumed[0]).toBeGreaterThanOrEqual(3_000);
-    stop();
-    flowing = false;
+    expect(resumed[0]![0]).toBe("a");
+    expect(resumed[0]![1]).toBeGreaterThanOrEqual(3_000);
+
+    stopA();
+    stopB();
+    expect(vi.getTimerCount()).toBe(0);
+    a.c.flowing = false;
     tick(3_000);
-    flowing = true;
+    a.c.flowing = true;
     tick(1_000);
     expect(resumed).toHaveLength(1);
+    setIntervalSpy.mockRestore();
   });
 });

@@ -7,7 +7,7 @@
  * path was down in both directions.
  *
  * The detector is pure (fed a "last packet seen" value and the current time) so it is tested in
- * Node; `watchInboundSilence` feeds it from RTCRtpReceiver.getSynchronizationSources(), which is a
+ * Node; the watcher feeds it from RTCRtpReceiver.getSynchronizationSources(), which is a
  * cheap synchronous read, unlike getStats().
  */
 
@@ -53,27 +53,56 @@ export function latestPacketTime(receivers: readonly ReceiverLike[]): number | n
   return latest;
 }
 
-/**
- * Polls `pc()` (PeerJS creates the connection lazily) and calls `onResumed(silentMs)` each time
- * packets come back after an outage. Returns the cleanup.
- */
-export function watchInboundSilence(
-  pc: () => { getReceivers(): readonly ReceiverLike[] } | undefined | null,
-  onResumed: (silentMs: number) => void,
-  { silenceMs = INBOUND_SILENCE_MS, pollMs = INBOUND_POLL_MS } = {},
-): () => void {
-  const detector = createSilenceDetector(silenceMs);
-  const timer = setInterval(() => {
-    const connection = pc();
-    if (!connection) return;
-    let latest: number | null;
-    try {
-      latest = latestPacketTime(connection.getReceivers());
-    } catch {
-      return; // closed connection; the owner stops us
-    }
-    const silent = detector.observe(latest, performance.now());
-    if (silent !== null) onResumed(silent);
-  }, pollMs);
-  return () => clearInterval(timer);
+type Connection = { getReceivers(): readonly ReceiverLike[] };
+
+export interface InboundSilenceWatcher {
+  /**
+   * Polls `pc()` (PeerJS creates the connection lazily) and calls `onResumed(silentMs)` each time
+   * packets come back after an outage. Returns the cleanup.
+   */
+  watch(pc: () => Connection | undefined | null, onResumed: (silentMs: number) => void): () => void;
 }
+
+/** One timer for every call on the page, armed only while something is watched. */
+export function createInboundSilenceWatcher({
+  silenceMs = INBOUND_SILENCE_MS,
+  pollMs = INBOUND_POLL_MS,
+} = {}): InboundSilenceWatcher {
+  const entries = new Set<{
+    pc: () => Connection | undefined | null;
+    onResumed: (ms: number) => void;
+    detector: SilenceDetector;
+  }>();
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const tick = () => {
+    const now = performance.now();
+    for (const entry of entries) {
+      const connection = entry.pc();
+      if (!connection) continue;
+      let latest: number | null;
+      try {
+        latest = latestPacketTime(connection.getReceivers());
+      } catch {
+        continue; // closed connection; its owner unwatches it
+      }
+      const silent = entry.detector.observe(latest, now);
+      if (silent !== null) entry.onResumed(silent);
+    }
+  };
+  return {
+    watch(pc, onResumed) {
+      const entry = { pc, onResumed, detector: createSilenceDetector(silenceMs) };
+      entries.add(entry);
+      timer ??= setInterval(tick, pollMs);
+      return () => {
+        entries.delete(entry);
+        if (entries.size === 0 && timer !== null) {
+          clearInterval(timer);
+          timer = null;
+        }
+      };
+    },
+  };
+}
+
+export const sharedInboundSilenceWatcher: InboundSilenceWatcher = createInboundSilenceWatcher();
