@@ -180,18 +180,25 @@ async function login(baseUrl: string, email: string, password: string): Promise<
 // the two cores with the server, so it should be small (fetch costs several times more per call).
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function trpcMutation<T>(baseUrl: string, cookie: string, proc: string, input: unknown): Promise<T> {
-  const url = new URL(`${baseUrl}/api/trpc/${proc}`);
-  const payload = JSON.stringify(input);
+/** One request over the keep-alive agent; resolves with the parsed JSON body of a 200. */
+function requestJson<T>(target: string, opts: { cookie?: string; body?: unknown } = {}): Promise<T> {
+  const url = new URL(target);
+  const payload = opts.body === undefined ? null : JSON.stringify(opts.body);
+  const headers: Record<string, string | number> = {};
+  if (opts.cookie) headers.Cookie = opts.cookie;
+  if (payload !== null) {
+    headers["Content-Type"] = "application/json";
+    headers["Content-Length"] = Buffer.byteLength(payload);
+  }
   return new Promise<T>((resolve, reject) => {
     const req = http.request(
       {
         host: url.hostname,
         port: url.port,
-        path: url.pathname,
-        method: "POST",
+        path: url.pathname + url.search,
+        method: payload === null ? "GET" : "POST",
         agent,
-        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), Cookie: cookie },
+        headers,
       },
       (res) => {
         let text = "";
@@ -199,10 +206,10 @@ function trpcMutation<T>(baseUrl: string, cookie: string, proc: string, input: u
         res.on("data", (chunk: string) => (text += chunk));
         res.on("end", () => {
           try {
-            const body = JSON.parse(text) as { result?: { data: T }; error?: { message: string } };
-            if (res.statusCode !== 200 || !body.result)
-              reject(new Error(`${proc}: HTTP ${res.statusCode} ${body.error?.message ?? ""}`));
-            else resolve(body.result.data);
+            const body = JSON.parse(text) as T;
+            if (res.statusCode !== 200)
+              reject(new Error(`${url.pathname}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+            else resolve(body);
           } catch (err) {
             reject(err as Error);
           }
@@ -210,8 +217,14 @@ function trpcMutation<T>(baseUrl: string, cookie: string, proc: string, input: u
       },
     );
     req.on("error", reject);
-    req.end(payload);
+    req.end(payload ?? undefined);
   });
+}
+
+async function trpcMutation<T>(baseUrl: string, cookie: string, proc: string, input: unknown): Promise<T> {
+  const body = await requestJson<{ result?: { data: T } }>(`${baseUrl}/api/trpc/${proc}`, { cookie, body: input });
+  if (!body.result) throw new Error(`${proc}: no result`);
+  return body.result.data;
 }
 
 interface LatencySummary {
@@ -285,6 +298,9 @@ async function main(): Promise<void> {
     const start = { samples: [] as number[], errors: 0 };
     const join = { samples: [] as number[], errors: 0 };
     const leave = { samples: [] as number[], errors: 0 };
+    // The same bursts against reads that write nothing: what any 50-request burst costs here.
+    const statusBurst = { samples: [] as number[], errors: 0 };
+    const healthzBurst = { samples: [] as number[], errors: 0 };
     for (let round = 0; round < rounds; round++) {
       let sessionId = "";
       await burst(
@@ -296,6 +312,8 @@ async function main(): Promise<void> {
         start,
       );
       await burst(cookies, (c) => trpcMutation(url, c, "videoCall.join", { studyId, sessionId }), join);
+      await burst(cookies, (c) => requestJson(statusUrl, { cookie: c }), statusBurst);
+      await burst(cookies, () => requestJson(`${url}/healthz`), healthzBurst);
       await burst(cookies, (c) => trpcMutation(url, c, "videoCall.leave", { sessionId }), leave);
     }
 
@@ -333,6 +351,10 @@ async function main(): Promise<void> {
       startMs: summarize(start.samples, start.errors),
       joinMs: summarize(join.samples, join.errors),
       leaveMs: summarize(leave.samples, leave.errors),
+      floor: {
+        statusBurstMs: summarize(statusBurst.samples, statusBurst.errors),
+        healthzBurstMs: summarize(healthzBurst.samples, healthzBurst.errors),
+      },
       targets: TARGETS,
     };
     const verdict = {
@@ -385,6 +407,8 @@ async function main(): Promise<void> {
       start: { ...result.startMs, target: "-", met: "-" },
       join: { ...result.joinMs, target: `p99 ≤${TARGETS.joinLeaveP99Ms} ms`, met: verdict.joinP99 },
       leave: { ...result.leaveMs, target: `p99 ≤${TARGETS.joinLeaveP99Ms} ms`, met: verdict.leaveP99 },
+      "floor: status (tRPC, no write)": { ...result.floor.statusBurstMs, target: "(reported)", met: "-" },
+      "floor: GET /healthz (no tRPC)": { ...result.floor.healthzBurstMs, target: "(reported)", met: "-" },
     });
     console.log(`results: ${path.relative(ROOT, file)}`);
   } finally {
