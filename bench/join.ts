@@ -215,6 +215,27 @@ function stepsSince(page: Page, since: number): Promise<Record<string, number>> 
   }, since);
 }
 
+/** Like stepsSince, but per remote: for each per-call step, when it first happened for each peer. */
+function peerStepsSince(page: Page, since: number): Promise<Record<string, Record<string, number>>> {
+  return page.evaluate((since) => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const m of performance.getEntriesByType("mark") as PerformanceMark[]) {
+      const at = performance.timeOrigin + m.startTime - since;
+      const peer = (m.detail as { peer?: string } | null)?.peer;
+      if (!m.name.startsWith("coup:") || at < 0 || !peer) continue;
+      const byPeer = (out[m.name.slice(5)] ??= {});
+      if (!(peer in byPeer)) byPeer[peer] = at;
+    }
+    return out;
+  }, since);
+}
+
+/** When a step had happened for all `n` remotes (the slowest one), or nothing if it didn't for all. */
+function whenAll(byPeer: Record<string, number> | undefined, n: number): number | undefined {
+  const times = Object.values(byPeer ?? {});
+  return times.length >= n ? Math.max(...times) : undefined;
+}
+
 function prefixed(who: string, steps: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${who}: ${k}`, v]));
 }
@@ -303,19 +324,45 @@ async function benchApp(browser: Browser) {
     await joinAndWait(bob, studyId, ["Alice"]);
     await joinAndWait(carol, studyId, ["Alice", "Bob"]);
     const fourth: number[] = [];
+    const fourthSteps: Record<string, number[]> = {};
     for (let i = 0; i < RUNS + 1; i++) {
       const ms = await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
-      if (i > 0) fourth.push(ms);
+      if (i > 0) {
+        fourth.push(ms);
+        const since = await clickedAt(dave);
+        const joiner = await peerStepsSince(dave, since);
+        const marks: Record<string, number | undefined> = {
+          ...prefixed("joiner", await stepsSince(dave, since)),
+          "joiner: dialled all 3": whenAll(joiner["call-dial"], 3),
+          "joiner: ICE connected to all 3": whenAll(joiner["call-ice-connected"], 3),
+          "joiner: streams from all 3": whenAll(joiner["call-stream"], 3),
+          "joiner: frames from all 3": ms,
+        };
+        // Each member in the call answers the joiner once; the slowest answer is the one waited for.
+        const answers = await Promise.all(
+          [alice, bob, carol].map(async (p) => (await stepsSince(p, since))["call-answer"]),
+        );
+        if (answers.every((a) => a !== undefined))
+          marks["in call: all 3 answered"] = Math.max(...(answers as number[]));
+        for (const k of ["joiner: call-dial", "joiner: call-stream", "joiner: call-ice-connected"]) delete marks[k];
+        for (const [k, v] of Object.entries(marks)) if (v !== undefined) (fourthSteps[k] ??= []).push(v);
+      }
       process.stdout.write(`  4th joiner run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
       await leave(dave);
       await waitForCount(alice, studyId, 3);
     }
     for (const p of [bob, carol, alice]) await leave(p);
     for (const p of Object.values(pages)) await p.context().close();
-    const timeline = Object.entries(steps)
-      .map(([step, samples]) => ({ step, p50: summarize(samples).p50 }))
-      .sort((a, b) => a.p50 - b.p50);
-    return { twoMembers: summarize(two), fourthJoiner: summarize(fourth), twoMemberTimeline: timeline };
+    const timeline = (all: Record<string, number[]>) =>
+      Object.entries(all)
+        .map(([step, samples]) => ({ step, p50: summarize(samples).p50, n: samples.length }))
+        .sort((a, b) => a.p50 - b.p50);
+    return {
+      twoMembers: summarize(two),
+      fourthJoiner: summarize(fourth),
+      twoMemberTimeline: timeline(steps),
+      fourthJoinerTimeline: timeline(fourthSteps),
+    };
   } finally {
     try {
       process.kill(-server.pid!, "SIGTERM");
@@ -432,6 +479,119 @@ async function benchBaseline(browser: Browser) {
   return { cold: summarize(cold), warm: summarize(warm) };
 }
 
+/**
+ * Raw PeerJS 4-mesh: three bare pages hold a full mesh (each showing the other two), a fourth
+ * page opens a Peer, calls all three and shows their streams: the same work as the app's 4th
+ * joiner, with nothing of the app around it.
+ */
+async function benchBareMesh(browser: Browser) {
+  const app = express();
+  app.get("/", (_req, res) => res.type("html").send(BARE_PAGE));
+  app.get("/peerjs.min.js", (_req, res) => res.sendFile(path.join(ROOT, "node_modules/peerjs/dist/peerjs.min.js")));
+  const server = http.createServer(app);
+  app.use("/peerjs", ExpressPeerServer(server, { path: "/", key: "peerjs" }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const peerOptions = { host: "127.0.0.1", port, path: "/peerjs", key: "peerjs", secure: false, debug: 0 };
+  const pages: Page[] = [];
+  for (let i = 0; i < 4; i++) {
+    const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.addScriptTag({ content: BARE_MESH });
+    pages.push(page);
+  }
+  const members = ["m1", "m2", "m3"];
+  // The three members: each answers every call, and calls the ones before it.
+  for (const [i, id] of members.entries()) {
+    await pages[i]!.evaluate(([opts, id, earlier]) => window.__mesh.start(opts, id, earlier), [
+      peerOptions,
+      id,
+      members.slice(0, i),
+    ] as const);
+  }
+  await Promise.all(
+    pages
+      .slice(0, 3)
+      .map((p) => p.waitForFunction(() => window.__mesh.framesFrom().length === 2, null, { timeout: 30_000 })),
+  );
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const ms = await pages[3]!.evaluate(([opts, id, callees]) => window.__mesh.join(opts, id, callees), [
+      peerOptions,
+      `joiner-${i}`,
+      members,
+    ] as const);
+    if (i > 0) samples.push(ms);
+    process.stdout.write(`  bare 4th joiner run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
+    await pages[3]!.evaluate(() => window.__mesh.leave());
+    // PeerJS tells the callees only when ICE notices: let them drop the old call first.
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  for (const p of pages) await p.context().close();
+  await new Promise((r) => server.close(r));
+  return summarize(samples);
+}
+
+declare global {
+  interface Window {
+    __mesh: {
+      start(opts: unknown, id: string, callees: readonly string[]): Promise<void>;
+      join(opts: unknown, id: string, callees: readonly string[]): Promise<number>;
+      leave(): void;
+      framesFrom(): string[];
+    };
+  }
+}
+
+// In-page script for the bare mesh (a string for the same reason as PROBE).
+const BARE_MESH = `(() => {
+  let peer = null, stream = null;
+  const calls = new Set();
+  const framed = new Map();
+  const constraints = { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30, max: 30 } } };
+  function show(call) {
+    calls.add(call);
+    call.on("stream", (s) => {
+      if (call.__video) return;
+      const v = (call.__video = document.createElement("video"));
+      v.autoplay = true; v.playsInline = true; v.srcObject = s;
+      document.body.append(v);
+      v.requestVideoFrameCallback((now) => framed.set(call.peer, now));
+    });
+    call.on("close", () => { call.__video && call.__video.remove(); calls.delete(call); framed.delete(call.peer); });
+  }
+  async function open(opts, id) {
+    stream = stream || (await navigator.mediaDevices.getUserMedia(constraints));
+    peer = new Peer(id, opts);
+    peer.on("call", (call) => { call.answer(stream); show(call); });
+    await new Promise((r) => peer.on("open", r));
+  }
+  window.__mesh = {
+    async start(opts, id, callees) {
+      await open(opts, id);
+      for (const c of callees) show(peer.call(c, stream));
+    },
+    async join(opts, id, callees) {
+      stream = stream || (await navigator.mediaDevices.getUserMedia(constraints));
+      const t0 = performance.now();
+      await open(opts, id);
+      for (const c of callees) show(peer.call(c, stream));
+      return await new Promise((resolve, reject) => {
+        setTimeout(() => reject(new Error("no frames from all callees in 30 s")), 30000);
+        const poll = setInterval(() => {
+          if (callees.every((c) => framed.has(c))) {
+            clearInterval(poll);
+            resolve(Math.max(...callees.map((c) => framed.get(c))) - t0);
+          }
+        }, 5);
+      });
+    },
+    leave() { for (const c of [...calls]) c.close(); peer && peer.destroy(); peer = null; },
+    framesFrom() { return [...framed.keys()]; },
+  };
+})();`;
+
 interface BarePeer {
   on(event: string, cb: (...args: never[]) => void): void;
   call(id: string, stream: MediaStream): BareCall;
@@ -454,7 +614,7 @@ async function main() {
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     console.log(`Raw PeerJS baseline (${RUNS} runs + warm-up)…`);
-    const baseline = await benchBaseline(browser);
+    const baseline = { ...(await benchBaseline(browser)), mesh: await benchBareMesh(browser) };
     console.log(`App (${RUNS} runs + warm-up each)…`);
     const app = await benchApp(browser);
 
@@ -473,6 +633,8 @@ async function main() {
         twoMembersVsColdBaselineOk: ratio <= TARGETS.vsBaseline,
         twoMembersP50Ok: app.twoMembers.p50 <= TARGETS.twoMemberP50Ms,
         fourthJoinerP50Ok: app.fourthJoiner.p50 <= TARGETS.fourthJoinerP50Ms,
+        // Not a target of its own: how much of the 4th joiner's time the bare mesh also needs here.
+        fourthJoinerVsBareMesh: Number((app.fourthJoiner.p50 / baseline.mesh.p50).toFixed(2)),
       },
     };
     mkdirSync(path.join(HERE, "results"), { recursive: true });
@@ -486,6 +648,7 @@ async function main() {
     );
     console.log(row("raw PeerJS, cold (new Peer + call)", baseline.cold, ""));
     console.log(row("raw PeerJS, warm (call only)", baseline.warm, ""));
+    console.log(row("raw PeerJS, 4th joiner of a mesh", baseline.mesh, ""));
     console.log(
       row(
         "app, 2 members",
@@ -493,9 +656,17 @@ async function main() {
         `p50 ≤ ${TARGETS.twoMemberP50Ms} ms, ≤ ${TARGETS.vsBaseline}× cold baseline (${ratio.toFixed(2)}×)`,
       ),
     );
-    console.log(row("app, 4th joiner sees all three", app.fourthJoiner, `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms`));
+    console.log(
+      row(
+        "app, 4th joiner sees all three",
+        app.fourthJoiner,
+        `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms (${result.verdict.fourthJoinerVsBareMesh}× bare mesh)`,
+      ),
+    );
     console.log("\n2 members, where the time goes (p50 of each step, ms after the click):");
     for (const { step, p50 } of app.twoMemberTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);
+    console.log("\n4th joiner, where the time goes (p50 of each step, ms after the click):");
+    for (const { step, p50 } of app.fourthJoinerTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);
     console.log(`\nWritten to ${path.relative(ROOT, file)}`);
   } finally {
     await browser.close();

@@ -210,10 +210,11 @@ function joinErrorReason(error: unknown): JoinErrorReason {
 
 /**
  * User-timing marks at the steps of joining and connecting (`coup:*`), so where a join spends
- * its time can be read off any page (DevTools' Performance panel, bench/join.ts). Few per call.
+ * its time can be read off any page (DevTools' Performance panel, bench/join.ts). Few per call;
+ * `peer` names the remote a per-call step is about, so a mesh's slowest link can be found.
  */
-function mark(step: string) {
-  performance.mark(`coup:${step}`);
+function mark(step: string, peer?: string) {
+  performance.mark(`coup:${step}`, peer === undefined ? undefined : { detail: { peer } });
 }
 
 function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
@@ -446,12 +447,12 @@ function driveCall(
     // PeerJS emits `stream` once per remote track, with the same MediaStream.
     if (seenStreams.has(stream.id)) return;
     seenStreams.add(stream.id);
-    mark("call-stream");
+    mark("call-stream", call.peer);
     send({ type: "CALL.STREAM", stream, streamId: stream.id });
   });
   call.on("iceStateChanged", (state) => {
     if (state === "connected" || state === "completed") {
-      mark("call-ice-connected");
+      mark("call-ice-connected", call.peer);
       tryApplyBudget();
     }
     send({ type: "CALL.ICE_STATE", state });
@@ -509,7 +510,7 @@ function driveCall(
 
 function createCallActors(sampler: StatsSampler) {
   const outgoingCall = fromCallback<MediaCallCommand, OutgoingCallInput>(({ input, sendBack, receive }) => {
-    mark("call-dial");
+    mark("call-dial", input.remotePeerId);
     const peer = fromHandle<Peer>(input.signaling);
     const { stream, placeholders } = buildOutgoingStream(input);
     const call = peer.call(input.remotePeerId, stream);
@@ -523,8 +524,8 @@ function createCallActors(sampler: StatsSampler) {
   });
 
   const answerCall = fromCallback<MediaCallCommand, AnswerCallInput>(({ input, sendBack, receive }) => {
-    mark("call-answer");
     const call = fromHandle<MediaConnection>(input.call);
+    mark("call-answer", call.peer);
     const { stream, placeholders } = buildOutgoingStream(input);
     // answer() creates the RTCPeerConnection (driveCall sizes its sender); PeerJS emits its
     // events asynchronously, so listening right after it misses nothing.
