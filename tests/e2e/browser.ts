@@ -1,9 +1,17 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { LaunchOptions } from "@playwright/test";
+
+/** Launches Chromium without the right to raise its threads' priority (see the script). */
+export const CHROMIUM_LAUNCHER = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../scripts/chromium.sh",
+);
 
 /** Debian's Chromium with fake camera/microphone; Playwright cannot download its own browser here. */
 export function chromiumLaunchOptions(extraArgs: string[] = []): LaunchOptions {
   return {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: CHROMIUM_LAUNCHER,
     args: [
       "--headless=new",
       "--no-sandbox",

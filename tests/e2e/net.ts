@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
+import { CHROMIUM_LAUNCHER } from "./browser";
 import { logIn } from "./fixtures";
 import { decodedFrames } from "./media";
 
@@ -376,8 +377,7 @@ export class MemberNetwork {
   chromium(): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), "coup-e2e-netns-"));
     const script = path.join(dir, "chromium");
-    const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-    writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${this.name} ${chromium} "$@"\n`);
+    writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${this.name} ${CHROMIUM_LAUNCHER} "$@"\n`);
     chmodSync(script, 0o755);
     return script;
   }
