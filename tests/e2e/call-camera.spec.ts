@@ -7,7 +7,7 @@ import {
   leaveCall,
   liveCameraTracks,
   openCallPage,
-  recordCameraTracks,
+  recordDeviceTracks,
 } from "./media";
 
 // Camera off lets go of the camera. A link made while it is off (Carol joining) carries a
@@ -33,7 +33,7 @@ test("cameras turned off, in the call or before joining, are let go; others see 
   // Dave turns his camera off on the pre-join screen: the preview lets go of it, and he joins
   // with it off; turned on in the call, it is asked for again.
   const dave = await loginAs("dave@example.com");
-  await recordCameraTracks(dave);
+  await recordDeviceTracks(dave);
   await openCallPage(dave, studyId);
   await expect.poll(() => liveCameraTracks(dave)).toBe(1);
   await dave.getByRole("button", { name: "Turn off camera" }).click();

@@ -7,7 +7,7 @@ import {
   expectVideoFlowing,
   leaveCall,
   liveCameraTracks,
-  recordCameraTracks,
+  recordDeviceTracks,
 } from "./media";
 import { trackPeerConnections } from "./net";
 
@@ -34,7 +34,7 @@ test("switching camera and microphone in the call: the others keep seeing and he
   test.setTimeout(90_000);
   const { alice, bob } = await aliceStartsBobJoins(loginAs, async (page: Page) => {
     await trackPeerConnections(page);
-    await recordCameraTracks(page);
+    await recordDeviceTracks(page);
   });
   await expectVideoFlowing(bob, "Alice");
   await expectAudioFlowing(bob, "Alice");

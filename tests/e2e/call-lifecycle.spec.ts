@@ -8,7 +8,7 @@ import {
   leaveCall,
   liveCameraTracks,
   openStudy,
-  recordCameraTracks,
+  recordDeviceTracks,
   tile,
   trpcQuery,
   waitUntilNoCall,
@@ -33,7 +33,7 @@ test("scenario 1: start, join, mute, camera off, leave, and the call is on recor
 
   // Bob is already looking at the study page: the call must appear there without a reload.
   const bob = await loginAs("bob@example.com");
-  await recordCameraTracks(bob);
+  await recordDeviceTracks(bob);
   await openStudy(bob);
   const bobPresence = bob.getByTestId("call-presence");
   await expect(bobPresence).toHaveText("No one is in the call");

@@ -195,26 +195,39 @@ export async function measureUplink(page: Page, ms = 5_000): Promise<UplinkSampl
   }, ms);
 }
 
-/** Every camera track the page ever got from getUserMedia, so a test can see the camera is let go. */
-export async function recordCameraTracks(page: Page) {
+/** Every track the page ever got from getUserMedia, so a test can see camera and mic are let go. */
+export async function recordDeviceTracks(page: Page) {
   await page.addInitScript(() => {
     const tracks: MediaStreamTrack[] = [];
-    (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks = tracks;
+    (window as unknown as { __deviceTracks: MediaStreamTrack[] }).__deviceTracks = tracks;
     const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
     navigator.mediaDevices.getUserMedia = async (constraints) => {
       const stream = await original(constraints);
-      tracks.push(...stream.getVideoTracks());
+      tracks.push(...stream.getTracks());
       return stream;
     };
   });
 }
 
-/** Camera tracks still capturing (what keeps a camera's light on). */
-export function liveCameraTracks(page: Page): Promise<number> {
+/** Device tracks of one kind still capturing (what keeps a camera's light or a mic's dot on). */
+export function liveDeviceTracks(page: Page, kind: "audio" | "video"): Promise<number> {
+  return page.evaluate(
+    (k) =>
+      (window as unknown as { __deviceTracks: MediaStreamTrack[] }).__deviceTracks.filter(
+        (t) => t.kind === k && t.readyState === "live",
+      ).length,
+    kind,
+  );
+}
+
+export const liveCameraTracks = (page: Page) => liveDeviceTracks(page, "video");
+
+/** RTCPeerConnections the page has not closed (needs instrumentWebRtc). */
+export function openPeerConnections(page: Page): Promise<number> {
   return page.evaluate(
     () =>
-      (window as unknown as { __cameraTracks: MediaStreamTrack[] }).__cameraTracks.filter(
-        (t) => t.readyState === "live",
+      (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter(
+        (pc) => pc.connectionState !== "closed" && pc.signalingState !== "closed",
       ).length,
   );
 }
