@@ -482,6 +482,19 @@ describe("peers", () => {
     expect(h.peer("cid")).toBeDefined();
   });
 
+  it("lets go of each link report once it is sent or refused", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    const reports = () => Object.keys(h.actor.getSnapshot().children).filter((id) => id.startsWith("reportLink."));
+    liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+    await flush();
+    reportLinkError = new Error("That person is no longer in this call.");
+    liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
+    await flush();
+    expect(h.reported).toHaveLength(2);
+    expect(reports()).toEqual([]);
+    expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
+  });
+
   it("RETRY_PEER restarts a lost link", async () => {
     const h = await joined({ room: [participant("bob", T0)] });
     for (let i = 0; i < 4; i++) {

@@ -195,8 +195,10 @@ export interface CallContext {
 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
 
-/** Error event of a spawned reportLink child (their ids start with "reportLink."). */
-type ReportFailedEvent = { type: `xstate.error.actor.reportLink.${string}`; error: unknown };
+/** A spawned reportLink child finished (their ids start with "reportLink."). */
+type ReportSettledEvent =
+  | { type: `xstate.done.actor.reportLink.${string}`; actorId: string }
+  | { type: `xstate.error.actor.reportLink.${string}`; actorId: string; error: unknown };
 
 function placeholderParticipant(peerId: string): RoomParticipant {
   return {
@@ -219,7 +221,7 @@ const missingCallback = <TEvent extends EventObject, TInput>(_name: string) =>
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
-    events: {} as CallEvent | ReportFailedEvent,
+    events: {} as CallEvent | ReportSettledEvent,
     input: {} as CallInput,
   },
   actors: {
@@ -564,6 +566,11 @@ export const callMachine = setup({
         },
       });
     }),
+    // XState keeps a spawned child in the snapshot until it is stopped, finished or not: without
+    // this every report of a long call (a few per link change) would stay in memory.
+    forgetReport: enqueueActions(({ event, enqueue }) => {
+      if ("actorId" in event) enqueue.stopChild(event.actorId);
+    }),
     stopAllPeers: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.peers)) enqueue.stopChild(ref);
       enqueue.assign({ peers: {}, participants: {}, linkReports: {}, signaling: null });
@@ -627,7 +634,8 @@ export const callMachine = setup({
      * call closes before the room event arrives). An unhandled child error would put the whole call
      * machine into its error state and tear the call down, so it is dropped here.
      */
-    "xstate.error.actor.reportLink.*": {},
+    "xstate.error.actor.reportLink.*": { actions: "forgetReport" },
+    "xstate.done.actor.reportLink.*": { actions: "forgetReport" },
   },
   initial: "prejoin",
   states: {
