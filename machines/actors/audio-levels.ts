@@ -6,6 +6,15 @@ export interface AudioActivity {
   speaking: boolean;
 }
 
+/** The part of Web Audio the monitor uses, so tests can stand in for it. */
+export interface LevelContext {
+  readonly state: string;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+  createAnalyser(): AnalyserNode;
+  createMediaStreamSource(stream: MediaStream): MediaStreamAudioSourceNode;
+}
+
 interface Watched {
   stream: MediaStream;
   source: MediaStreamAudioSourceNode;
@@ -17,32 +26,37 @@ interface Watched {
 }
 
 const POLL_MS = 50; // 20 Hz: smooth enough for a meter, cheap enough for six tiles
+/** How long after a stream is let go the context is replaced (several leaving at once: one swap). */
+export const CONTEXT_RECYCLE_MS = 1_000;
 
 /**
  * One AudioContext and one timer for every audio track on the page (local and remote): browsers cap
  * AudioContexts, and a timer per tile would multiply wake-ups.
+ *
+ * Chrome keeps a MediaStreamAudioSourceNode, and the MediaStream it reads, alive for as long as its
+ * AudioContext runs, disconnected or not. With one long-lived context every stream ever watched
+ * (each remote who came and went, each mute's clone) would stay in memory until the page closes.
+ * So once a stream is let go the context is replaced: the streams still watched get fresh nodes
+ * on a new context and the old one is closed, which frees everything it held. Nothing plays
+ * through this context, so the swap is inaudible.
  */
 export class AudioLevelMonitor {
-  private ctx: AudioContext | null = null;
+  private ctx: LevelContext | null = null;
   private watched = new Map<string, Watched>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private recycle: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly createContext: () => LevelContext = () => new AudioContext()) {}
 
   watch(stream: MediaStream, listener: (a: AudioActivity) => void): () => void {
     if (stream.getAudioTracks().length === 0) return () => {};
     const key = stream.id;
     let entry = this.watched.get(key);
     if (!entry) {
-      this.ctx ??= new AudioContext();
-      if (this.ctx.state === "suspended") void this.ctx.resume().catch(() => {});
-      const analyser = this.ctx.createAnalyser();
-      analyser.fftSize = 512;
-      const source = this.ctx.createMediaStreamSource(stream);
-      source.connect(analyser);
+      const ctx = this.context();
       entry = {
         stream,
-        source,
-        analyser,
-        samples: new Uint8Array(new ArrayBuffer(analyser.fftSize)),
+        ...this.nodesFor(ctx, stream),
         detector: createSpeakingDetector(DEFAULT_SPEAKING),
         listeners: new Set(),
         last: { level: 0, speaking: false },
@@ -58,12 +72,41 @@ export class AudioLevelMonitor {
       if (e.listeners.size === 0) {
         e.source.disconnect();
         this.watched.delete(key);
+        this.recycle ??= setTimeout(() => this.recycleContext(), CONTEXT_RECYCLE_MS);
       }
       if (this.watched.size === 0 && this.timer) {
         clearInterval(this.timer);
         this.timer = null;
       }
     };
+  }
+
+  private context(): LevelContext {
+    this.ctx ??= this.createContext();
+    if (this.ctx.state === "suspended") void this.ctx.resume().catch(() => {});
+    return this.ctx;
+  }
+
+  private nodesFor(ctx: LevelContext, stream: MediaStream) {
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 512;
+    const source = ctx.createMediaStreamSource(stream);
+    source.connect(analyser);
+    return { source, analyser, samples: new Uint8Array(new ArrayBuffer(analyser.fftSize)) };
+  }
+
+  private recycleContext() {
+    this.recycle = null;
+    const old = this.ctx;
+    this.ctx = null;
+    if (this.watched.size > 0) {
+      const ctx = this.context();
+      for (const entry of this.watched.values()) {
+        entry.source.disconnect();
+        Object.assign(entry, this.nodesFor(ctx, entry.stream));
+      }
+    }
+    void old?.close().catch(() => {});
   }
 
   private poll() {

@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type AudioActivity, AudioLevelMonitor, CONTEXT_RECYCLE_MS, type LevelContext } from "./audio-levels";
+
+/** A stream with one audio track whose level the fake analyser reports as `level` (0..1). */
+function fakeStream(id: string, level = 0) {
+  return { id, level, getAudioTracks: () => [{}] } as unknown as MediaStream & { level: number };
+}
+
+/** A fake AudioContext that remembers the streams it reads and whether it was closed. */
+class FakeContext implements LevelContext {
+  state = "running";
+  closed = false;
+  readonly reading: string[] = [];
+  resume = async () => {};
+  close = async () => {
+    this.closed = true;
+    this.state = "closed";
+  };
+  createAnalyser() {
+    let stream: (MediaStream & { level: number }) | null = null;
+    return {
+      fftSize: 0,
+      feed: (s: MediaStream & { level: number }) => (stream = s),
+      getByteTimeDomainData(into: Uint8Array) {
+        // A square wave of the stream's amplitude around the 128 midpoint.
+        const amp = Math.round((stream?.level ?? 0) * 127);
+        for (let i = 0; i < into.length; i++) into[i] = 128 + (i % 2 ? amp : -amp);
+      },
+    } as unknown as AnalyserNode;
+  }
+  createMediaStreamSource(stream: MediaStream) {
+    if (this.closed) throw new Error("context is closed");
+    this.reading.push(stream.id);
+    return {
+      connect: (analyser: AnalyserNode & { feed: (s: MediaStream) => void }) => analyser.feed(stream),
+      disconnect: () => {},
+    } as unknown as MediaStreamAudioSourceNode;
+  }
+}
+
+let contexts: FakeContext[];
+const monitor = () =>
+  new AudioLevelMonitor(() => {
+    const ctx = new FakeContext();
+    contexts.push(ctx);
+    return ctx;
+  });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  contexts = [];
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("audio level monitor", () => {
+  it("reports each stream's level from one shared context", () => {
+    const m = monitor();
+    const loud: AudioActivity[] = [];
+    const quiet: AudioActivity[] = [];
+    m.watch(fakeStream("loud", 0.5), (a) => loud.push(a));
+    m.watch(fakeStream("quiet", 0), (a) => quiet.push(a));
+    vi.advanceTimersByTime(200);
+    expect(contexts).toHaveLength(1);
+    expect(loud.at(-1)!.level).toBeGreaterThan(0.4);
+    expect(quiet.at(-1)!.level).toBe(0);
+  });
+
+  it("replaces the context once a stream is let go, so the old one can free what it held", () => {
+    const m = monitor();
+    const levels: number[] = [];
+    const stopAlice = m.watch(fakeStream("self", 0.5), (a) => levels.push(a.level));
+    const stopBob = m.watch(fakeStream("bob", 0.3), () => {});
+    stopBob();
+    expect(contexts[0]!.closed).toBe(false);
+
+    vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
+    expect(contexts).toHaveLength(2);
+    expect(contexts[0]!.closed).toBe(true);
+    // Only the stream still watched is read again, on the new context, and its meter goes on.
+    expect(contexts[1]!.reading).toEqual(["self"]);
+    levels.length = 0;
+    vi.advanceTimersByTime(200);
+    expect(levels.length).toBeGreaterThan(0);
+    expect(levels.at(-1)!).toBeGreaterThan(0.4);
+
+    // The last stream let go: the context is closed and none is made until something is watched.
+    stopAlice();
+    vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
+    expect(contexts).toHaveLength(2);
+    expect(contexts[1]!.closed).toBe(true);
+    m.watch(fakeStream("again", 0.2), () => {});
+    expect(contexts).toHaveLength(3);
+    expect(contexts[2]!.reading).toEqual(["again"]);
+  });
+
+  it("swaps once for several streams let go together, and not while a stream has listeners left", () => {
+    const m = monitor();
+    const bob = fakeStream("bob");
+    const stopTile = m.watch(bob, () => {});
+    const stopMeter = m.watch(bob, () => {});
+    const stops = ["carol", "dave"].map((id) => m.watch(fakeStream(id), () => {}));
+    stopTile(); // Bob still has a listener: nothing to free
+    vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
+    expect(contexts).toHaveLength(1);
+
+    for (const stop of stops) stop();
+    vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
+    expect(contexts).toHaveLength(2);
+    expect(contexts[1]!.reading).toEqual(["bob"]);
+    stopMeter();
+  });
+});
