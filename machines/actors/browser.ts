@@ -373,7 +373,22 @@ function buildOutgoingStream(input: OutgoingCallInput | AnswerCallInput): Outgoi
     else p.video?.stop();
   }
   const tracks = [audio ?? fillAudio, video ?? fillVideo].filter((t): t is MediaStreamTrack => t !== null);
-  return { stream: new MediaStream(tracks), placeholders };
+  return { stream: placeholders.length ? new MediaStream(tracks) : sharedStreamOf(tracks), placeholders };
+}
+
+let sharedOutgoing: MediaStream | null = null;
+
+/**
+ * One stream object for the same tracks, shared by every call. Chrome keeps each MediaStream a
+ * track was ever put into alive for as long as the track lives, so a new stream per call would
+ * pile up for the whole life of the microphone.
+ */
+function sharedStreamOf(tracks: MediaStreamTrack[]): MediaStream {
+  const current = sharedOutgoing?.getTracks() ?? [];
+  if (sharedOutgoing && current.length === tracks.length && tracks.every((t) => current.includes(t))) {
+    return sharedOutgoing;
+  }
+  return (sharedOutgoing = new MediaStream(tracks));
 }
 
 function senderFor(pc: RTCPeerConnection | undefined, kind: "audio" | "video"): RTCRtpSender | null {
