@@ -17,8 +17,7 @@
  * network namespace: it re-executes itself through scripts/isolated.sh unless COUP_ISOLATED=1.
  * Writes bench/results/join-<date>.json and prints a table.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -28,29 +27,23 @@ import { chromium, type Browser, type Page } from "@playwright/test";
 import express from "express";
 import { ExpressPeerServer } from "peer";
 import { chromiumLaunchOptions } from "../tests/e2e/browser";
+import {
+  demoStudyId,
+  ensureRemixBuild,
+  leave,
+  login,
+  openPrejoin,
+  ROOT,
+  rerunIsolated,
+  startAppServer,
+  waitForCount,
+} from "./app-harness";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, "..");
 const RUNS = Number(process.env.JOIN_RUNS ?? 10);
-const PASSWORD = "coup-demo-pass";
 const TARGETS = { vsBaseline: 1.25, twoMemberP50Ms: 600, fourthJoinerP50Ms: 2000 };
 
-// ---------------------------------------------------------------------------------------------
-// Isolation: WebRTC traffic must stay on loopback
-
-if (process.env.COUP_ISOLATED !== "1" && process.env.COUP_BENCH_CHILD !== "1") {
-  const res = spawnSync(
-    "bash",
-    [path.join(ROOT, "scripts/isolated.sh"), process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)],
-    {
-      cwd: ROOT,
-      stdio: "inherit",
-      // isolated.sh runs us unisolated when it can't create a namespace; don't loop then.
-      env: { ...process.env, COUP_BENCH_CHILD: "1" },
-    },
-  );
-  process.exit(res.status ?? 1);
-}
+rerunIsolated(import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -75,28 +68,6 @@ function summarize(samples: number[]): Summary {
     max: Math.round(sorted.at(-1) ?? NaN),
     samples: samples.map((s) => Math.round(s)),
   };
-}
-
-async function freePort(): Promise<number> {
-  const srv = http.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitForHealthy(url: string, child: ChildProcess, timeoutMs = 120_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`app server exited (code ${child.exitCode})`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("app server did not become healthy");
 }
 
 /**
@@ -142,26 +113,6 @@ const PROBE = `(() => {
     childList: true, subtree: true, attributes: true,
   });
 })();`;
-
-async function login(page: Page, email: string) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/studies/);
-}
-
-async function openPrejoin(page: Page, studyId: string) {
-  await page.goto(`/studies/${studyId}/call`);
-  const join = page.getByRole("button", { name: /^(Join|Start) call$/ });
-  await join.waitFor();
-  // Devices granted and the preview up: the state a user clicks "Join" from.
-  await page.waitForFunction(() => {
-    const b = [...document.querySelectorAll("button")].find((x) => /^(Join|Start) call$/.test(x.textContent ?? ""));
-    return !!b && !b.disabled && !!document.querySelector('[aria-label="Microphone level"]');
-  });
-  return join;
-}
 
 async function joinAndWait(page: Page, studyId: string, remotes: string[]): Promise<number> {
   const join = await openPrejoin(page, studyId);
@@ -240,50 +191,13 @@ function prefixed(who: string, steps: Record<string, number>): Record<string, nu
   return Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${who}: ${k}`, v]));
 }
 
-async function leave(page: Page) {
-  await page.getByRole("button", { name: "Leave call" }).click();
-  await page.getByText(/^(You left the call\.|The call has ended\.)$/).waitFor();
-}
-
-/** The server must have removed the leaver before the next join, or it would join a stale room. */
-async function waitForCount(page: Page, studyId: string, count: number) {
-  await page.waitForFunction(
-    async ([id, n]) => {
-      const r = await fetch(`/api/trpc/videoCall.status?input=${encodeURIComponent(JSON.stringify({ studyId: id }))}`);
-      const body = (await r.json()) as { result: { data: { session: { participants: unknown[] } | null } } };
-      return (body.result.data.session?.participants.length ?? 0) === n;
-    },
-    [studyId, count] as const,
-    { polling: 100, timeout: 30_000 },
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // App scenarios
 
 async function benchApp(browser: Browser) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "coup-bench-join-"));
-  // Embedded Postgres runs as the `postgres` user when we are root: it must reach the directory.
-  chmodSync(dataDir, 0o755);
-  const url = `http://127.0.0.1:${port}`;
-  const server = spawn("npx", ["tsx", "server/index.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      DATABASE_URL: "",
-      SEED_DEMO: "always",
-      LOG_LEVEL: "warn",
-    },
-    // The server logs (pino) go to stdout: keep them, a failed start must say why.
-    stdio: ["ignore", "inherit", "inherit"],
-    detached: true,
-  });
+  const app = await startAppServer("coup-bench-join-");
+  const { url } = app;
   try {
-    await waitForHealthy(url, server);
     const pages: Record<string, Page> = {};
     for (const name of ["alice", "bob", "carol", "dave"]) {
       const context = await browser.newContext({ baseURL: url, permissions: ["camera", "microphone"] });
@@ -293,9 +207,7 @@ async function benchApp(browser: Browser) {
       pages[name] = page;
     }
     const { alice, bob, carol, dave } = pages as Record<"alice" | "bob" | "carol" | "dave", Page>;
-    await alice.getByRole("link", { name: "Algorithms Study" }).click();
-    await alice.waitForURL(/\/studies\/[^/]+$/);
-    const studyId = /\/studies\/([^/?#]+)/.exec(alice.url())![1]!;
+    const studyId = await demoStudyId(alice);
 
     // Alice starts the call once and stays; Bob joins and leaves RUNS times.
     await (await openPrejoin(alice, studyId)).click();
@@ -364,13 +276,7 @@ async function benchApp(browser: Browser) {
       fourthJoinerTimeline: timeline(fourthSteps),
     };
   } finally {
-    try {
-      process.kill(-server.pid!, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    await new Promise((r) => setTimeout(r, 1500));
-    rmSync(dataDir, { recursive: true, force: true });
+    await app.stop();
   }
 }
 
@@ -606,11 +512,7 @@ interface BareCall {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  if (!existsSync(path.join(ROOT, "build", "index.js"))) {
-    console.log("No Remix build: running `npx remix build`…");
-    const r = spawnSync("npx", ["remix", "build"], { cwd: ROOT, stdio: "inherit" });
-    if (r.status !== 0) throw new Error("remix build failed");
-  }
+  ensureRemixBuild();
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     console.log(`Raw PeerJS baseline (${RUNS} runs + warm-up)…`);
