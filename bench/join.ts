@@ -287,7 +287,8 @@ const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
 <video id="remote" autoplay playsinline></video>
 <script src="/peerjs.min.js"></script>`;
 
-async function benchBaseline(browser: Browser) {
+/** A bare page with PeerJS from node_modules, and a bare PeerServer: nothing of the app. */
+async function startBarePeerServer() {
   const app = express();
   app.get("/", (_req, res) => res.type("html").send(BARE_PAGE));
   app.get("/peerjs.min.js", (_req, res) => res.sendFile(path.join(ROOT, "node_modules/peerjs/dist/peerjs.min.js")));
@@ -295,6 +296,11 @@ async function benchBaseline(browser: Browser) {
   app.use("/peerjs", ExpressPeerServer(server, { path: "/", key: "peerjs" }));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
+  return { server, port };
+}
+
+async function benchBaseline(browser: Browser) {
+  const { server, port } = await startBarePeerServer();
   const url = `http://127.0.0.1:${port}/`;
 
   const open = async () => {
@@ -391,13 +397,7 @@ async function benchBaseline(browser: Browser) {
  * joiner, with nothing of the app around it.
  */
 async function benchBareMesh(browser: Browser) {
-  const app = express();
-  app.get("/", (_req, res) => res.type("html").send(BARE_PAGE));
-  app.get("/peerjs.min.js", (_req, res) => res.sendFile(path.join(ROOT, "node_modules/peerjs/dist/peerjs.min.js")));
-  const server = http.createServer(app);
-  app.use("/peerjs", ExpressPeerServer(server, { path: "/", key: "peerjs" }));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await startBarePeerServer();
   const peerOptions = { host: "127.0.0.1", port, path: "/peerjs", key: "peerjs", secure: false, debug: 0 };
   const pages: Page[] = [];
   for (let i = 0; i < 4; i++) {
