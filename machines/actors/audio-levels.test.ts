@@ -70,7 +70,7 @@ describe("audio level monitor", () => {
   it("replaces the context once a stream is let go, so the old one can free what it held", () => {
     const m = monitor();
     const levels: number[] = [];
-    const stopAlice = m.watch(fakeStream("self", 0.5), (a) => levels.push(a.level));
+    const stopSelf = m.watch(fakeStream("self", 0.5), (a) => levels.push(a.level));
     const stopBob = m.watch(fakeStream("bob", 0.3), () => {});
     stopBob();
     expect(contexts[0]!.closed).toBe(false);
@@ -86,7 +86,7 @@ describe("audio level monitor", () => {
     expect(levels.at(-1)!).toBeGreaterThan(0.4);
 
     // The last stream let go: the context is closed and none is made until something is watched.
-    stopAlice();
+    stopSelf();
     vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
     expect(contexts).toHaveLength(2);
     expect(contexts[1]!.closed).toBe(true);
