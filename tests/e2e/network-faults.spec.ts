@@ -55,15 +55,21 @@ test.afterAll(async () => {
   await dave?.context().close();
 });
 
-test("a remote member speaking lights up their tile; talking while muted says so", async () => {
+test("a member speaking lights up their tile, for the others and for themselves; talking while muted says so", async () => {
   // Dave's microphone "talks" (a looping tone): it reaches Carol and marks his tile as speaking.
   await expect(
     carol.locator('[role="group"][aria-label="Dave"][data-speaking="true"]').getByText("Speaking", { exact: true }),
   ).toBeVisible({ timeout: 15_000 });
+  await expect(
+    dave
+      .locator('[role="group"][aria-label="Dave (you)"][data-speaking="true"]')
+      .getByText("Speaking", { exact: true }),
+  ).toBeVisible({ timeout: 15_000 });
   await carol.getByRole("button", { name: "Mute microphone" }).click();
   await expect(carol.getByRole("status").filter({ hasText: "You are muted" })).toBeVisible({ timeout: 15_000 });
-  // Muted, Carol's tone no longer reaches Dave as speech.
+  // Muted, Carol's tone no longer reaches Dave as speech, nor lights up her own tile.
   await expect(tile(dave, "Carol").getByText("Muted", { exact: true })).toBeVisible();
+  await expect(tile(carol, "Carol (you)")).toHaveAttribute("data-speaking", "false");
   await carol.getByRole("button", { name: "Unmute microphone" }).click();
   await expect(carol.getByText("You are muted")).toHaveCount(0, { timeout: 10_000 });
 });

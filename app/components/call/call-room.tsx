@@ -193,7 +193,9 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
     shallowEqual,
   );
   const send = actor.send;
+  // The self-view plays no sound (it would echo); its speaking light listens to the microphone.
   const selfView = useTrackStream(null, view.videoTrack);
+  const selfVoice = useTrackStream(view.audioTrack, null);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
@@ -224,6 +226,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           label={`${self.name} (you)`}
           name={self.name}
           stream={view.sharing ? view.screenStream : selfView}
+          voice={selfVoice}
           isSelf
           micMuted={!view.audioOn}
           cameraOff={!view.videoOn}

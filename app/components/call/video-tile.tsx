@@ -7,6 +7,8 @@ export interface TileProps {
   label: string;
   name: string;
   stream: MediaStream | null;
+  /** The stream whose audio lights up "Speaking", when it isn't `stream` (own tile: a silent self-view). */
+  voice?: MediaStream | null;
   isSelf: boolean;
   micMuted: boolean;
   cameraOff: boolean;
@@ -32,6 +34,7 @@ export function VideoTile(props: TileProps) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const [speaking, setSpeaking] = useState(false);
   const { stream, onSpeakingChange } = props;
+  const voice = props.voice === undefined ? stream : props.voice;
 
   useEffect(() => {
     const el = videoRef.current;
@@ -41,15 +44,19 @@ export function VideoTile(props: TileProps) {
   }, [stream]);
 
   useEffect(() => {
-    if (!stream) return;
+    if (!voice) return;
     let current = false;
-    return audioLevelMonitor().watch(stream, ({ speaking: s }) => {
+    const stop = audioLevelMonitor().watch(voice, ({ speaking: s }) => {
       if (s === current) return;
       current = s;
       setSpeaking(s);
       onSpeakingChange?.(s);
     });
-  }, [stream, onSpeakingChange]);
+    return () => {
+      stop();
+      if (current) setSpeaking(false);
+    };
+  }, [voice, onSpeakingChange]);
 
   const showVideo = !!stream && (!props.cameraOff || props.presenting);
   const isSpeaking = speaking && !props.micMuted;
