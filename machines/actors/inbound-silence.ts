@@ -11,6 +11,8 @@
  * cheap synchronous read, unlike getStats().
  */
 
+import { createPolledSet } from "./polled-set";
+
 /** Silence shorter than this is jitter, not an outage. */
 export const INBOUND_SILENCE_MS = 1_000;
 export const INBOUND_POLL_MS = 200;
@@ -68,13 +70,12 @@ export function createInboundSilenceWatcher({
   silenceMs = INBOUND_SILENCE_MS,
   pollMs = INBOUND_POLL_MS,
 } = {}): InboundSilenceWatcher {
-  const entries = new Set<{
+  interface Entry {
     pc: () => Connection | undefined | null;
     onResumed: (ms: number) => void;
     detector: SilenceDetector;
-  }>();
-  let timer: ReturnType<typeof setInterval> | null = null;
-  const tick = () => {
+  }
+  const polled = createPolledSet<Entry>(pollMs, (entries) => {
     const now = performance.now();
     for (const entry of entries) {
       const connection = entry.pc();
@@ -88,20 +89,9 @@ export function createInboundSilenceWatcher({
       const silent = entry.detector.observe(latest, now);
       if (silent !== null) entry.onResumed(silent);
     }
-  };
+  });
   return {
-    watch(pc, onResumed) {
-      const entry = { pc, onResumed, detector: createSilenceDetector(silenceMs) };
-      entries.add(entry);
-      timer ??= setInterval(tick, pollMs);
-      return () => {
-        entries.delete(entry);
-        if (entries.size === 0 && timer !== null) {
-          clearInterval(timer);
-          timer = null;
-        }
-      };
-    },
+    watch: (pc, onResumed) => polled.add({ pc, onResumed, detector: createSilenceDetector(silenceMs) }),
   };
 }
 

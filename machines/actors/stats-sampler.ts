@@ -10,6 +10,7 @@
  * unregistered mid-round gets no late sample.
  */
 import { type ParsedStats, type StatsReportLike, parseStatsReport } from "../quality";
+import { createPolledSet } from "./polled-set";
 
 /** Anything with getStats(): an RTCPeerConnection in the browser, a fake in tests. */
 export interface StatsSource {
@@ -40,8 +41,6 @@ export function createStatsSampler(
   intervalMs: number = STATS_INTERVAL_MS,
   parse: (report: StatsReportLike, prev?: ParsedStats) => ParsedStats = parseStatsReport,
 ): StatsSampler {
-  const entries = new Set<Entry>();
-  let timer: ReturnType<typeof setInterval> | null = null;
   let inFlight = false;
 
   const sampleOne = async (entry: Entry) => {
@@ -53,38 +52,27 @@ export function createStatsSampler(
     } catch {
       return; // closed connection; it unregisters itself
     }
-    if (!entries.has(entry)) return;
+    if (!polled.entries.has(entry)) return;
     const sample = parse(report, entry.prev);
     entry.prev = sample;
     entry.onSample(sample);
   };
 
-  const tick = () => {
+  const polled = createPolledSet<Entry>(intervalMs, (entries) => {
     if (inFlight) return;
     inFlight = true;
     void Promise.allSettled([...entries].map(sampleOne)).finally(() => {
       inFlight = false;
     });
-  };
+  });
 
   return {
-    register(source, onSample) {
-      const entry: Entry = { source, onSample, prev: undefined };
-      entries.add(entry);
-      timer ??= setInterval(tick, intervalMs);
-      return () => {
-        entries.delete(entry);
-        if (entries.size === 0 && timer !== null) {
-          clearInterval(timer);
-          timer = null;
-        }
-      };
-    },
+    register: (source, onSample) => polled.add({ source, onSample, prev: undefined }),
     get size() {
-      return entries.size;
+      return polled.entries.size;
     },
     get running() {
-      return timer !== null;
+      return polled.running;
     },
   };
 }
