@@ -13,8 +13,11 @@
  * a new migration with CREATE OR REPLACE, and this list names where the live version is):
  *   video_call_join        — db/migrations/0004-video-call-functions.ts
  *   video_call_close       — db/migrations/0004-video-call-functions.ts
- *   video_call_close_row   — db/migrations/0004-video-call-functions.ts (called by the two above)
  *   video_call_end_if_empty — db/migrations/0004-video-call-functions.ts
+ *   video_call_set_media   — db/migrations/0005-media-time-rule.ts
+ *   video_call_close_row   — db/migrations/0005-media-time-rule.ts (replaces 0004's; called by join and close)
+ *   video_call_accrue      — db/migrations/0005-media-time-rule.ts (THE media-time rule; close_row and
+ *                            set_media use it)
  *
  * Lock order, the same in every function so nothing can deadlock:
  *   1. the person's advisory lock for (session, person) — every join and close of one person in
@@ -23,9 +26,9 @@
  *   3. the session's advisory lock: shared for joins, exclusive for the last-one-out check in
  *      video_call_end_if_empty, which therefore waits for joins in flight and sees what they wrote.
  * Statements outside those functions take at most one row lock each (heartbeats, the sweeper's
- * touch, setMedia's row), never an advisory lock, so they cannot close a cycle.
+ * touch), never an advisory lock, so they cannot close a cycle.
  */
-import { Op, QueryTypes, type Sequelize, type Transaction } from "sequelize";
+import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
 import type { MediaFlags, RoomParticipant, RoomSession } from "../../../machines/room-protocol.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
@@ -37,6 +40,14 @@ export interface JoinRow {
   joinedAt: Date;
   previousPeerId: string | null;
   participants: RoomParticipant[] | null;
+}
+
+/** A participation after video_call_set_media. */
+export interface MediaSet extends MediaFlags {
+  userId: string;
+  peerId: string;
+  joinedAt: Date;
+  changed: boolean;
 }
 
 /** Which open participation video_call_close should close. */
@@ -90,8 +101,6 @@ const hasParticipant = (r: RoomRow): r is ParticipantRow =>
   r.audio !== null &&
   r.video !== null &&
   r.screen !== null;
-
-const RETRYABLE_PG_CODES = new Set(["40001", "40P01"]);
 
 export class CallQueries {
   constructor(private readonly sequelize: Sequelize) {}
@@ -243,26 +252,16 @@ export class CallQueries {
   }
 
   /**
-   * Records the person's media flags at `at`, folding the intervals that end into the totals (see
-   * accrueMedia); null when they have no open participation.
+   * video_call_set_media: records the person's media flags at `at`, folding the intervals that end
+   * into their totals (the one media-time rule, video_call_accrue). Null when they have no open
+   * participation; `changed` is false when the flags were already these.
    */
-  async setMedia(
-    sessionId: string,
-    userId: string,
-    flags: MediaFlags,
-    at: Date,
-  ): Promise<{ row: VideoCallParticipant; changed: boolean } | null> {
-    return this.retrying(async (transaction) => {
-      const p = await VideoCallParticipant.findOne({
-        where: { sessionId, userId, leftAt: null },
-        transaction,
-        lock: transaction.LOCK.UPDATE,
-      });
-      if (!p) return null;
-      const changed = p.audio !== flags.audio || p.video !== flags.video || p.screen !== flags.screen;
-      await p.update({ ...accrueMedia(p, at, flags), lastSeenAt: at }, { transaction });
-      return { row: p, changed };
-    });
+  async setMedia(sessionId: string, userId: string, flags: MediaFlags, at: Date): Promise<MediaSet | null> {
+    const [row] = await this.sequelize.query<{ userId: string; peerId: string; joinedAt: Date; changed: boolean }>(
+      `SELECT * FROM video_call_set_media($1, $2, $3, $4, $5, $6)`,
+      { bind: [sessionId, userId, flags.audio, flags.video, flags.screen, at], type: QueryTypes.SELECT },
+    );
+    return row ? { ...row, ...flags } : null;
   }
 
   /** The open participations of the reporter and of the peer they report about. */
@@ -306,38 +305,4 @@ export class CallQueries {
       onlineCount: participants.length,
     };
   }
-
-  /** A transaction retried on deadlock/serialization failures, which Postgres may report under contention. */
-  private async retrying<T>(work: (t: Transaction) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.sequelize.transaction(work);
-      } catch (err) {
-        const code = (err as { parent?: { code?: string } }).parent?.code;
-        if (attempt < 3 && code && RETRYABLE_PG_CODES.has(code)) continue;
-        throw err;
-      }
-    }
-  }
-}
-
-const seconds = (from: Date, to: Date) => Math.max(0, (to.getTime() - from.getTime()) / 1000);
-
-/**
- * New flags at `at`: a flag leaving its counted state (muted, camera off, sharing) adds the time
- * since it last changed to its counter; an unchanged flag keeps its interval open.
- */
-function accrueMedia(p: VideoCallParticipant, at: Date, next: MediaFlags) {
-  const audioChanges = p.audio !== next.audio;
-  const videoChanges = p.video !== next.video;
-  const screenChanges = p.screen !== next.screen;
-  return {
-    ...next,
-    audioMutedTime: p.audioMutedTime + (audioChanges && !p.audio ? seconds(p.audioChangedAt, at) : 0),
-    videoOffTime: p.videoOffTime + (videoChanges && !p.video ? seconds(p.videoChangedAt, at) : 0),
-    screenSharedTime: p.screenSharedTime + (screenChanges && p.screen ? seconds(p.screenChangedAt, at) : 0),
-    audioChangedAt: audioChanges ? at : p.audioChangedAt,
-    videoChangedAt: videoChanges ? at : p.videoChangedAt,
-    screenChangedAt: screenChanges ? at : p.screenChangedAt,
-  };
 }

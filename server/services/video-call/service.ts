@@ -215,10 +215,9 @@ export class VideoCallService {
   async setMedia(userId: string, input: SetMediaRequest): Promise<{ participant: RoomParticipant }> {
     const { sessionId, studyId, audio, video, screen } = input;
     const session = await this.requireSession(userId, sessionId, studyId);
-    const result = await this.queries.setMedia(sessionId, userId, { audio, video, screen }, this.now());
-    if (!result) return this.notInCall(sessionId, "You are not in this call. Join it again.");
-    const { row, changed } = result;
-    if (changed) {
+    const row = await this.queries.setMedia(sessionId, userId, { audio, video, screen }, this.now());
+    if (!row) return this.notInCall(sessionId, "You are not in this call. Join it again.");
+    if (row.changed) {
       this.snapshots.invalidate(session.studyId);
       this.publish(session.studyId, {
         type: "media-changed",
@@ -237,9 +236,9 @@ export class VideoCallService {
         avatarUrl: session.avatarUrl,
         peerId: row.peerId,
         joinedAt: row.joinedAt.toISOString(),
-        audio: row.audio,
-        video: row.video,
-        screen: row.screen,
+        audio,
+        video,
+        screen,
       },
     };
   }
