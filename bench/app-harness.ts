@@ -12,7 +12,7 @@ import type { Page } from "@playwright/test";
 import { benchDataDir } from "./data-dir.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const DEMO_PASSWORD = "coup-demo-pass";
+const DEMO_PASSWORD = "coup-demo-pass";
 
 /**
  * WebRTC traffic must stay on loopback: unless already isolated, re-executes the benchmark whose
@@ -41,7 +41,7 @@ export function ensureRemixBuild(): void {
   if (r.status !== 0) throw new Error("remix build failed");
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const srv = http.createServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const { port } = srv.address() as AddressInfo;

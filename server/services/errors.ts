@@ -17,7 +17,7 @@ export class DomainError extends Error {
   }
 }
 
-export const HTTP_STATUS: Record<DomainErrorCode, number> = {
+const HTTP_STATUS: Record<DomainErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

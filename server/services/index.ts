@@ -10,8 +10,6 @@ import type { PeerAccess } from "./video-call/presence.js";
 import { VideoCallRest } from "./video-call/rest.js";
 import { VideoCallService, type VideoCallConfig } from "./video-call/service.js";
 
-export type { PeerAccess } from "./video-call/presence.js";
-
 export interface Services {
   sequelize: Sequelize;
   accounts: AccountService;

@@ -39,7 +39,7 @@ const errorMapping = t.middleware(async ({ next, ctx, path }) => {
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(errorMapping);
+const publicProcedure = t.procedure.use(errorMapping);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Log in to do that." });

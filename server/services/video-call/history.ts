@@ -8,7 +8,7 @@ import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "
 import { DomainError } from "../errors.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
 
-export interface HistoryParticipant {
+interface HistoryParticipant {
   userId: string;
   name: string;
   avatarUrl: string | null;
@@ -23,7 +23,7 @@ export interface HistoryParticipant {
   /** Why their last participation ended. */
   leaveReason: LeaveReason | null;
 }
-export interface HistorySession {
+interface HistorySession {
   id: string;
   roomId: string;
   startedBy: string;
