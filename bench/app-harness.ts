@@ -70,7 +70,7 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** The app as `npm start` runs it, on an embedded Postgres in a fresh temp dir with demo data. */
+/** The app server from source (through tsx), on an embedded Postgres in a fresh temp dir with demo data. */
 export async function startAppServer(tmpPrefix: string, extraEnv: Record<string, string> = {}): Promise<RunningApp> {
   const port = await freePort();
   const dataDir = benchDataDir(tmpPrefix);
