@@ -19,14 +19,19 @@
  *   video_call_accrue      — db/migrations/0005-media-time-rule.ts (THE media-time rule; close_row and
  *                            set_media use it)
  *
- * Lock order, the same in every function so nothing can deadlock:
- *   1. the person's advisory lock for (session, person) — every join and close of one person in
- *      one session is serialised by it, so two of their requests never interleave;
- *   2. their participation row (FOR UPDATE, or the UPDATE that closes it);
- *   3. the session's advisory lock: shared for joins, exclusive for the last-one-out check in
- *      video_call_end_if_empty, which therefore waits for joins in flight and sees what they wrote.
- * Statements outside those functions take at most one row lock each (heartbeats, the sweeper's
- * touch), never an advisory lock, so they cannot close a cycle.
+ * Lock order (as the functions take them):
+ *   1. always first, the person's advisory lock for (session, person): every join, close and media
+ *      change of one person in one session is serialised by it, so their requests never interleave
+ *      and their participation rows are locked by one of their own operations at a time;
+ *   2. video_call_join then takes the session's advisory lock SHARED and, on a reload, closes the
+ *      person's previous row; video_call_close locks the row, and then video_call_end_if_empty takes
+ *      the session's lock EXCLUSIVE (waiting for joins in flight, so it sees what they wrote);
+ *      video_call_set_media locks only the row.
+ * A join and a close therefore meet only on the session lock, never on each other's rows.
+ * Statements outside the functions (heartbeat, the sweeper's touch, claimPeer) lock rows without an
+ * advisory lock. The sweeper's touch locks several rows in one statement, so in theory it can close
+ * a cycle with a reloading join and a last-one-out close; Postgres then aborts one of the three
+ * (40P01). Touching one row per statement would rule that out.
  */
 import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
