@@ -28,10 +28,9 @@
  *      the session's lock EXCLUSIVE (waiting for joins in flight, so it sees what they wrote);
  *      video_call_set_media locks only the row.
  * A join and a close therefore meet only on the session lock, never on each other's rows.
- * Statements outside the functions (heartbeat, the sweeper's touch, claimPeer) lock rows without an
- * advisory lock. The sweeper's touch locks several rows in one statement, so in theory it can close
- * a cycle with a reloading join and a last-one-out close; Postgres then aborts one of the three
- * (40P01). Touching one row per statement would rule that out.
+ * Statements outside the functions (heartbeat, claimPeer) lock one row without an advisory lock and
+ * wait for nothing else. The sweeper's touch covers many rows, so it skips locked ones rather than
+ * wait: waiting there could close a cycle with a reloading join and a last-one-out close.
  */
 import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
@@ -202,10 +201,21 @@ export class CallQueries {
     return count > 0;
   }
 
-  /** Marks the open participations of these peer ids as alive. */
+  /**
+   * Marks the open participations of these peer ids as alive. Rows someone else holds locked are
+   * skipped, never waited for: their holder (a heartbeat, a media change, a join or a close) is
+   * itself a sign of life or ends the participation, and never waiting keeps this many-row
+   * statement out of any lock cycle with joins and closes.
+   */
   async touchPeers(peerIds: string[], now: Date): Promise<void> {
     if (!peerIds.length) return;
-    await VideoCallParticipant.update({ lastSeenAt: now }, { where: { peerId: { [Op.in]: peerIds }, leftAt: null } });
+    await this.sequelize.query(
+      `UPDATE video_call_participants SET "lastSeenAt" = $2
+       WHERE id IN (SELECT id FROM video_call_participants
+                    WHERE "peerId" = ANY($1::text[]) AND "leftAt" IS NULL
+                    FOR UPDATE SKIP LOCKED)`,
+      { bind: [peerIds, now] },
+    );
   }
 
   /** Open participations silent since before `cutoff`. */
