@@ -10,12 +10,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { benchDataDir } from "./data-dir.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..");
@@ -44,7 +45,7 @@ async function serve(): Promise<void> {
   const { logger } = await import("../server/logger.js");
   const { createServices } = await import("../server/services/index.js");
 
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "coup-bench-"));
+  const dataDir = benchDataDir("coup-bench-");
   let url: string | undefined;
   let dropDatabase: (() => Promise<void>) | null = null;
   if (process.env.DATABASE_URL) {

@@ -3,16 +3,16 @@
  * on a throwaway embedded Postgres with the demo data, and the few page steps every scenario takes.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
+import { benchDataDir } from "./data-dir.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const DEMO_PASSWORD = "coup-demo-pass";
+const DEMO_PASSWORD = "coup-demo-pass";
 
 /**
  * WebRTC traffic must stay on loopback: unless already isolated, re-executes the benchmark whose
@@ -41,7 +41,7 @@ export function ensureRemixBuild(): void {
   if (r.status !== 0) throw new Error("remix build failed");
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const srv = http.createServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const { port } = srv.address() as AddressInfo;
@@ -70,12 +70,10 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** The app as `npm start` runs it, on an embedded Postgres in a fresh temp dir with demo data. */
+/** The app server from source (through tsx), on an embedded Postgres in a fresh temp dir with demo data. */
 export async function startAppServer(tmpPrefix: string, extraEnv: Record<string, string> = {}): Promise<RunningApp> {
   const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
-  // Embedded Postgres runs as the `postgres` user when we are root: it must reach the directory.
-  chmodSync(dataDir, 0o755);
+  const dataDir = benchDataDir(tmpPrefix);
   const url = `http://127.0.0.1:${port}`;
   const server = spawn("npx", ["tsx", "server/index.ts"], {
     cwd: ROOT,

@@ -4,6 +4,7 @@ import * as m0001 from "./migrations/0001-accounts-and-studies.js";
 import * as m0002 from "./migrations/0002-video-calls.js";
 import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
 import * as m0004 from "./migrations/0004-video-call-functions.js";
+import * as m0005 from "./migrations/0005-media-time-rule.js";
 
 export interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -13,10 +14,11 @@ export type MigrationFn = UmzugMigrationFn<MigrationContext>;
 
 // An explicit list (not a glob) keeps the order obvious and survives any bundling.
 const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = [
-  { name: "0001-accounts-and-studies", ...m0001 },
-  { name: "0002-video-calls", ...m0002 },
-  { name: "0003-video-call-closure-checks", ...m0003 },
-  { name: "0004-video-call-functions", ...m0004 },
+  { name: "0001-accounts-and-studies", up: m0001.up, down: m0001.down },
+  { name: "0002-video-calls", up: m0002.up, down: m0002.down },
+  { name: "0003-video-call-closure-checks", up: m0003.up, down: m0003.down },
+  { name: "0004-video-call-functions", up: m0004.up, down: m0004.down },
+  { name: "0005-media-time-rule", up: m0005.up, down: m0005.down },
 ];
 
 export function createMigrator(sequelize: Sequelize) {

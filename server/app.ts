@@ -15,6 +15,7 @@ import type { Services } from "./services/index.js";
 import { contextFactory } from "./trpc/context.js";
 import { appRouter } from "./trpc/routers/_app.js";
 
+// One level below the repo root both as server/app.ts (tsx) and bundled as build/server.js (npm start).
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const BUILD_PATH = path.join(ROOT, "build", "index.js");
 
@@ -89,9 +90,9 @@ export async function createAppServer(opts: { config: Config; services: Services
     log,
     hooks: {
       userIdFromCookie: (cookie) => services.auth.userIdFromCookie(cookie),
-      authorize: async (userId, peerId) => services.peerAccess?.authorize(userId, peerId) ?? false,
-      onConnect: (peerId) => services.peerAccess?.onConnect(peerId),
-      onDisconnect: (peerId) => services.peerAccess?.onDisconnect(peerId),
+      authorize: (userId, peerId) => services.peerAccess.authorize(userId, peerId),
+      onConnect: (peerId) => services.peerAccess.onConnect(peerId),
+      onDisconnect: (peerId) => services.peerAccess.onDisconnect(peerId),
     },
   });
   app.use(PEER_MOUNT, peer.app);

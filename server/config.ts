@@ -33,6 +33,9 @@ const EnvSchema = z.object({
   SEED_DEMO: z.enum(["auto", "always", "never"]).default("auto"),
 });
 
+/** Every setting's default, read off the schema so no other file restates one. */
+export const CONFIG_DEFAULTS = EnvSchema.parse({});
+
 export type Config = z.infer<typeof EnvSchema> & { SESSION_SECRET: string; DATA_DIR: string };
 
 export class ConfigError extends Error {

@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import type { RoomEvent, RoomSession } from "../machines/room-protocol.js";
 
 /** The first thing a fresh (or unresumable) subscriber receives, so clients need no separate status call. */
-export interface SnapshotEvent {
+interface SnapshotEvent {
   type: "snapshot";
   session: RoomSession | null;
 }
@@ -77,10 +77,6 @@ export class RoomEventBus {
     if (!ring) return [];
     if (seq < ring.evictedUpTo) return null;
     return ring.events.filter((e) => e.seq > seq);
-  }
-
-  listenerCount(studyId: string): number {
-    return this.emitter.listenerCount(studyId);
   }
 }
 

@@ -15,7 +15,7 @@ async function main() {
   if (seed) await seedDemo(db.sequelize);
 
   const services = createServices(db.sequelize, config);
-  await services.start?.();
+  await services.start();
   const server = await createAppServer({ config, services, log: logger });
 
   const lines = [`CoUp study rooms is running at ${server.url}`];
@@ -27,7 +27,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    await services.stop?.();
+    await services.stop();
     await server.close();
     await db.close();
     process.exit(0);

@@ -12,17 +12,16 @@ import type { MigrationFn } from "../migrator.js";
  * last-one-out check).
  */
 
-const PERSON_LOCK = `pg_advisory_xact_lock(hashtextextended('vcp:' || p_session::text || ':' || p_user::text, 0))`;
+// Exported (unchanged) for later migrations that take the same lock or restore these definitions.
+export const PERSON_LOCK = `pg_advisory_xact_lock(hashtextextended('vcp:' || p_session::text || ':' || p_user::text, 0))`;
 // The session's lock is an advisory one: joins share it, the last-one-out check takes it alone.
 // Unlike a share row lock, it writes nothing to the session row, so fifty joins at once don't
 // contend on that row's lock bookkeeping.
 const SESSION_KEY = (session: string) => `hashtextextended('vcs:' || ${session}::text, 0)`;
 
-export const up: MigrationFn = async ({ context: { query, transaction } }) => {
-  // Closing one participation at a point in time (clamped to its join): its presence and the media
-  // intervals still open (muted, camera off, sharing) are folded into its totals.
-  await query(
-    `CREATE FUNCTION video_call_close_row(p_id uuid, p_at timestamptz, p_reason leave_reason)
+// Closing one participation at a point in time (clamped to its join): its presence and the media
+// intervals still open (muted, camera off, sharing) are folded into its totals.
+export const CLOSE_ROW = `CREATE FUNCTION video_call_close_row(p_id uuid, p_at timestamptz, p_reason leave_reason)
      RETURNS SETOF video_call_participants LANGUAGE sql AS $$
        UPDATE video_call_participants p SET
          "leftAt" = c.at,
@@ -39,9 +38,10 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
              FROM video_call_participants x WHERE x.id = p_id) c
        WHERE p.id = p_id AND p."leftAt" IS NULL
        RETURNING p.*
-     $$`,
-    { transaction },
-  );
+     $$`;
+
+export const up: MigrationFn = async ({ context: { query, transaction } }) => {
+  await query(CLOSE_ROW, { transaction });
 
   // Ends a running session nobody is in any more, at the moment its last person left. The
   // exclusive session lock waits for joins in flight (they share it), and the check after it sees

@@ -6,7 +6,7 @@ import { VideoCallParticipant, VideoCallSession } from "./video-call.js";
 
 export { Study, StudyMember, User, VideoCallParticipant, VideoCallSession };
 export * from "./study-member.js";
-export { LEAVE_REASONS, type LeaveReason } from "./video-call.js";
+export type { LeaveReason } from "../../machines/room-protocol.js";
 
 let initialised: Sequelize | null = null;
 

@@ -7,10 +7,13 @@ import {
   type NonAttribute,
   type Sequelize,
 } from "sequelize";
+import type { LeaveReason } from "../../machines/room-protocol.js";
 import type { User } from "./user.js";
 
-export const LEAVE_REASONS = ["LEFT", "DROPPED", "KICKED"] as const;
-export type LeaveReason = (typeof LEAVE_REASONS)[number];
+// LeaveReason is defined once, with the wire protocol. A record keyed by it must name every reason
+// and no other, so the column's enum can't drift from the protocol.
+const LEAVE_REASON_KEYS: Record<LeaveReason, true> = { LEFT: true, DROPPED: true, KICKED: true };
+const LEAVE_REASONS = Object.keys(LEAVE_REASON_KEYS) as LeaveReason[];
 
 export class VideoCallSession extends Model<
   InferAttributes<VideoCallSession>,

@@ -5,13 +5,13 @@ import { User } from "../../db/models/index.js";
 import { setBounded } from "../bounded-map.js";
 import { DomainError } from "./errors.js";
 
-export const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
-export const SignupSchema = z.object({
+const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
+const SignupSchema = z.object({
   name: z.string().trim().min(1, "Enter your name").max(80, "Name is too long (80 characters at most)"),
   email: EmailSchema,
   password: z.string().min(8, "Password must be at least 8 characters").max(200, "Password is too long"),
 });
-export const LoginSchema = z.object({
+const LoginSchema = z.object({
   email: EmailSchema,
   password: z.string().min(1, "Enter your password").max(200, "Password is too long"),
 });

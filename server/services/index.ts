@@ -1,15 +1,14 @@
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
-import type { Config } from "../config.js";
+import { CONFIG_DEFAULTS, type Config } from "../config.js";
 import { RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
 import { AccountService } from "./accounts.js";
 import { MembershipCache } from "./memberships.js";
 import { StudyService } from "./studies.js";
-import { VideoCallRest } from "./video-call-http.js";
-import { VIDEO_CALL_DEFAULTS, VideoCallService, type PeerAccess, type VideoCallConfig } from "./video-call.js";
-
-export type { PeerAccess } from "./video-call.js";
+import type { PeerAccess } from "./video-call/presence.js";
+import { VideoCallRest } from "./video-call/rest.js";
+import { VideoCallService, type VideoCallConfig } from "./video-call/service.js";
 
 export interface Services {
   sequelize: Sequelize;
@@ -48,14 +47,15 @@ export function createServices(
     studies,
     memberships,
     events,
+    // Tests pass only the settings they care about; the rest are the environment schema's defaults.
     config: {
-      STUN_URLS: config.STUN_URLS ?? VIDEO_CALL_DEFAULTS.STUN_URLS,
-      TURN_URLS: config.TURN_URLS ?? VIDEO_CALL_DEFAULTS.TURN_URLS,
+      STUN_URLS: config.STUN_URLS ?? CONFIG_DEFAULTS.STUN_URLS,
+      TURN_URLS: config.TURN_URLS ?? CONFIG_DEFAULTS.TURN_URLS,
       TURN_SECRET: config.TURN_SECRET,
-      ICE_TRANSPORT_POLICY: config.ICE_TRANSPORT_POLICY,
-      TURN_TTL_SECONDS: config.TURN_TTL_SECONDS ?? VIDEO_CALL_DEFAULTS.TURN_TTL_SECONDS,
-      DROP_GRACE_MS: config.DROP_GRACE_MS ?? VIDEO_CALL_DEFAULTS.DROP_GRACE_MS,
-      STALE_AFTER_MS: config.STALE_AFTER_MS ?? VIDEO_CALL_DEFAULTS.STALE_AFTER_MS,
+      ICE_TRANSPORT_POLICY: config.ICE_TRANSPORT_POLICY ?? CONFIG_DEFAULTS.ICE_TRANSPORT_POLICY,
+      TURN_TTL_SECONDS: config.TURN_TTL_SECONDS ?? CONFIG_DEFAULTS.TURN_TTL_SECONDS,
+      DROP_GRACE_MS: config.DROP_GRACE_MS ?? CONFIG_DEFAULTS.DROP_GRACE_MS,
+      STALE_AFTER_MS: config.STALE_AFTER_MS ?? CONFIG_DEFAULTS.STALE_AFTER_MS,
     },
     now: options.now,
     log: options.log ?? logger,

@@ -4,25 +4,25 @@ import { z } from "zod";
 import { Study, StudyMember, User, type MemberRole, type MemberStatus } from "../../db/models/index.js";
 import { DomainError } from "./errors.js";
 
-export const StudyIdSchema = z.uuid("Study id must be a UUID");
-export const CreateStudySchema = z.object({
+const StudyIdSchema = z.uuid("Study id must be a UUID");
+const CreateStudySchema = z.object({
   name: z.string().trim().min(1, "Give the study a name").max(100, "Name is too long (100 characters at most)"),
   description: z.string().trim().max(2000, "Description is too long (2000 characters at most)").default(""),
   requiresApproval: z.boolean().default(false),
 });
-export const InviteCodeSchema = z
+const InviteCodeSchema = z
   .string()
   .trim()
   .toUpperCase()
   .min(4, "Enter the invite code you were given")
   .max(32, "That invite code is too long")
   .regex(/^[A-Z0-9-]+$/, "Invite codes contain only letters, digits and dashes");
-export const MemberActionSchema = z.object({
+const MemberActionSchema = z.object({
   userId: z.uuid("Member id must be a UUID"),
 });
-export const ChangeRoleSchema = MemberActionSchema.extend({ role: z.enum(["ADMIN", "MEMBER"]) });
+const ChangeRoleSchema = MemberActionSchema.extend({ role: z.enum(["ADMIN", "MEMBER"]) });
 
-export interface MemberView {
+interface MemberView {
   userId: string;
   name: string;
   email: string;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,9 +9,14 @@ import { ensureRemixBuild } from "./video-call-harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-/** Starts `server/index.ts` the way `npm start` does, on an embedded database under dataDir. */
+/** The server bundle `npm start` runs (plain node, no tsx), built from the current sources. */
+function buildServer(): void {
+  execFileSync("npm", ["run", "--silent", "build:server"], { cwd: ROOT, stdio: "pipe" });
+}
+
+/** Starts `build/server.js` the way `npm start` does, on an embedded database under dataDir. */
 async function startServer(dataDir: string, port: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+  const child = spawn(process.execPath, ["build/server.js"], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -58,6 +63,7 @@ afterAll(() => running.forEach((c) => c.kill("SIGKILL")));
 describe("server process", () => {
   it("starts with embedded Postgres and demo data, stops cleanly on SIGTERM, and a restart loses nothing", async () => {
     await ensureRemixBuild();
+    buildServer();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "coup-life-"));
     chmodSync(dataDir, 0o755);
     const port = await freePort();

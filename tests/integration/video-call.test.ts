@@ -714,4 +714,28 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     expect(await services.videoCall.sweep()).toEqual({ dropped: 0, ended: 1 });
     expect((await VideoCallSession.findByPk(lonely.session.id))?.endedAt).not.toBeNull();
   });
+
+  it("the sweeper never waits on a participation someone is changing right now", async () => {
+    const { study, owner: alice } = await studyWith("Alice");
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    const a = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    services.peerAccess.onConnect(a.peerId);
+    // Another transaction holds alice's row, as her reload or leave in flight would.
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = db().sequelize.transaction(async (transaction) => {
+      await VideoCallParticipant.findOne({ where: { peerId: a.peerId }, lock: transaction.LOCK.UPDATE, transaction });
+      locked();
+      await new Promise<void>((r) => (release = r));
+    });
+    await isLocked;
+    const swept = await Promise.race([
+      services.videoCall.sweep().then(() => "done"),
+      new Promise((r) => setTimeout(() => r("waiting on the lock"), 2_000)),
+    ]);
+    release();
+    await holder;
+    expect(swept).toBe("done");
+  });
 });

@@ -1,49 +1,49 @@
 import { tracked } from "@trpc/server";
 import {
-  HistoryInput,
-  JoinCallInput,
-  ReportLinkInput,
-  SessionCallInput,
-  SetMediaInput,
-  StudyCallInput,
-  WatchInput,
-} from "../../services/video-call.js";
+  HistorySchema,
+  JoinSessionSchema,
+  LinkReportSchema,
+  SessionCallSchema,
+  SetMediaSchema,
+  StudyCallSchema,
+  WatchSchema,
+} from "../../services/video-call/inputs.js";
 import { authedProcedure, router } from "../trpc.js";
 
 /**
- * Thin transport over VideoCallService. The schemas here give clients their types; the service
- * parses again because REST routes reach it without tRPC.
+ * Thin transport over VideoCallService (server/services/video-call/service.ts). Input is parsed
+ * here, once; the service receives it typed. The REST routes parse with the same schemas.
  */
 export const videoCallRouter = router({
   status: authedProcedure
-    .input(StudyCallInput)
+    .input(StudyCallSchema)
     .query(({ ctx, input }) => ctx.services.videoCall.status(ctx.user.id, input)),
   history: authedProcedure
-    .input(HistoryInput)
+    .input(HistorySchema)
     .query(({ ctx, input }) => ctx.services.videoCall.history(ctx.user.id, input)),
   start: authedProcedure
-    .input(StudyCallInput)
+    .input(StudyCallSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.start(ctx.user.id, input)),
   join: authedProcedure
-    .input(JoinCallInput)
+    .input(JoinSessionSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.join(ctx.user.id, input)),
   leave: authedProcedure
-    .input(SessionCallInput)
+    .input(SessionCallSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.leave(ctx.user.id, input)),
   heartbeat: authedProcedure
-    .input(SessionCallInput)
+    .input(SessionCallSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.heartbeat(ctx.user.id, input)),
   setMedia: authedProcedure
-    .input(SetMediaInput)
+    .input(SetMediaSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.setMedia(ctx.user.id, input)),
   reportLink: authedProcedure
-    .input(ReportLinkInput)
+    .input(LinkReportSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.
    */
-  events: authedProcedure.input(WatchInput).subscription(async ({ ctx, input, signal }) => {
+  events: authedProcedure.input(WatchSchema).subscription(async ({ ctx, input, signal }) => {
     const stream = await ctx.services.videoCall.watch(ctx.user.id, input, signal);
     return (async function* () {
       for await (const { id, event } of stream) yield tracked(id, event);

@@ -1,8 +1,8 @@
-import { ZodError } from "zod";
-import type { Auth } from "../auth.js";
-import { logger } from "../logger.js";
-import { DomainError, HTTP_STATUS } from "./errors.js";
-import type { VideoCallService } from "./video-call.js";
+import type { Auth } from "../../auth.js";
+import { logger } from "../../logger.js";
+import { DomainError, describeClientError, toClientError } from "../errors.js";
+import { JoinSessionSchema, SessionCallSchema, StudyCallSchema } from "./inputs.js";
+import type { VideoCallService } from "./service.js";
 
 export type VideoCallRoute = "start" | "status" | "join" | "leave";
 
@@ -11,8 +11,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 /**
  * The REST face of the call API (`/api/my-studies/:studyId/video-call/*`) for plain HTTP clients.
- * It lives beside the service rather than in app/ so errors are recognised by class, not by shape,
- * and the Remix routes stay one-liners: `context.services.videoCallRest.handle(...)`.
+ * It lives beside the service rather than in app/ so the Remix routes stay one-liners: `context.services.videoCallRest.handle(...)`.
  * Every failure is `{ error: "<human message>" }`.
  */
 export class VideoCallRest {
@@ -32,9 +31,9 @@ export class VideoCallRest {
       if (!user) return json({ error: "Log in to do that." }, 401);
       switch (route) {
         case "status":
-          return json(await this.videoCall.status(user.id, { studyId }));
+          return json(await this.videoCall.status(user.id, StudyCallSchema.parse({ studyId })));
         case "start": {
-          const { session, created } = await this.videoCall.start(user.id, { studyId });
+          const { session, created } = await this.videoCall.start(user.id, StudyCallSchema.parse({ studyId }));
           return json(
             created
               ? { session, created }
@@ -43,16 +42,20 @@ export class VideoCallRest {
         }
         case "join": {
           const body = await readJsonObject(request);
-          return json(await this.videoCall.join(user.id, { sessionId: body.sessionId, studyId }));
+          return json(
+            await this.videoCall.join(user.id, JoinSessionSchema.parse({ sessionId: body.sessionId, studyId })),
+          );
         }
         case "leave": {
           const body = await readJsonObject(request);
-          return json(await this.videoCall.leave(user.id, { sessionId: body.sessionId, studyId }));
+          return json(
+            await this.videoCall.leave(user.id, SessionCallSchema.parse({ sessionId: body.sessionId, studyId })),
+          );
         }
       }
     } catch (err) {
-      if (err instanceof DomainError) return json({ error: err.message }, HTTP_STATUS[err.code]);
-      if (err instanceof ZodError) return json({ error: describeIssue(err) }, 400);
+      const client = toClientError(err);
+      if (client) return json({ error: describeClientError(client) }, client.status);
       logger.error({ err, route }, "video call REST request failed");
       return json({ error: "Something went wrong on our side. Try again." }, 500);
     }
@@ -74,12 +77,6 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
     throw new DomainError("BAD_REQUEST", 'Send a JSON object like {"sessionId": "…"}.');
   }
   return body as Record<string, unknown>;
-}
-
-function describeIssue(err: ZodError): string {
-  const issue = err.issues[0];
-  if (!issue) return "Invalid input";
-  return `${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`;
 }
 
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {

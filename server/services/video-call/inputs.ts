@@ -1,0 +1,51 @@
+/**
+ * What a call request may carry: the zod schemas every door (tRPC procedures, REST routes) parses
+ * untrusted input with, once, at the edge; a failure becomes a 400. The service only sees the
+ * parsed types below.
+ */
+import { z } from "zod";
+
+const uuid = (what: string) => z.uuid(`${what} must be a UUID`);
+
+/** PeerJS accepts letters and digits joined by single spaces, dashes or underscores. */
+export const PeerIdSchema = z
+  .string("Peer id must be a string")
+  .min(1, "Peer id is empty")
+  .max(64, "Peer id is too long")
+  .regex(/^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/, "Peer id contains characters PeerJS doesn't allow");
+
+export const StudyCallSchema = z.object({ studyId: uuid("Study id") });
+/** Joining names the study and the session (machines/ has its own client-side `JoinCallInput`). */
+export const JoinSessionSchema = z.object({ studyId: uuid("Study id"), sessionId: uuid("Session id") });
+/** `studyId` is optional: tRPC clients name only the session, REST routes carry the study in the URL. */
+export const SessionCallSchema = z.object({ sessionId: uuid("Session id"), studyId: uuid("Study id").optional() });
+export const SetMediaSchema = SessionCallSchema.extend({
+  audio: z.boolean("audio must be true or false"),
+  video: z.boolean("video must be true or false"),
+  screen: z.boolean("screen must be true or false"),
+});
+/** A browser's report about its link to another participant (machines/ has the client-side `ReportLinkInput`). */
+export const LinkReportSchema = SessionCallSchema.extend({
+  remotePeerId: PeerIdSchema,
+  state: z.enum(["connected", "reconnecting", "lost"], "state must be connected, reconnecting or lost"),
+  attempt: z.number().int().min(0).max(1000).optional(),
+  maxAttempts: z.number().int().min(0).max(1000).optional(),
+});
+export const HistorySchema = z.object({
+  studyId: uuid("Study id"),
+  limit: z.number().int().min(1, "limit must be at least 1").max(50, "limit is at most 50").default(20),
+  cursor: z.string().max(200, "cursor is too long").nullish(),
+});
+export const WatchSchema = z.object({
+  studyId: uuid("Study id"),
+  /** Set by httpSubscriptionLink when it reconnects. */
+  lastEventId: z.string().max(100, "lastEventId is too long").nullish(),
+});
+
+export type StudyCallRequest = z.output<typeof StudyCallSchema>;
+export type JoinSessionRequest = z.output<typeof JoinSessionSchema>;
+export type SessionCallRequest = z.output<typeof SessionCallSchema>;
+export type SetMediaRequest = z.output<typeof SetMediaSchema>;
+export type LinkReportRequest = z.output<typeof LinkReportSchema>;
+export type HistoryRequest = z.output<typeof HistorySchema>;
+export type WatchRequest = z.output<typeof WatchSchema>;

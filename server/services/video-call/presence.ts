@@ -1,0 +1,154 @@
+/**
+ * Who is still really in a call: PeerServer sockets coming and going, the drop grace for a socket
+ * that vanished, and the sweeper that closes participations with no sign of life. It decides WHEN
+ * a participation is DROPPED; closing it (and telling the room) is the service's `close`.
+ */
+import { z } from "zod";
+import type { LeaveReason } from "../../../db/models/index.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../logger.js";
+import { PeerIdSchema } from "./inputs.js";
+import type { CallQueries, ClosedParticipation, ParticipationRef } from "./queries.js";
+
+/** How the PeerServer asks the call domain who may register a peer id, and reports sockets coming and going. */
+export interface PeerAccess {
+  authorize(userId: string, peerId: string): Promise<boolean>;
+  onConnect(peerId: string): void;
+  onDisconnect(peerId: string): void;
+}
+
+export interface PresenceDeps {
+  queries: CallQueries;
+  config: Pick<Config, "DROP_GRACE_MS" | "STALE_AFTER_MS">;
+  now: () => Date;
+  log?: Pick<Logger, "error">;
+  /** Closes a participation and tells the room (the service's closeParticipation). */
+  close(
+    find: ParticipationRef,
+    reason: LeaveReason,
+    at: Date | null,
+    staleBefore?: Date,
+  ): Promise<ClosedParticipation | null>;
+  /** Tells the room its call ended (the sweeper ends calls nobody is in). */
+  ended(studyId: string, sessionId: string, endedAt: Date): void;
+}
+
+const latest = (a: Date, b: Date) => (a.getTime() >= b.getTime() ? a : b);
+
+export class Presence {
+  readonly peerAccess: PeerAccess;
+  private readonly dropTimers = new Map<string, NodeJS.Timeout>();
+  /** Peer ids with a live PeerServer socket: that socket is proof of presence for the sweeper. */
+  private readonly connectedPeers = new Set<string>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: PresenceDeps) {
+    this.peerAccess = {
+      authorize: (userId, peerId) => this.authorize(userId, peerId),
+      onConnect: (peerId) => {
+        this.connectedPeers.add(peerId);
+        this.forget(peerId);
+      },
+      onDisconnect: (peerId) => {
+        this.connectedPeers.delete(peerId);
+        // Presence ends when the socket vanished, not when the grace runs out.
+        this.armDrop(peerId, this.deps.now());
+      },
+    };
+  }
+
+  /**
+   * Arms the drop grace for every participation a previous run left open (their owners get the
+   * grace to re-register the same peer id), then starts the stale sweeper.
+   */
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (const p of await this.deps.queries.openParticipations()) {
+      if (!this.connectedPeers.has(p.peerId)) this.armDrop(p.peerId, latest(p.lastSeenAt, p.joinedAt));
+    }
+    const every = Math.max(1_000, Math.min(15_000, Math.floor(this.deps.config.STALE_AFTER_MS / 4)));
+    this.sweeper = setInterval(
+      () => void this.sweep().catch((err) => this.deps.log?.error({ err }, "call sweeper failed")),
+      every,
+    );
+    this.sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const timer of this.dropTimers.values()) clearTimeout(timer);
+    this.dropTimers.clear();
+    await this.sweeping?.catch(() => {});
+  }
+
+  /**
+   * Closes (DROPPED) participations with no sign of life for STALE_AFTER_MS, at their last sign of
+   * life, and ends running calls nobody is in anymore. A live PeerServer socket counts as life.
+   */
+  sweep(): Promise<{ dropped: number; ended: number }> {
+    if (this.sweeping) return this.sweeping;
+    const run = (async () => {
+      const { queries } = this.deps;
+      const now = this.deps.now();
+      await queries.touchPeers([...this.connectedPeers], now);
+      const cutoff = new Date(now.getTime() - this.deps.config.STALE_AFTER_MS);
+      let dropped = 0;
+      for (const p of await queries.staleParticipations(cutoff)) {
+        if (this.connectedPeers.has(p.peerId)) continue;
+        // Closed at its last sign of life, and only if a heartbeat hasn't just disproved the silence.
+        if (await this.deps.close({ id: p.id }, "DROPPED", null, cutoff)) dropped++;
+      }
+      let ended = 0;
+      for (const sessionId of await queries.emptyRunningSessions(cutoff)) {
+        const result = await queries.endIfEmpty(sessionId, now);
+        if (result?.endedAt) {
+          ended++;
+          this.deps.ended(result.studyId, sessionId, result.endedAt);
+        }
+      }
+      return { dropped, ended };
+    })();
+    this.sweeping = run;
+    void run
+      .finally(() => {
+        if (this.sweeping === run) this.sweeping = null;
+      })
+      .catch(() => {});
+    return run;
+  }
+
+  /** The participation of `peerId` closed or was replaced: its drop grace no longer applies. */
+  forget(peerId: string): void {
+    const timer = this.dropTimers.get(peerId);
+    if (timer) clearTimeout(timer);
+    this.dropTimers.delete(peerId);
+  }
+
+  /** Number of participations waiting out their drop grace; for tests and diagnostics. */
+  pendingDrops(): number {
+    return this.dropTimers.size;
+  }
+
+  private async authorize(userId: string, rawPeerId: string): Promise<boolean> {
+    const peer = PeerIdSchema.safeParse(rawPeerId);
+    if (!peer.success || !z.uuid().safeParse(userId).success) return false;
+    return this.deps.queries.claimPeer(userId, peer.data, this.deps.now());
+  }
+
+  private armDrop(peerId: string, presentUntil: Date): void {
+    if (this.stopped) return;
+    this.forget(peerId);
+    const timer = setTimeout(() => {
+      this.dropTimers.delete(peerId);
+      this.deps
+        .close({ peerId }, "DROPPED", presentUntil)
+        .catch((err) => this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"));
+    }, this.deps.config.DROP_GRACE_MS);
+    timer.unref();
+    this.dropTimers.set(peerId, timer);
+  }
+}
