@@ -55,7 +55,10 @@ export default function StudyPage() {
         <ul className="members" aria-label="Members">
           {active.map((m) => (
             <li key={m.userId}>
-              <span className="member-name">{m.name}</span> <span className="badge">{m.role.toLowerCase()}</span>
+              <span className="member-name truncate" title={m.name}>
+                {m.name}
+              </span>{" "}
+              <span className="badge">{m.role.toLowerCase()}</span>
               {me.canManage && m.role !== "OWNER" && m.userId !== meId ? (
                 <Form method="post" className="inline-form">
                   <input type="hidden" name="intent" value="role" />
@@ -76,7 +79,12 @@ export default function StudyPage() {
           <ul className="members" aria-label="Pending members">
             {pending.map((m) => (
               <li key={m.userId}>
-                <span className="member-name">{m.name}</span> <span className="muted">{m.email}</span>
+                <span className="member-name truncate" title={m.name}>
+                  {m.name}
+                </span>{" "}
+                <span className="muted truncate" title={m.email}>
+                  {m.email}
+                </span>
                 <Form method="post" className="inline-form">
                   <input type="hidden" name="userId" value={m.userId} />
                   <button type="submit" name="intent" value="approve" className="small">
