@@ -64,10 +64,17 @@ test("the in-call page with two people, on a laptop and a phone, has no axe viol
   await leaveCall(bob);
   await scan(bob, "left the call");
 
-  // The debug panel (opt-in) is readable too.
+  await leaveCall(alice);
+});
+
+test("the opt-in debug panel is readable (no axe violations, state chips included)", async ({ loginAs }) => {
+  const alice = await loginAs("alice@example.com");
+  const studyId = await openStudy(alice);
+  await waitUntilNoCall(alice, studyId);
   await alice.goto(`/studies/${studyId}/call?debug=1`);
   await alice.getByRole("button", { name: /^(Join|Start) call$/ }).click();
-  await expect(alice.getByRole("region", { name: "Debug panel" })).toBeVisible();
+  await expect(alice.getByRole("button", { name: "Leave call" })).toBeVisible();
+  await expect(alice.getByRole("region", { name: "Debug panel" }).locator("code").first()).toBeVisible();
   await scan(alice, "debug panel");
   await leaveCall(alice);
 });
