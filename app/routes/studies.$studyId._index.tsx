@@ -64,7 +64,11 @@ export default function StudyPage() {
                   <input type="hidden" name="intent" value="role" />
                   <input type="hidden" name="userId" value={m.userId} />
                   <input type="hidden" name="role" value={m.role === "ADMIN" ? "MEMBER" : "ADMIN"} />
-                  <button type="submit" className="small">
+                  <button
+                    type="submit"
+                    className="small"
+                    title={m.role === "ADMIN" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
+                  >
                     {m.role === "ADMIN" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
                   </button>
                 </Form>
@@ -87,10 +91,16 @@ export default function StudyPage() {
                 </span>
                 <Form method="post" className="inline-form">
                   <input type="hidden" name="userId" value={m.userId} />
-                  <button type="submit" name="intent" value="approve" className="small">
+                  <button type="submit" name="intent" value="approve" className="small" title={`Approve ${m.name}`}>
                     Approve {m.name}
                   </button>
-                  <button type="submit" name="intent" value="reject" className="small secondary">
+                  <button
+                    type="submit"
+                    name="intent"
+                    value="reject"
+                    className="small secondary"
+                    title={`Reject ${m.name}`}
+                  >
                     Reject {m.name}
                   </button>
                 </Form>

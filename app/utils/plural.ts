@@ -2,7 +2,7 @@
 
 const rules = new Intl.PluralRules("en-US");
 
-export function countOf(count: number, forms: { one: string; other: string }): string {
+function countOf(count: number, forms: { one: string; other: string }): string {
   const form = rules.select(count) === "one" ? forms.one : forms.other;
   return `${count.toLocaleString("en-US")} ${form}`;
 }
