@@ -18,7 +18,14 @@ import { Toaster } from "sonner";
 import stylesHref from "./styles.css";
 import { getUser } from "./utils/auth.server";
 
-export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesHref }];
+// Icons and the web manifest are plain files in public/, served at the site root.
+export const links: LinksFunction = () => [
+  { rel: "stylesheet", href: stylesHref },
+  { rel: "icon", href: "/favicon.ico", sizes: "48x48" },
+  { rel: "icon", href: "/favicon.svg", type: "image/svg+xml" },
+  { rel: "apple-touch-icon", href: "/apple-touch-icon.png" },
+  { rel: "manifest", href: "/site.webmanifest" },
+];
 export const meta: MetaFunction = () => [{ title: "CoUp study rooms" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -45,7 +52,9 @@ function Shell({ children }: { children: ReactNode }) {
           <nav>
             {user ? (
               <>
-                <span className="who">{user.name}</span>
+                <span className="who truncate" title={user.name}>
+                  {user.name}
+                </span>
                 <Form method="post" action="/logout">
                   <button type="submit" className="link-button">
                     Log out
@@ -61,7 +70,14 @@ function Shell({ children }: { children: ReactNode }) {
           </nav>
         </header>
         <main>{children}</main>
-        <Toaster position="bottom-right" richColors closeButton />
+        {/* Above the call's pinned control bar (its height is --call-controls-h), never over it. */}
+        <Toaster
+          position="bottom-right"
+          richColors
+          closeButton
+          offset={{ bottom: "calc(var(--call-controls-h, 0px) + 24px)" }}
+          mobileOffset={{ bottom: "calc(var(--call-controls-h, 0px) + 16px)" }}
+        />
         <ScrollRestoration />
         <Scripts />
       </body>

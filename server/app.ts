@@ -61,7 +61,10 @@ export async function createAppServer(opts: { config: Config; services: Services
 
   app.use("/build", express.static(path.join(ROOT, "public", "build"), { immutable: true, maxAge: "1y" }));
   // API paths never name a file; skipping the filesystem probe for them keeps the hot tRPC path lean.
-  app.use(/^\/(?!api\/|peerjs\/)/, express.static(path.join(ROOT, "public"), { maxAge: "1h", index: false }));
+  // (A middleware, not a regex mount: Express only runs a mount whose match ends at a "/" or ".",
+  // so a mount matching just the leading "/" never reached the files and /favicon.ico was a 404.)
+  const publicFiles = express.static(path.join(ROOT, "public"), { maxAge: "1h", index: false });
+  app.use((req, res, next) => (/^\/(api|peerjs)\//.test(req.path) ? next() : publicFiles(req, res, next)));
 
   app.get("/healthz", async (_req, res) => {
     try {

@@ -55,13 +55,20 @@ export default function StudyPage() {
         <ul className="members" aria-label="Members">
           {active.map((m) => (
             <li key={m.userId}>
-              <span className="member-name">{m.name}</span> <span className="badge">{m.role.toLowerCase()}</span>
+              <span className="member-name truncate" title={m.name}>
+                {m.name}
+              </span>{" "}
+              <span className="badge">{m.role.toLowerCase()}</span>
               {me.canManage && m.role !== "OWNER" && m.userId !== meId ? (
                 <Form method="post" className="inline-form">
                   <input type="hidden" name="intent" value="role" />
                   <input type="hidden" name="userId" value={m.userId} />
                   <input type="hidden" name="role" value={m.role === "ADMIN" ? "MEMBER" : "ADMIN"} />
-                  <button type="submit" className="small">
+                  <button
+                    type="submit"
+                    className="small"
+                    title={m.role === "ADMIN" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
+                  >
                     {m.role === "ADMIN" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
                   </button>
                 </Form>
@@ -76,13 +83,24 @@ export default function StudyPage() {
           <ul className="members" aria-label="Pending members">
             {pending.map((m) => (
               <li key={m.userId}>
-                <span className="member-name">{m.name}</span> <span className="muted">{m.email}</span>
+                <span className="member-name truncate" title={m.name}>
+                  {m.name}
+                </span>{" "}
+                <span className="muted truncate" title={m.email}>
+                  {m.email}
+                </span>
                 <Form method="post" className="inline-form">
                   <input type="hidden" name="userId" value={m.userId} />
-                  <button type="submit" name="intent" value="approve" className="small">
+                  <button type="submit" name="intent" value="approve" className="small" title={`Approve ${m.name}`}>
                     Approve {m.name}
                   </button>
-                  <button type="submit" name="intent" value="reject" className="small secondary">
+                  <button
+                    type="submit"
+                    name="intent"
+                    value="reject"
+                    className="small secondary"
+                    title={`Reject ${m.name}`}
+                  >
                     Reject {m.name}
                   </button>
                 </Form>

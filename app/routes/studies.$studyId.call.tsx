@@ -3,6 +3,7 @@ import { useLoaderData } from "@remix-run/react";
 import { useEffect, useMemo, useState } from "react";
 import { CallRoom } from "~/components/call/call-room";
 import { requireUser } from "~/utils/auth.server";
+import { debugPanelRequested } from "~/utils/debug-panel";
 import { toErrorResponse } from "~/utils/http.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
@@ -14,7 +15,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   try {
     const view = await context.services.studies.getForMember(user.id, params.studyId);
     const { session } = await context.services.videoCall.status(user.id, { studyId: view.study.id });
-    const debug = new URL(request.url).searchParams.get("debug") === "1" || process.env.NODE_ENV === "development";
+    const debug = debugPanelRequested(request.url);
     return json({
       study: { id: view.study.id, name: view.study.name },
       self: { userId: user.id, name: user.name },

@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { FormMessage } from "~/components/form-message";
 import { requireUser } from "~/utils/auth.server";
 import { formError, readForm } from "~/utils/http.server";
+import { memberCount } from "~/utils/plural";
 
 export const meta: MetaFunction = () => [{ title: "My studies · CoUp" }];
 
@@ -51,9 +52,17 @@ export default function Studies() {
         <ul className="study-list" aria-label="My studies">
           {studies.map((s) => (
             <li key={s.id}>
-              {s.status === "ACTIVE" ? <Link to={`/studies/${s.id}`}>{s.name}</Link> : <span>{s.name}</span>}
+              {s.status === "ACTIVE" ? (
+                <Link to={`/studies/${s.id}`} className="truncate" title={s.name}>
+                  {s.name}
+                </Link>
+              ) : (
+                <span className="truncate" title={s.name}>
+                  {s.name}
+                </span>
+              )}
               <span className="badge">{s.status === "PENDING" ? "Waiting for approval" : s.role.toLowerCase()}</span>
-              <span className="muted">{s.memberCount} members</span>
+              <span className="muted">{memberCount(s.memberCount)}</span>
             </li>
           ))}
         </ul>

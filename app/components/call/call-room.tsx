@@ -1,6 +1,6 @@
 import { Link } from "@remix-run/react";
 import { shallowEqual, useSelector } from "@xstate/react";
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ComponentProps, type KeyboardEvent } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
@@ -9,9 +9,10 @@ import { linkPhase } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DevicePickers } from "./devices";
+import { DebugPanel } from "./debug-panel";
 import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
-import { RemoteTile, qualityDetails } from "./remote-tile";
+import { RemoteTile } from "./remote-tile";
 import { useRoomPresence } from "./use-room-presence";
 import { useTalkingWhileMuted } from "./use-talking-while-muted";
 import { VideoTile } from "./video-tile";
@@ -138,16 +139,61 @@ function CallView({
       {top === "inCall" ? <InCall actor={actor} self={self} /> : null}
       {top === "leaving" ? <p role="status">Leaving…</p> : null}
       {top === "left" ? (
-        <div className="card" role="status">
+        <FocusOnMount className="card" role="status">
           <p>{ctx.endReason === "session-ended" ? "The call has ended." : "You left the call."}</p>
           <p>
             <a href={`/studies/${studyId}/call`}>Rejoin</a> · <Link to={`/studies/${studyId}`}>Back to the study</Link>
           </p>
-        </div>
+        </FocusOnMount>
       ) : null}
       {debug ? <DebugPanel actor={actor} inspector={inspector} /> : null}
     </div>
   );
+}
+
+/**
+ * A message that takes focus when it appears: the button that led here (Leave) is gone, and focus
+ * would otherwise fall back to the top of the page.
+ */
+function FocusOnMount({ children, ...rest }: ComponentProps<"div">) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <div ref={ref} tabIndex={-1} {...rest}>
+      {children}
+    </div>
+  );
+}
+
+/**
+ * The control bar is pinned to the bottom of the window; its height is published as
+ * `--call-controls-h` so the page leaves room for it and toasts stack above it, never over it.
+ */
+function usePinnedControls() {
+  const ref = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const bar = ref.current;
+    if (!bar) return;
+    const root = document.documentElement;
+    const publish = () => root.style.setProperty("--call-controls-h", `${bar.offsetHeight}px`);
+    publish();
+    const observer = new ResizeObserver(publish);
+    observer.observe(bar);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty("--call-controls-h");
+    };
+  }, []);
+  return ref;
+}
+
+/** A disclosure menu that Esc closes, handing focus back to its button. */
+function closeOnEscape(e: KeyboardEvent<HTMLDetailsElement>) {
+  const menu = e.currentTarget;
+  if (e.key !== "Escape" || !menu.open) return;
+  e.stopPropagation();
+  menu.open = false;
+  menu.querySelector("summary")?.focus();
 }
 
 /**
@@ -200,6 +246,9 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
   usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
   const count = peers.length + 1;
+  const controls = usePinnedControls();
+  // Joining removed the button that was pressed: focus moves to the call's first control.
+  useEffect(() => controls.current?.querySelector("button")?.focus(), [controls]);
   return (
     <>
       {view.signalingDown ? (
@@ -221,7 +270,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           You are muted
         </div>
       ) : null}
-      <div className="grid" data-count={Math.min(count, 6)} aria-label="Participants">
+      <section className="grid" data-count={Math.min(count, 6)} aria-label="Participants">
         <VideoTile
           label={`${self.name} (you)`}
           name={self.name}
@@ -240,12 +289,21 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
             onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })}
           />
         ))}
-      </div>
-      <div className="controls" role="toolbar" aria-label="Call controls">
-        <button type="button" className="secondary" onClick={() => send({ type: "TOGGLE_AUDIO" })}>
+      </section>
+      <div ref={controls} className="controls call-controls" role="toolbar" aria-label="Call controls">
+        <button
+          type="button"
+          className={view.audioOn ? "secondary" : "secondary is-off"}
+          aria-pressed={!view.audioOn}
+          onClick={() => send({ type: "TOGGLE_AUDIO" })}
+        >
           {view.audioOn ? "Mute microphone" : "Unmute microphone"}
         </button>
-        <button type="button" className="secondary" onClick={() => send({ type: "TOGGLE_VIDEO" })}>
+        <button
+          type="button"
+          className={view.videoOn ? "secondary" : "secondary is-off"}
+          onClick={() => send({ type: "TOGGLE_VIDEO" })}
+        >
           {view.videoOn ? "Turn off camera" : "Turn on camera"}
         </button>
         <button
@@ -256,7 +314,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
         >
           {view.sharing ? "Stop sharing" : "Share screen"}
         </button>
-        <details className="device-menu">
+        <details className="device-menu" onKeyDown={closeOnEscape}>
           <summary className="secondary">Devices</summary>
           <div className="device-menu-body stack">
             <DevicePickers
@@ -320,57 +378,4 @@ function usePresenceToasts(participants: Record<string, { name: string; userId: 
     for (const [id, name] of now) if (!before.has(id)) toast(`${name} joined`, { id: `presence:${id}` });
     for (const [id, name] of before) if (!now.has(id)) toast(`${name} left`, { id: `presence:${id}` });
   }, [participants, ownPeerId]);
-}
-
-function DebugPanel({ actor, inspector }: { actor: CallActor; inspector: CallInspector }) {
-  useSyncExternalStore(inspector.subscribe, inspector.getVersion, inspector.getVersion);
-  const value = useSelector(actor, (s) => JSON.stringify(s.value));
-  const peers = useSelector(actor, (s) => s.context.peers);
-  return (
-    <section className="debug-panel" aria-label="Debug panel">
-      <h2>Machines</h2>
-      <p>
-        call: <code>{value}</code>
-      </p>
-      {(Object.values(peers) as PeerRef[]).map((p) => (
-        <PeerDebug key={p.id} peer={p} />
-      ))}
-      <h2>Last events</h2>
-      <ol reversed>
-        {[...inspector.events].reverse().map((e, i) => (
-          <li key={`${e.at}-${i}`}>
-            {new Date(e.at).toISOString().slice(11, 23)} {e.actor} ← {e.type}
-          </li>
-        ))}
-      </ol>
-    </section>
-  );
-}
-
-function PeerDebug({ peer }: { peer: PeerRef }) {
-  const v = useSelector(
-    peer,
-    (s) => ({
-      value: s.value as string,
-      name: s.context.remote.name,
-      role: s.context.role,
-      sample: s.context.quality?.sample,
-      level: s.context.qualityLevel,
-      budget: s.context.budget,
-    }),
-    shallowEqual,
-  );
-  return (
-    <div data-testid="peer-debug">
-      <strong>{v.name}</strong> ({v.role}): <code>{v.value}</code> quality={v.level ?? "–"} budget=
-      {Math.round(v.budget.maxBitrate / 1000)}kbps
-      <ul>
-        {qualityDetails(v.sample).map(([k, val]) => (
-          <li key={k}>
-            {k}: {val}
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { DeviceKind } from "../../../machines/call.machine";
+import { initials } from "~/utils/initials";
 import { DevicePickers } from "./devices";
 
 export type PrejoinStatus =
@@ -72,7 +73,7 @@ export function Prejoin(props: {
       <div>
         <div className="tile self" role="group" aria-label="Camera preview">
           <video ref={videoRef} autoPlay playsInline muted hidden={!hasMedia || !props.wantVideo} />
-          {!hasMedia || !props.wantVideo ? <div className="avatar">{props.name.slice(0, 1).toUpperCase()}</div> : null}
+          {!hasMedia || !props.wantVideo ? <div className="avatar">{initials(props.name, 1)}</div> : null}
         </div>
         {busy ? <p role="status">Asking for your camera and microphone…</p> : null}
         {message ? (
@@ -87,10 +88,19 @@ export function Prejoin(props: {
             <LevelMeter stream={props.stream} />
             <DevicePickers refreshKey={props.stream} selected={props.selected} onSelect={props.onSelectDevice} />
             <div className="controls">
-              <button type="button" className="secondary" onClick={props.onToggleAudio}>
+              <button
+                type="button"
+                className={props.wantAudio ? "secondary" : "secondary is-off"}
+                aria-pressed={!props.wantAudio}
+                onClick={props.onToggleAudio}
+              >
                 {props.wantAudio ? "Mute microphone" : "Unmute microphone"}
               </button>
-              <button type="button" className="secondary" onClick={props.onToggleVideo}>
+              <button
+                type="button"
+                className={props.wantVideo ? "secondary" : "secondary is-off"}
+                onClick={props.onToggleVideo}
+              >
                 {props.wantVideo ? "Turn off camera" : "Turn on camera"}
               </button>
             </div>

@@ -1,6 +1,7 @@
 import { shallowEqual, useSelector } from "@xstate/react";
 import type { PeerRef } from "../../../machines/call.machine";
 import { linkPhase } from "../../../machines/peer.machine";
+import { MAX_RECONNECT_ATTEMPTS } from "../../../machines/reconnect-policy";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
 import { VideoTile } from "./video-tile";
@@ -54,7 +55,7 @@ export function RemoteTile({
   else if (phase === "reconnecting") linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
   // What the others report about this person (e.g. their own network dropped): shown the same way.
   else if (reported?.state === "reconnecting" && reported.attempt)
-    linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? 3})`;
+    linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? MAX_RECONNECT_ATTEMPTS})`;
   else if (phase === "connecting") linkStatus = "Connecting…";
   return (
     <VideoTile

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { QualityLevel } from "../../../machines/quality";
+import { initials } from "~/utils/initials";
 
 export interface TileProps {
   /** Accessible name of the tile: the display name, or "<name> (you)". */
@@ -18,15 +19,6 @@ export interface TileProps {
   linkStatus?: string | null;
   onRetry?: () => void;
   onSpeakingChange?: (speaking: boolean) => void;
-}
-
-function initials(name: string) {
-  return name
-    .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((w) => w[0]!.toUpperCase())
-    .join("");
 }
 
 /** One participant: video (or initials when the camera is off) with their state around it. */
@@ -74,7 +66,9 @@ export function VideoTile(props: TileProps) {
         </div>
       ) : null}
       <div className="tile-footer">
-        <span className="tile-name">{props.label}</span>
+        <span className="tile-name" title={props.label}>
+          {props.label}
+        </span>
         {props.micMuted ? <span className="pill">Muted</span> : null}
         {props.presenting ? <span className="pill accent">Presenting</span> : null}
         {isSpeaking ? <span className="pill ok">Speaking</span> : null}
