@@ -17,6 +17,7 @@ import type { ReactNode } from "react";
 import { Toaster } from "sonner";
 import stylesHref from "./styles.css";
 import { getUser } from "./utils/auth.server";
+import { useNonce } from "./utils/nonce";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesHref }];
 export const meta: MetaFunction = () => [{ title: "CoUp study rooms" }];
@@ -29,6 +30,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 function Shell({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const user = data?.user ?? null;
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -46,6 +48,7 @@ function Shell({ children }: { children: ReactNode }) {
             {user ? (
               <>
                 <span className="who">{user.name}</span>
+                <Link to="/account">Account</Link>
                 <Form method="post" action="/logout">
                   <button type="submit" className="link-button">
                     Log out
@@ -62,8 +65,8 @@ function Shell({ children }: { children: ReactNode }) {
         </header>
         <main>{children}</main>
         <Toaster position="bottom-right" richColors closeButton />
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

@@ -4,6 +4,7 @@ import * as m0001 from "./migrations/0001-accounts-and-studies.js";
 import * as m0002 from "./migrations/0002-video-calls.js";
 import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
 import * as m0004 from "./migrations/0004-video-call-functions.js";
+import * as m0005 from "./migrations/0005-sessions.js";
 
 export interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0002-video-calls", ...m0002 },
   { name: "0003-video-call-closure-checks", ...m0003 },
   { name: "0004-video-call-functions", ...m0004 },
+  { name: "0005-sessions", ...m0005 },
 ];
 
 export function createMigrator(sequelize: Sequelize) {

@@ -11,6 +11,11 @@ export const SignupSchema = z.object({
   email: EmailSchema,
   password: z.string().min(8, "Password must be at least 8 characters").max(200, "Password is too long"),
 });
+export const RenameSchema = z.object({ name: SignupSchema.shape.name });
+export const ChangePasswordSchema = z.object({
+  currentPassword: z.string().min(1, "Enter your current password").max(200, "Password is too long"),
+  newPassword: SignupSchema.shape.password,
+});
 export const LoginSchema = z.object({
   email: EmailSchema,
   password: z.string().min(1, "Enter your password").max(200, "Password is too long"),
@@ -98,6 +103,26 @@ export class AccountService {
     }
     this.throttle.succeed(ip, email);
     return toSessionUser(user);
+  }
+
+  async rename(userId: string, input: unknown): Promise<SessionUser> {
+    const { name } = RenameSchema.parse(input);
+    const user = await User.findByPk(userId);
+    if (!user) throw new DomainError("NOT_FOUND", "This account no longer exists.");
+    await user.update({ name });
+    this.userCache.delete(userId);
+    return toSessionUser(user);
+  }
+
+  /** Checks the current password before setting a new one; ending other sessions is the caller's part. */
+  async changePassword(userId: string, input: unknown): Promise<void> {
+    const { currentPassword, newPassword } = ChangePasswordSchema.parse(input);
+    const user = await User.findByPk(userId);
+    if (!user) throw new DomainError("NOT_FOUND", "This account no longer exists.");
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      throw new DomainError("BAD_REQUEST", "Your current password is not correct.");
+    }
+    await user.update({ passwordHash: await hashPassword(newPassword) });
   }
 
   /**

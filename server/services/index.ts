@@ -1,8 +1,10 @@
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
 import type { Config } from "../config.js";
+import { VideoCallParticipant } from "../../db/models/index.js";
 import { RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
+import { SessionStore } from "../sessions.js";
 import { AccountService } from "./accounts.js";
 import { MembershipCache } from "./memberships.js";
 import { StudyService } from "./studies.js";
@@ -21,6 +23,8 @@ export interface Services {
   videoCallRest: VideoCallRest;
   events: RoomEventBus;
   peerAccess: PeerAccess;
+  /** A browser whose login session ended is taken out of its call the way a leave would. */
+  leaveAsPeer(userId: string, peerId: string): Promise<void>;
   /** Background work (sweepers, boot clean-up) started after migrations and stopped on shutdown. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -41,7 +45,9 @@ export function createServices(
   const accounts = new AccountService();
   const studies = new StudyService(sequelize);
   const memberships = new MembershipCache(sequelize);
-  const auth = createAuth(config.SESSION_SECRET, accounts);
+  // Login sessions keep real time even when a test drives the call clock.
+  const sessions = new SessionStore(sequelize, { log: options.log ?? logger });
+  const auth = createAuth(config.SESSION_SECRET, accounts, sessions);
   const events = new RoomEventBus();
   const videoCall = new VideoCallService({
     sequelize,
@@ -69,8 +75,16 @@ export function createServices(
     videoCallRest: new VideoCallRest(videoCall, auth),
     events,
     peerAccess: videoCall.peerAccess,
-    start: () => videoCall.startBackground(),
+    async leaveAsPeer(userId, peerId) {
+      const open = await VideoCallParticipant.findOne({ where: { peerId, userId, leftAt: null } });
+      if (open) await videoCall.leave(userId, { sessionId: open.sessionId });
+    },
+    start: async () => {
+      await sessions.start();
+      await videoCall.startBackground();
+    },
     stop: async () => {
+      sessions.stop();
       await videoCall.stopBackground();
       memberships.dispose();
     },
