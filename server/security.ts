@@ -68,8 +68,13 @@ export function isCrossSite(req: Request): boolean {
   if (site === "cross-site" || site === "same-site") return true;
   const origin = req.headers.origin;
   if (origin === undefined) return false;
+  // The host Remix's own check compares with: a proxy's X-Forwarded-Host, else Host.
+  const host =
+    String(req.headers["x-forwarded-host"] ?? "")
+      .split(",")[0]
+      ?.trim() || req.headers.host;
   try {
-    return new URL(origin).host !== req.headers.host;
+    return new URL(origin).host !== host;
   } catch {
     return true; // "null" (sandboxed frames, some redirects) or garbage
   }
@@ -91,6 +96,8 @@ export function crossSiteGuard(log: Logger): RequestHandler {
       return;
     }
     res.locals.crossSite = true;
+    // Remix's own origin check would turn this into a bare 500; the refusal is ours to render.
+    delete req.headers.origin;
     next();
   };
 }
