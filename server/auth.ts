@@ -55,8 +55,10 @@ export function createAuth(secret: string, accounts: AccountService, sessions: S
     return (await sessionFromCookie(cookieHeader))?.user ?? null;
   }
 
-  /** Starts a new session for the user and returns its Set-Cookie value. */
+  /** Starts a new session for the user (ending the browser's previous one) and returns its Set-Cookie value. */
   async function commitLogin(request: Request, userId: string): Promise<string> {
+    const previous = await sessionIdFromCookie(request.headers.get("Cookie"));
+    if (previous) await sessions.end(previous);
     const { id } = await sessions.create(userId, request.headers.get("User-Agent"));
     return cookie.serialize(id, { secure: isHttps(request) });
   }

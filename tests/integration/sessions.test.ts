@@ -187,6 +187,43 @@ describe("password change and other devices", () => {
     await login(email, "new-password-2");
   });
 
+  it("guessing the current password is throttled like logins", async () => {
+    const email = `guess-${randomBytes(4).toString("hex")}@example.test`;
+    await services.accounts.signup({ name: "Gus", email, password: "right-password" });
+    const cookie = await login(email, "right-password");
+    for (let i = 0; i < 5; i++) {
+      const res = await post(
+        "/account",
+        { intent: "password", currentPassword: `guess-${i}`, newPassword: "z".repeat(9) },
+        cookie,
+      );
+      expect(res.status).toBe(400);
+    }
+    const blocked = await post(
+      "/account",
+      { intent: "password", currentPassword: "right-password", newPassword: "z".repeat(9) },
+      cookie,
+    );
+    expect(blocked.status).toBe(429);
+    await login(email, "right-password");
+  });
+
+  it("logging in again replaces this browser's previous session", async () => {
+    const email = `again-${randomBytes(4).toString("hex")}@example.test`;
+    await services.accounts.signup({ name: "Ann", email, password: "password-123" });
+    const first = await login(email, "password-123");
+    const res = await fetch(`${server.url}/login`, {
+      method: "POST",
+      body: form({ email, password: "password-123" }),
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: first },
+      redirect: "manual",
+    });
+    const second = res.headers.get("set-cookie")!.split(";")[0]!;
+    expect(second).not.toBe(first);
+    expect(await trpcStatus(first)).toBe(401);
+    expect(await trpcStatus(second)).toBe(200);
+  });
+
   it("the account page lists sessions, renames, and logs out other devices", async () => {
     const user = await makeUser("Dana");
     const here = await sessionCookie(services, user.id);
