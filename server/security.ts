@@ -6,7 +6,7 @@ import helmet from "helmet";
 import type { Logger } from "./logger.js";
 
 /** What camera, microphone and screen capture are limited to; helmet 8 has no Permissions-Policy. */
-export const PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self)";
+const PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self)";
 
 /** The nonce Remix's inline scripts carry; set per response before any page renders. */
 export function cspNonce(res: Response): string {
@@ -62,7 +62,7 @@ export function securityHeaders(opts: { production: boolean }): RequestHandler[]
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** A write sent by a page of another origin (a forged form post); requests without Origin are not browsers'. */
-export function isCrossSite(req: Request): boolean {
+function isCrossSite(req: Request): boolean {
   if (SAFE_METHODS.has(req.method)) return false;
   const site = req.headers["sec-fetch-site"];
   if (site === "cross-site" || site === "same-site") return true;
@@ -102,7 +102,7 @@ export function crossSiteGuard(log: Logger): RequestHandler {
   };
 }
 
-export const CROSS_SITE_MESSAGE = "This form was sent from another site, so it was not accepted.";
+const CROSS_SITE_MESSAGE = "This form was sent from another site, so it was not accepted.";
 
 const refusingBuilds = new WeakMap<ServerBuild, ServerBuild>();
 

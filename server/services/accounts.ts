@@ -10,8 +10,8 @@ export const SignupSchema = z.object({
   email: EmailSchema,
   password: z.string().min(8, "Password must be at least 8 characters").max(200, "Password is too long"),
 });
-export const RenameSchema = z.object({ name: SignupSchema.shape.name });
-export const ChangePasswordSchema = z.object({
+const RenameSchema = z.object({ name: SignupSchema.shape.name });
+const ChangePasswordSchema = z.object({
   currentPassword: z.string().min(1, "Enter your current password").max(200, "Password is too long"),
   newPassword: SignupSchema.shape.password,
 });

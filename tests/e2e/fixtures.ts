@@ -17,7 +17,7 @@ type Fixtures = {
   cspGuard: void;
 };
 
-export interface CspViolation {
+interface CspViolation {
   url: string;
   directive: string;
   blocked: string;
