@@ -1,4 +1,5 @@
 import { expect, test } from "./fixtures";
+import { joinCall, leaveCall, tile, trpcQuery } from "./media";
 
 test("on /account a user renames themself and logs out their other device", async ({ page, loginAs }) => {
   const email = `account-${Date.now()}@example.com`;
@@ -34,4 +35,26 @@ test("on /account a user renames themself and logs out their other device", asyn
   await page.goto("/studies");
   await expect(page).toHaveURL(/\/studies$/);
   await expect(page.getByRole("banner")).toContainText("Olga Renamed");
+});
+
+test("a member logged out from another device is taken out of the call within seconds", async ({ loginAs }) => {
+  const alice = await loginAs("alice@example.com");
+  await joinCall(alice);
+  const bob = await loginAs("bob@example.com");
+  await joinCall(bob);
+  await expect(tile(alice, "Bob")).toBeVisible();
+
+  const bobsPhone = await loginAs("bob@example.com");
+  await bobsPhone.goto("/account");
+  await bobsPhone.getByRole("button", { name: "Log out other devices" }).click();
+  await expect(bobsPhone.getByRole("status")).toHaveText(/Logged out \d+ other devices?\./);
+
+  // Bob's laptop lost its session: everyone sees him go, and the record says he left (not DROPPED).
+  await expect(tile(alice, "Bob")).toHaveCount(0, { timeout: 5_000 });
+  await expect(tile(alice, "Alice (you)")).toBeVisible();
+  const studyId = /\/studies\/([^/]+)\/call/.exec(alice.url())![1];
+  await leaveCall(alice);
+  type History = { sessions: Array<{ participants: Array<{ name: string; leaveReason: string | null }> }> };
+  const history = await trpcQuery<History>(alice, "videoCall.history", { studyId, limit: 1 });
+  expect(history.sessions[0]!.participants.find((p) => p.name === "Bob")?.leaveReason).toBe("LEFT");
 });
