@@ -4,6 +4,8 @@ declare module "@remix-run/node" {
   interface AppLoadContext {
     services: Services;
     clientIp: string;
+    /** This response's Content-Security-Policy nonce for Remix's inline scripts. */
+    cspNonce: string;
   }
 }
 export {};

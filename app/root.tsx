@@ -17,6 +17,7 @@ import type { ReactNode } from "react";
 import { Toaster } from "sonner";
 import stylesHref from "./styles.css";
 import { getUser } from "./utils/auth.server";
+import { useNonce } from "./utils/nonce";
 
 // Icons and the web manifest are plain files in public/, served at the site root.
 export const links: LinksFunction = () => [
@@ -36,6 +37,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 function Shell({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const user = data?.user ?? null;
+  const nonce = useNonce();
   return (
     <html lang="en">
       <head>
@@ -55,6 +57,7 @@ function Shell({ children }: { children: ReactNode }) {
                 <span className="who truncate" title={user.name}>
                   {user.name}
                 </span>
+                <Link to="/account">Account</Link>
                 <Form method="post" action="/logout">
                   <button type="submit" className="link-button">
                     Log out
@@ -78,8 +81,8 @@ function Shell({ children }: { children: ReactNode }) {
           offset={{ bottom: "calc(var(--call-controls-h, 0px) + 24px)" }}
           mobileOffset={{ bottom: "calc(var(--call-controls-h, 0px) + 16px)" }}
         />
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

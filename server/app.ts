@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createPeerServer, PEER_MOUNT, PEER_SOCKET_PATH, refuseUpgrade } from "./peer-server.js";
+import { crossSiteGuard, cspNonce, refusingActions, securityHeaders } from "./security.js";
 import type { Services } from "./services/index.js";
 import { contextFactory } from "./trpc/context.js";
 import { appRouter } from "./trpc/routers/_app.js";
@@ -53,6 +54,10 @@ export async function createAppServer(opts: { config: Config; services: Services
   const httpServer = http.createServer(app);
   const origin = () => `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${addressPort(httpServer)}`;
 
+  // Headers first, so every answer (assets, API, errors) carries them.
+  app.use(securityHeaders({ production: config.NODE_ENV === "production" }));
+  app.use(crossSiteGuard(log));
+
   // The client IP feeds the login throttle; never trust a client-supplied copy of the header.
   app.use((req, _res, next) => {
     req.headers["x-coup-client-ip"] = req.socket.remoteAddress ?? "unknown";
@@ -92,8 +97,13 @@ export async function createAppServer(opts: { config: Config; services: Services
     aliveTimeoutMs: config.PEER_ALIVE_TIMEOUT_MS,
     log,
     hooks: {
-      userIdFromCookie: (cookie) => services.auth.userIdFromCookie(cookie),
-      authorize: (userId, peerId) => services.peerAccess.authorize(userId, peerId),
+      sessionFromCookie: async (cookie) => {
+        const session = await services.auth.sessionFromCookie(cookie);
+        return session ? { id: session.id, userId: session.user.id } : null;
+      },
+      onSessionEnd: (sessionId, onEnd) => services.auth.sessions.onEnd(sessionId, onEnd),
+      leaveAsPeer: (peerId) => services.videoCall.leavePeer(peerId),
+      authorize: async (userId, peerId) => services.peerAccess.authorize(userId, peerId),
       onConnect: (peerId) => services.peerAccess.onConnect(peerId),
       onDisconnect: (peerId) => services.peerAccess.onDisconnect(peerId),
     },
@@ -105,9 +115,9 @@ export async function createAppServer(opts: { config: Config; services: Services
     try {
       const build = await loadBuild();
       return createRequestHandler({
-        build,
+        build: res.locals.crossSite ? refusingActions(build) : build,
         mode: config.NODE_ENV === "production" ? "production" : "development",
-        getLoadContext: () => ({ services, clientIp: req.socket.remoteAddress ?? "unknown" }),
+        getLoadContext: () => ({ services, clientIp: req.socket.remoteAddress ?? "unknown", cspNonce: cspNonce(res) }),
       })(req, res, next);
     } catch (err) {
       next(err);

@@ -1,38 +1,25 @@
-import { createCookieSessionStorage, type SessionStorage } from "@remix-run/node";
+import { createCookie } from "@remix-run/node";
 import { Authenticator } from "remix-auth";
 import { FormStrategy } from "remix-auth-form";
 import type { AccountService, SessionUser } from "./services/accounts.js";
 import { setBounded } from "./bounded-map.js";
+import { SESSION_ID_RE, SESSION_TTL_MS, type AuthSession, type SessionStore } from "./sessions.js";
 
 export const SESSION_COOKIE = "coup_session";
-const USER_KEY = "userId";
-const THIRTY_DAYS = 60 * 60 * 24 * 30;
 
-type SessionData = { [USER_KEY]: string };
-type FlashData = { toast: string };
-
-/** Builds everything that reads or writes the login session; shared by Remix, tRPC and the WebSocket upgrade. */
-export function createAuth(secret: string, accounts: AccountService) {
-  const storages = new Map<boolean, SessionStorage<SessionData, FlashData>>();
-  // "secure when served over https": the flag must follow the request, so keep one storage per scheme.
-  const storageFor = (secure: boolean) => {
-    let s = storages.get(secure);
-    if (!s) {
-      s = createCookieSessionStorage<SessionData, FlashData>({
-        cookie: {
-          name: SESSION_COOKIE,
-          httpOnly: true,
-          sameSite: "lax",
-          path: "/",
-          secure,
-          secrets: [secret],
-          maxAge: THIRTY_DAYS,
-        },
-      });
-      storages.set(secure, s);
-    }
-    return s;
-  };
+/**
+ * Builds everything that reads or writes the login cookie; shared by Remix, tRPC and the WebSocket
+ * upgrade. The cookie carries only the signed id of a row in `sessions`, so ending a session
+ * (logout, password change) takes effect wherever the cookie was copied to.
+ */
+export function createAuth(secret: string, accounts: AccountService, sessions: SessionStore) {
+  const cookie = createCookie(SESSION_COOKIE, {
+    httpOnly: true,
+    sameSite: "lax",
+    path: "/",
+    secrets: [secret],
+    maxAge: SESSION_TTL_MS / 1000,
+  });
   const isHttps = (request: Request) => new URL(request.url).protocol === "https:";
 
   const authenticator = new Authenticator<SessionUser>();
@@ -44,39 +31,46 @@ export function createAuth(secret: string, accounts: AccountService) {
     "form",
   );
 
-  // Verifying the cookie's signature is an async HMAC on every API call; the same header string
-  // always verifies the same way, so a verified answer is reused briefly.
-  const verified = new Map<string, { userId: string | null; expires: number }>();
-  async function userIdFromCookie(cookieHeader: string | null | undefined): Promise<string | null> {
+  // Checking the cookie's signature is an async HMAC on every API call; the same header string
+  // always verifies the same way, so the answer is remembered (whether the session is still
+  // alive is asked of the store every time).
+  const verified = new Map<string, string | null>();
+  async function sessionIdFromCookie(cookieHeader: string | null | undefined): Promise<string | null> {
     if (!cookieHeader) return null;
-    const now = Date.now();
     const hit = verified.get(cookieHeader);
-    if (hit && hit.expires > now) return hit.userId;
-    const session = await storageFor(false).getSession(cookieHeader);
-    const id = session.get(USER_KEY);
-    const userId = typeof id === "string" ? id : null;
-    setBounded(verified, cookieHeader, { userId, expires: now + 10_000 }, 10_000);
-    return userId;
+    if (hit !== undefined) return hit;
+    // Cookies from before server-side sessions hold `{"userId": …}` and fail the shape check.
+    const value: unknown = await cookie.parse(cookieHeader).catch(() => null);
+    const id = typeof value === "string" && SESSION_ID_RE.test(value) ? value : null;
+    setBounded(verified, cookieHeader, id, 10_000);
+    return id;
+  }
+
+  async function sessionFromCookie(cookieHeader: string | null | undefined): Promise<AuthSession | null> {
+    const id = await sessionIdFromCookie(cookieHeader);
+    return id ? sessions.resolve(id) : null;
   }
 
   async function currentUser(cookieHeader: string | null | undefined): Promise<SessionUser | null> {
-    const id = await userIdFromCookie(cookieHeader);
-    return id ? accounts.findUser(id) : null;
+    return (await sessionFromCookie(cookieHeader))?.user ?? null;
   }
 
+  /** Starts a new session for the user (ending the browser's previous one) and returns its Set-Cookie value. */
   async function commitLogin(request: Request, userId: string): Promise<string> {
-    const storage = storageFor(isHttps(request));
-    const session = await storage.getSession(request.headers.get("Cookie"));
-    session.set(USER_KEY, userId);
-    return storage.commitSession(session);
+    const previous = await sessionIdFromCookie(request.headers.get("Cookie"));
+    if (previous) await sessions.end(previous);
+    const { id } = await sessions.create(userId, request.headers.get("User-Agent"));
+    return cookie.serialize(id, { secure: isHttps(request) });
   }
 
+  /** Ends the request's session (if any) and returns a Set-Cookie value that clears the cookie. */
   async function destroy(request: Request): Promise<string> {
-    const storage = storageFor(isHttps(request));
-    return storage.destroySession(await storage.getSession(request.headers.get("Cookie")));
+    const id = await sessionIdFromCookie(request.headers.get("Cookie"));
+    if (id) await sessions.end(id);
+    return cookie.serialize("", { secure: isHttps(request), maxAge: 0, expires: new Date(0) });
   }
 
-  return { authenticator, userIdFromCookie, currentUser, commitLogin, destroy };
+  return { authenticator, sessions, sessionFromCookie, currentUser, commitLogin, destroy };
 }
 
 export type Auth = ReturnType<typeof createAuth>;

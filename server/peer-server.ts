@@ -11,7 +11,12 @@ export const PEER_SOCKET_PATH = `${PEER_MOUNT}/peerjs`;
 export interface PeerHooks {
   /** May this logged-in user register this peer id? Only the owner of an open participation may. */
   authorize(userId: string, peerId: string): Promise<boolean>;
-  userIdFromCookie(cookie: string | undefined): Promise<string | null>;
+  /** The live login session the upgrade's cookie names, if any. */
+  sessionFromCookie(cookie: string | undefined): Promise<{ id: string; userId: string } | null>;
+  /** Calls back once when that login session ends; returns an unsubscribe. */
+  onSessionEnd(sessionId: string, onEnd: () => void): () => void;
+  /** The socket's login session ended: take its peer out of the call like a leave. */
+  leaveAsPeer(peerId: string): Promise<void>;
   onConnect(peerId: string): void;
   onDisconnect(peerId: string): void;
 }
@@ -54,16 +59,29 @@ export function createPeerServer(opts: {
     if (!sameOrigin(req)) return refuseUpgrade(socket, 403, "Forbidden");
     const url = new URL(req.url ?? "/", "http://localhost");
     const peerId = url.searchParams.get("id") ?? "";
-    let allowed = false;
+    let session: { id: string; userId: string } | null = null;
     try {
-      const userId = await opts.hooks.userIdFromCookie(req.headers.cookie);
-      allowed = !!userId && peerId.length > 0 && peerId.length <= 64 && (await opts.hooks.authorize(userId, peerId));
+      session = await opts.hooks.sessionFromCookie(req.headers.cookie);
+      const ok = !!session && peerId.length > 0 && peerId.length <= 64;
+      if (!ok || !(await opts.hooks.authorize(session!.userId, peerId))) session = null;
     } catch (err) {
+      session = null;
       opts.log.warn({ err }, "peer upgrade check failed");
     }
-    if (!allowed || !wss) return refuseUpgrade(socket, 401, "Unauthorized");
+    if (!session || !wss) return refuseUpgrade(socket, 401, "Unauthorized");
+    const { id: sessionId } = session;
     const server = wss;
-    server.handleUpgrade(req, socket, head, (ws) => server.emit("connection", ws, req));
+    server.handleUpgrade(req, socket, head, (ws) => {
+      // A logged-out browser keeps no signaling socket and no seat in the call.
+      const stop = opts.hooks.onSessionEnd(sessionId, () => {
+        ws.terminate();
+        opts.hooks
+          .leaveAsPeer(peerId)
+          .catch((err) => opts.log.warn({ err, peerId }, "leaving the call of an ended session failed"));
+      });
+      ws.once("close", stop);
+      server.emit("connection", ws, req);
+    });
   }
 
   function close() {

@@ -6,3 +6,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export function loader() {
   return redirect("/studies");
 }
+
+/** Never shown (both handlers redirect); it makes this a page route so a refused post gets the error page. */
+export default function Logout() {
+  return null;
+}

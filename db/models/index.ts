@@ -1,10 +1,11 @@
 import type { Sequelize } from "sequelize";
+import { Session } from "./session.js";
 import { Study } from "./study.js";
 import { StudyMember } from "./study-member.js";
 import { User } from "./user.js";
 import { VideoCallParticipant, VideoCallSession } from "./video-call.js";
 
-export { Study, StudyMember, User, VideoCallParticipant, VideoCallSession };
+export { Session, Study, StudyMember, User, VideoCallParticipant, VideoCallSession };
 export * from "./study-member.js";
 export type { LeaveReason } from "../../machines/room-protocol.js";
 
@@ -18,6 +19,7 @@ export function initModels(sequelize: Sequelize): void {
   StudyMember.initModel(sequelize);
   VideoCallSession.initModel(sequelize);
   VideoCallParticipant.initModel(sequelize);
+  Session.initModel(sequelize);
 
   Study.belongsTo(User, { as: "owner", foreignKey: "ownerId" });
   StudyMember.belongsTo(User, { as: "user", foreignKey: "userId" });

@@ -2,7 +2,6 @@ import { UniqueConstraintError } from "sequelize";
 import { z } from "zod";
 import { burnVerify, hashPassword, verifyPassword } from "../../db/passwords.js";
 import { User } from "../../db/models/index.js";
-import { setBounded } from "../bounded-map.js";
 import { DomainError } from "./errors.js";
 
 const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
@@ -10,6 +9,11 @@ const SignupSchema = z.object({
   name: z.string().trim().min(1, "Enter your name").max(80, "Name is too long (80 characters at most)"),
   email: EmailSchema,
   password: z.string().min(8, "Password must be at least 8 characters").max(200, "Password is too long"),
+});
+const RenameSchema = z.object({ name: SignupSchema.shape.name });
+const ChangePasswordSchema = z.object({
+  currentPassword: z.string().min(1, "Enter your current password").max(200, "Password is too long"),
+  newPassword: SignupSchema.shape.password,
 });
 const LoginSchema = z.object({
   email: EmailSchema,
@@ -22,9 +26,6 @@ export interface SessionUser {
   name: string;
   avatarUrl: string | null;
 }
-
-const USER_CACHE_TTL_MS = 5_000;
-const USER_CACHE_MAX = 10_000;
 
 export const INVALID_LOGIN = "Invalid email or password.";
 export const THROTTLED_LOGIN = "Too many failed attempts. Wait a minute and try again.";
@@ -100,21 +101,28 @@ export class AccountService {
     return toSessionUser(user);
   }
 
-  /**
-   * Every authenticated request resolves its cookie's user. Profiles change rarely, so a lookup is
-   * reused for a few seconds instead of costing a database round-trip per request; authorization
-   * itself (memberships) is never read from this cache.
-   */
-  async findUser(id: string): Promise<SessionUser | null> {
-    if (!z.uuid().safeParse(id).success) return null;
-    const now = Date.now();
-    const hit = this.userCache.get(id);
-    if (hit && hit.expires > now) return hit.user;
-    const row = await User.findByPk(id);
-    const user = row ? toSessionUser(row) : null;
-    setBounded(this.userCache, id, { user, expires: now + USER_CACHE_TTL_MS }, USER_CACHE_MAX);
-    return user;
+  async rename(userId: string, input: unknown): Promise<SessionUser> {
+    const { name } = RenameSchema.parse(input);
+    const user = await User.findByPk(userId);
+    if (!user) throw new DomainError("NOT_FOUND", "This account no longer exists.");
+    await user.update({ name });
+    return toSessionUser(user);
   }
 
-  private readonly userCache = new Map<string, { user: SessionUser | null; expires: number }>();
+  /** Checks the current password before setting a new one; ending other sessions is the caller's part. */
+  async changePassword(userId: string, input: unknown): Promise<void> {
+    const { currentPassword, newPassword } = ChangePasswordSchema.parse(input);
+    const user = await User.findByPk(userId);
+    if (!user) throw new DomainError("NOT_FOUND", "This account no longer exists.");
+    // A stolen session must not become a way to guess the password: same throttle as logins.
+    if (this.throttle.isBlocked("password-change", user.email)) {
+      throw new DomainError("TOO_MANY_REQUESTS", THROTTLED_LOGIN);
+    }
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      this.throttle.fail("password-change", user.email);
+      throw new DomainError("BAD_REQUEST", "Your current password is not correct.");
+    }
+    this.throttle.succeed("password-change", user.email);
+    await user.update({ passwordHash: await hashPassword(newPassword) });
+  }
 }

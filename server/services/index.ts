@@ -3,6 +3,7 @@ import { createAuth } from "../auth.js";
 import { CONFIG_DEFAULTS, type Config } from "../config.js";
 import { RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
+import { SessionStore } from "../sessions.js";
 import { AccountService } from "./accounts.js";
 import { MembershipCache } from "./memberships.js";
 import { StudyService } from "./studies.js";
@@ -40,7 +41,9 @@ export function createServices(
   const accounts = new AccountService();
   const studies = new StudyService(sequelize);
   const memberships = new MembershipCache(sequelize);
-  const auth = createAuth(config.SESSION_SECRET, accounts);
+  // Login sessions keep real time even when a test drives the call clock.
+  const sessions = new SessionStore(sequelize, { log: options.log ?? logger });
+  const auth = createAuth(config.SESSION_SECRET, accounts, sessions);
   const events = new RoomEventBus();
   const videoCall = new VideoCallService({
     sequelize,
@@ -69,8 +72,12 @@ export function createServices(
     videoCallRest: new VideoCallRest(videoCall, auth),
     events,
     peerAccess: videoCall.peerAccess,
-    start: () => videoCall.startBackground(),
+    start: async () => {
+      await sessions.start();
+      await videoCall.startBackground();
+    },
     stop: async () => {
+      sessions.stop();
       await videoCall.stopBackground();
       memberships.dispose();
     },

@@ -6,6 +6,8 @@ import type { SessionUser } from "../services/accounts.js";
 export interface ContextInner {
   services: Services;
   user: SessionUser | null;
+  /** The login session behind `user`; live streams end with it. Absent in direct-call tests. */
+  sessionId?: string | null;
   log: Logger;
 }
 export type Context = ContextInner;
@@ -17,7 +19,7 @@ export function createContextInner(opts: ContextInner): Context {
 
 export function contextFactory(services: Services, log: Logger) {
   return async ({ req }: { req: IncomingMessage }): Promise<Context> => {
-    const user = await services.auth.currentUser(req.headers.cookie);
-    return createContextInner({ services, user, log });
+    const session = await services.auth.sessionFromCookie(req.headers.cookie);
+    return createContextInner({ services, user: session?.user ?? null, sessionId: session?.id ?? null, log });
   };
 }

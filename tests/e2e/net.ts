@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, type Browser, type Page } from "@playwright/test";
 import { CHROMIUM_LAUNCHER } from "./browser";
-import { logIn } from "./fixtures";
+import { logIn, watchCsp } from "./fixtures";
 import { decodedFrames } from "./media";
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +250,7 @@ export class TurnServer {
  */
 export async function openMember(browser: Browser, baseURL: string, email: string): Promise<Page> {
   const context = await browser.newContext({ baseURL, permissions: ["camera", "microphone"] });
+  await watchCsp(context);
   const page = await context.newPage();
   await page.goto("/");
   await logIn(page, email);

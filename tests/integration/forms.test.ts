@@ -42,6 +42,19 @@ describe("pages and forms answer bad input with a 4xx and a message, never a 500
     expect(await counts()).toEqual(before);
   });
 
+  it("a login or sign-up posted from another site is a 403 page, not a 500", async () => {
+    const before = await counts();
+    for (const path of ["/login", "/signup"]) {
+      const res = await post(path, form({ name: "N", email: "n@example.com", password: "password123" }), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Origin: "https://elsewhere.example",
+      });
+      expect(res.status, path).toBe(403);
+      expect(await res.text()).toContain("Access denied");
+    }
+    expect(await counts()).toEqual(before);
+  });
+
   it("study actions from a logged-in member", async () => {
     const owner = await makeUser("Owner");
     const member = await makeUser("Member");

@@ -200,6 +200,15 @@ export class VideoCallService {
     return { success: true };
   }
 
+  /**
+   * Closes the open participation behind a signaling socket as a leave: its browser's login session
+   * ended (logout, password change), so it can no longer leave by itself. The PeerServer only
+   * accepted that socket for this participation's owner.
+   */
+  async leavePeer(peerId: string): Promise<void> {
+    await this.closeParticipation({ peerId }, "LEFT", this.now());
+  }
+
   async heartbeat(
     userId: string,
     { sessionId, studyId }: SessionCallRequest,

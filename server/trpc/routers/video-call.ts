@@ -42,9 +42,11 @@ export const videoCallRouter = router({
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.
+   * The stream also ends when the login session behind it does.
    */
   events: authedProcedure.input(WatchSchema).subscription(async ({ ctx, input, signal }) => {
-    const stream = await ctx.services.videoCall.watch(ctx.user.id, input, signal);
+    const live = ctx.sessionId ? ctx.services.auth.sessions.untilEnded(ctx.sessionId, signal) : signal;
+    const stream = await ctx.services.videoCall.watch(ctx.user.id, input, live);
     return (async function* () {
       for await (const { id, event } of stream) yield tracked(id, event);
     })();
