@@ -5,7 +5,7 @@ import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
-import { linkPhase } from "../../../machines/peer.machine";
+import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DevicePickers } from "./devices";
@@ -285,7 +285,7 @@ function PeerTile({
   reported: LinkReport | undefined;
   onRetry: (peerId: string) => void;
 }) {
-  const phase = useSelector(peer, (s) => linkPhase(s.value as string, s.context.attempt));
+  const phase = useSelector(peer, (s) => linkPhase(peerStatus(s), s.context.attempt));
   const name = useSelector(peer, (s) => s.context.remote.name);
   const peerId = useSelector(peer, (s) => s.context.remote.peerId);
   const previous = useRef(phase);
@@ -351,7 +351,7 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
   const v = useSelector(
     peer,
     (s) => ({
-      value: s.value as string,
+      value: peerStatus(s),
       name: s.context.remote.name,
       role: s.context.role,
       sample: s.context.quality?.sample,
