@@ -377,6 +377,7 @@ export const callMachine = machineSetup.createMachine({
           on: {
             "HEARTBEAT.FAILED": { actions: { type: "setHeartbeatFailing", params: { failing: true } } },
             "HEARTBEAT.OK": { actions: { type: "setHeartbeatFailing", params: { failing: false } } },
+            RETRY_SERVER: { actions: "beatNow" },
           },
           states: {
             live: {
@@ -397,7 +398,7 @@ export const callMachine = machineSetup.createMachine({
             },
             retrying: { after: { feedRetryDelay: "live" } },
             /** The feed could not be restored: people joining or leaving are not seen. */
-            lost: { on: { RETRY_SERVER: { target: "live", actions: "clearFeedFailures" } } },
+            lost: { on: { RETRY_SERVER: { target: "live", actions: ["clearFeedFailures", "beatNow"] } } },
           },
         },
         /**

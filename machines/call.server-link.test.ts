@@ -25,6 +25,7 @@ function inCall() {
   const feeds: Array<(e: RoomFeedEvent) => void> = [];
   let heartbeat: ((e: HeartbeatEvent) => void) | null = null;
   const published: PublishMediaInput[] = [];
+  const heartbeatCommands: EventObject[] = [];
   let publishFails = false;
   const joined: JoinedCall = {
     sessionId: "session-1",
@@ -46,8 +47,9 @@ function inCall() {
       roomEvents: fromCallback<EventObject, SessionRef>(({ sendBack }) => {
         feeds.push(sendBack);
       }),
-      heartbeat: fromCallback<EventObject, SessionRef>(({ sendBack }) => {
+      heartbeat: fromCallback<EventObject, SessionRef>(({ sendBack, receive }) => {
         heartbeat = sendBack;
+        receive((c) => heartbeatCommands.push(c));
       }),
       publishMedia: fromPromise<void, PublishMediaInput>(async ({ input }) => {
         published.push(input);
@@ -64,6 +66,7 @@ function inCall() {
     actor,
     feeds,
     published,
+    heartbeatCommands,
     failPublishing: (fails: boolean) => (publishFails = fails),
     feedFails: () => feeds.at(-1)!({ type: "ROOM.FEED_FAILED", reason: "refused" }),
     heartbeat: (e: HeartbeatEvent) => heartbeat!(e),
@@ -155,5 +158,14 @@ describe("publishing failures", () => {
     await flush();
     expect(h.published.at(-1)).toMatchObject({ audio: true, video: true });
     expect(h.trouble()).toBeNull();
+  });
+});
+
+describe("Try again", () => {
+  it("asks the heartbeat actor to beat at once", async () => {
+    const h = await joinedCall();
+    h.heartbeat({ type: "HEARTBEAT.FAILED", reason: "Failed to fetch" });
+    h.actor.send({ type: "RETRY_SERVER" });
+    expect(h.heartbeatCommands).toEqual([{ type: "BEAT_NOW" }]);
   });
 });

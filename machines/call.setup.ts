@@ -56,6 +56,9 @@ export type CallEvent =
 /** What the heartbeat actor reports: a beat failed (after its own retries), or one went through. */
 export type HeartbeatEvent = { type: "HEARTBEAT.FAILED"; reason: string } | { type: "HEARTBEAT.OK" };
 
+/** Sent to the heartbeat actor: beat now (the user asked to try the server again). */
+export type HeartbeatCommand = { type: "BEAT_NOW" };
+
 export type PeerRef = ActorRefFrom<typeof peerMachine>;
 
 export interface CallContext {
@@ -137,6 +140,7 @@ export const callSetup = setup({
     joinCall: missing<JoinedCall, JoinCallInput>("joinCall"),
     signaling: missingCallback<SignalingCommand, SignalingInput>("signaling"),
     roomEvents: missingCallback<EventObject, SessionRef>("roomEvents"),
+    // Receives HeartbeatCommand; typed loosely so a fake that ignores commands fits too.
     heartbeat: missingCallback<EventObject, SessionRef>("heartbeat"),
     publishMedia: missing<void, PublishMediaInput>("publishMedia"),
     reportLink: missing<void, ReportLinkInput>("reportLink"),

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type AnyEventObject, type AnyActorLogic, createActor, createMachine } from "xstate";
+import { type AnyEventObject, type AnyActorLogic, createActor, createMachine, sendTo } from "xstate";
 import type { CallApi } from "../call-api";
 import type { RoomEvent, RoomSession } from "../room-protocol";
 import { createServerActors } from "./server";
@@ -106,5 +106,26 @@ describe("roomEvents actor", () => {
     handlers!.onSnapshot(null);
     expect(got[0]).toMatchObject({ type: "ROOM.EVENT", event: { type: "session-ended", sessionId: "session-1" } });
     stop();
+  });
+});
+
+describe("heartbeat actor: Try again", () => {
+  it("beats at once on BEAT_NOW", async () => {
+    let beats = 0;
+    const api = fakeApi({ heartbeat: () => (beats++, Promise.resolve()) });
+    const logic = createServerActors(api, 15_000).heartbeat;
+    const parent = createActor(
+      createMachine({
+        invoke: { src: logic, id: "hb", input: ref },
+        on: { POKE: { actions: sendTo("hb", { type: "BEAT_NOW" }) } },
+      }),
+    );
+    parent.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(beats).toBe(0);
+    parent.send({ type: "POKE" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(beats).toBe(1);
+    parent.stop();
   });
 });

@@ -13,7 +13,7 @@ import type {
   RoomFeedEvent,
   SessionRef,
 } from "../call.contracts";
-import type { HeartbeatEvent } from "../call.setup";
+import type { HeartbeatCommand, HeartbeatEvent } from "../call.setup";
 import { JoinError, type JoinErrorReason } from "../errors";
 import { nextRetryDelay } from "../reconnect-policy";
 import { mark } from "./marks";
@@ -61,9 +61,10 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
     /**
      * Beats every `heartbeatIntervalMs`. A failed beat is tried again on the retry schedule
      * (1 s, 3 s, 7 s); when those fail too the machine hears HEARTBEAT.FAILED (the server will
-     * drop us if this goes on), and HEARTBEAT.OK once a beat gets through again.
+     * drop us if this goes on), and HEARTBEAT.OK once a beat gets through again. BEAT_NOW (the
+     * user's "Try again") beats at once.
      */
-    heartbeat: fromCallback<EventObject, SessionRef>(({ input, sendBack }) => {
+    heartbeat: fromCallback<EventObject, SessionRef>(({ input, sendBack, receive }) => {
       const send = (e: HeartbeatEvent) => sendBack(e);
       let stopped = false;
       let failing = false;
@@ -90,6 +91,12 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
         );
       };
       schedule(heartbeatIntervalMs, 0);
+      // The user pressed "Try again": beat now rather than at the next tick.
+      receive((command) => {
+        if (command.type !== ("BEAT_NOW" satisfies HeartbeatCommand["type"])) return;
+        clearTimeout(timer);
+        beat(0);
+      });
       return () => {
         stopped = true;
         clearTimeout(timer);

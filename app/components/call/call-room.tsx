@@ -3,7 +3,7 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
-import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import { serverTrouble, type CallMachine, type PeerRef, type ServerTrouble } from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
 import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
@@ -24,6 +24,12 @@ const JOIN_ERRORS: Record<string, string> = {
   network: "We couldn't reach the server. Check your connection and try again.",
   signaling: "We couldn't connect to the call server. Try again in a moment.",
   unknown: "Something went wrong while joining.",
+};
+
+const SERVER_TROUBLE: Record<ServerTrouble, string> = {
+  "room-feed": "Lost touch with the call server: people joining or leaving may not show up.",
+  heartbeat: "Can't reach the server: you may be dropped from the call.",
+  publish: "Others may not see whether your microphone or camera is on.",
 };
 
 /** Owns the call actor for the page's lifetime; everything below renders its snapshots. */
@@ -182,6 +188,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
       signalingDown:
         s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
       signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
+      serverTrouble: serverTrouble(s),
       videoTrack: s.context.videoTrack,
       screenStream: s.context.screenStream,
       audioTrack: s.context.audioTrack,
@@ -214,6 +221,14 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           ) : (
             "Reconnecting to the call server… your current video keeps flowing."
           )}
+        </div>
+      ) : null}
+      {view.serverTrouble ? (
+        <div className="banner" role="alert">
+          {SERVER_TROUBLE[view.serverTrouble]}{" "}
+          <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
+            Try again
+          </button>
         </div>
       ) : null}
       {talkingWhileMuted ? (
