@@ -93,4 +93,5 @@ export interface CallInput {
 
 export type DeviceKind = "audio" | "video";
 
-export type CallEndReason = "left" | "session-ended" | "kicked";
+/** "replaced": the same person joined from another tab or device, which took the call over. */
+export type CallEndReason = "left" | "session-ended" | "kicked" | "replaced";

@@ -1030,6 +1030,18 @@ describe("leaving", () => {
     expect(h.actor.getSnapshot().status).toBe("done");
   });
 
+  it("joining from another tab ends this one as replaced, not left, and lets its camera go", async () => {
+    const h = await joined();
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "me", peerId: "me-peer", reason: "LEFT", replaced: true },
+    });
+    expect(h.value()).toBe("left");
+    expect(h.actor.getSnapshot().context.endReason).toBe("replaced");
+    expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.RELEASE", tracks: [mic, camera] });
+    expect(h.leaves).toEqual([]);
+  });
+
   it("ends when the session ends, and offers a rejoin when the server dropped us", async () => {
     const h = await joined();
     h.room({ type: "ROOM.EVENT", event: { type: "session-ended", sessionId: SESSION, endedAt: T1 } });

@@ -186,7 +186,7 @@ export const rosterSetup = callSetup.extend({
         if (e.reason === "DROPPED") {
           enqueue.assign({ joinError: new JoinError("network", "the server dropped this connection") });
         } else {
-          const reason: CallEndReason = e.reason === "KICKED" ? "kicked" : "left";
+          const reason: CallEndReason = e.reason === "KICKED" ? "kicked" : e.replaced ? "replaced" : "left";
           enqueue.assign({ endReason: reason });
         }
       }

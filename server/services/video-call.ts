@@ -378,7 +378,9 @@ export class VideoCallService {
     // jsonb renders timestamps in the server's own format; clients get the API's ISO strings.
     const participants = (row.participants ?? []).map((p) => ({ ...p, joinedAt: new Date(p.joinedAt).toISOString() }));
     if (row.previousPeerId) {
-      this.publish(studyId, { type: "user-left", sessionId, userId, peerId: row.previousPeerId, reason: "LEFT" });
+      // `replaced`: an old tab still open says "You joined from another tab", not "You left".
+      const left = { type: "user-left", sessionId, userId, peerId: row.previousPeerId, reason: "LEFT" } as const;
+      this.publish(studyId, { ...left, replaced: true });
     }
     this.publish(studyId, { type: "user-joined", sessionId, participant: view });
     return {

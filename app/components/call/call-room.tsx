@@ -3,7 +3,13 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
-import { serverTrouble, type CallMachine, type PeerRef, type ServerTrouble } from "../../../machines/call.machine";
+import {
+  serverTrouble,
+  type CallEndReason,
+  type CallMachine,
+  type PeerRef,
+  type ServerTrouble,
+} from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
 import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
@@ -24,6 +30,13 @@ const JOIN_ERRORS: Record<string, string> = {
   network: "We couldn't reach the server. Check your connection and try again.",
   signaling: "We couldn't connect to the call server. Try again in a moment.",
   unknown: "Something went wrong while joining.",
+};
+
+const END_REASONS: Record<CallEndReason, string> = {
+  left: "You left the call.",
+  kicked: "You left the call.",
+  "session-ended": "The call has ended.",
+  replaced: "You joined from another tab.",
 };
 
 const SERVER_TROUBLE: Record<ServerTrouble, string> = {
@@ -145,9 +158,12 @@ function CallView({
       {top === "leaving" ? <p role="status">Leaving…</p> : null}
       {top === "left" ? (
         <div className="card" role="status">
-          <p>{ctx.endReason === "session-ended" ? "The call has ended." : "You left the call."}</p>
+          <p>{END_REASONS[ctx.endReason ?? "left"]}</p>
           <p>
-            <a href={`/studies/${studyId}/call`}>Rejoin</a> · <Link to={`/studies/${studyId}`}>Back to the study</Link>
+            <a href={`/studies/${studyId}/call`}>
+              {ctx.endReason === "replaced" ? "Take the call back here" : "Rejoin"}
+            </a>{" "}
+            · <Link to={`/studies/${studyId}`}>Back to the study</Link>
           </p>
         </div>
       ) : null}
