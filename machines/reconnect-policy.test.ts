@@ -49,15 +49,15 @@ describe("nextSignalingRetryDelay", () => {
     expect(nextSignalingRetryDelay(1, Number.NaN, NO_JITTER)).toBeNull();
   });
 
-  it("jitter stays within ±50% of each gap, even at the ends of the random range", () => {
+  it("jitter only shortens a gap, by at most half, even at the ends of the random range", () => {
     for (const r of [0, 0.999_999, 1, -1, 2]) {
       expect(nextSignalingRetryDelay(1, 0, () => r)).toBeGreaterThanOrEqual(500);
-      expect(nextSignalingRetryDelay(1, 0, () => r)).toBeLessThanOrEqual(1500);
+      expect(nextSignalingRetryDelay(1, 0, () => r)).toBeLessThanOrEqual(1000);
       expect(nextSignalingRetryDelay(2, 0, () => r)).toBeGreaterThanOrEqual(1000);
-      expect(nextSignalingRetryDelay(2, 0, () => r)).toBeLessThanOrEqual(3000);
+      expect(nextSignalingRetryDelay(2, 0, () => r)).toBeLessThanOrEqual(2000);
     }
-    expect(nextSignalingRetryDelay(2, 0, () => 0)).toBe(1000);
-    expect(nextSignalingRetryDelay(2, 0, () => 1)).toBe(3000);
+    expect(nextSignalingRetryDelay(2, 0, () => 0)).toBe(2000);
+    expect(nextSignalingRetryDelay(2, 0, () => 1)).toBe(1000);
   });
 
   it("spreads a crowd that lost the server at the same instant over the whole window", () => {
@@ -65,10 +65,10 @@ describe("nextSignalingRetryDelay", () => {
     const delays = Array.from({ length: 1000 }, () => nextSignalingRetryDelay(2, 0, random)!);
     for (const d of delays) {
       expect(d).toBeGreaterThanOrEqual(1000);
-      expect(d).toBeLessThanOrEqual(3000);
+      expect(d).toBeLessThanOrEqual(2000);
     }
-    // No beat: every 200 ms slice of the 2 s window gets a share of the re-dials (≈100 each).
-    const slices = Array.from({ length: 10 }, (_, i) => delays.filter((d) => Math.floor((d - 1000) / 200) === i));
+    // No beat: every 100 ms slice of the 1 s window gets a share of the re-dials (≈100 each).
+    const slices = Array.from({ length: 10 }, (_, i) => delays.filter((d) => Math.floor((d - 1000) / 100) === i));
     for (const slice of slices) expect(slice.length).toBeGreaterThan(50);
     expect(new Set(delays).size).toBeGreaterThan(500);
   });

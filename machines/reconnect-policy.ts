@@ -31,14 +31,14 @@ export function nextRetryDelay(attempt: number, elapsedMs: number): number | nul
 /** Gap before signaling re-dial n (1-based) before jitter; the last entry repeats. */
 export const SIGNALING_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
 
-/** Each signaling gap is spread over ±this fraction of itself. */
+/** Each signaling gap is drawn from [base × (1 − this), base]. */
 export const SIGNALING_JITTER = 0.5;
 
 /** A source of numbers in [0, 1), like Math.random; injected so tests are exact. */
 export type RandomSource = () => number;
 
-/** Returns 0.5 every time: the schedule without jitter (the middle of every window). */
-export const NO_JITTER: RandomSource = () => 0.5;
+/** Returns 0 every time: the schedule without jitter (the top of every window). */
+export const NO_JITTER: RandomSource = () => 0;
 
 /**
  * When the PeerServer socket drops we keep re-dialling (after ~1 s, then every ~2 s) until a
@@ -46,9 +46,10 @@ export const NO_JITTER: RandomSource = () => 0.5;
  * costs nothing that is flowing, and a server restart takes many seconds: the short steady gap
  * means we are back within ~2 s of the server, well inside its boot grace for our peer id.
  *
- * The gap is jittered (base × [1 − J, 1 + J)): after a server restart every browser in every call
- * lost its socket at the same instant, and without jitter they would all re-dial on the same beat
- * (LiveKit's DefaultReconnectPolicy adds jitter for the same reason).
+ * The gap is jittered downwards (base × (1 − J·r), so 1–2 s for the 2 s gap): after a server
+ * restart every browser in every call lost its socket at the same instant, and without jitter they
+ * would all re-dial on the same beat (LiveKit's DefaultReconnectPolicy adds jitter for the same
+ * reason). Only downwards, so "back within ~2 s of the server" still holds.
  *
  * @param random a source of numbers in [0, 1); NO_JITTER gives the bare schedule.
  * @returns the delay before re-dial `attempt`, or null when we should give up.
@@ -63,5 +64,5 @@ export function nextSignalingRetryDelay(
   const base = SIGNALING_RETRY_DELAYS_MS[Math.min(attempt, SIGNALING_RETRY_DELAYS_MS.length) - 1];
   if (base === undefined) return null;
   const r = Math.min(Math.max(random(), 0), 1);
-  return Math.round(base * (1 - SIGNALING_JITTER + 2 * SIGNALING_JITTER * r));
+  return Math.round(base * (1 - SIGNALING_JITTER * r));
 }
