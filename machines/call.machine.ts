@@ -6,7 +6,7 @@
  */
 import type { SnapshotFrom } from "xstate";
 import { callActionsSetup } from "./call.actions";
-import type { CallContext, CallSetup } from "./call.setup";
+import type { CallContext } from "./call.setup";
 import type { DeviceKind, RequestMediaInput } from "./call.contracts";
 
 export type {
@@ -28,7 +28,7 @@ export type {
   SignalingInput,
   WatchTrackInput,
 } from "./call.contracts";
-export { peerChildId, type CallContext, type CallEvent, type PeerRef } from "./call.setup";
+export { peerChildId, type PeerRef } from "./call.setup";
 
 const machineSetup = callActionsSetup;
 
@@ -480,5 +480,3 @@ export function serverTrouble(s: SnapshotFrom<CallMachine>): ServerTrouble | nul
   if (s.matches({ inCall: { publish: "failed" } })) return "publish";
   return null;
 }
-
-export type { CallSetup };

@@ -199,5 +199,3 @@ export const callSetup = setup({
     droppedByServer: ({ context }) => context.endReason === null,
   },
 });
-
-export type CallSetup = typeof callSetup;

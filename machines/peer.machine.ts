@@ -25,7 +25,6 @@ import type { LinkState } from "./room-protocol";
 
 export type {
   AnswerCallInput,
-  LinkStateChange,
   MediaCallCommand,
   MediaCallEvent,
   OutgoingCallInput,
@@ -34,7 +33,6 @@ export type {
   PeerEmitted,
   PeerEvent,
   PeerInput,
-  PeerParentEvent,
   PeerRole,
 } from "./peer.contracts";
 

@@ -32,7 +32,7 @@ export function nextRetryDelay(attempt: number, elapsedMs: number): number | nul
 export const SIGNALING_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
 
 /** Each signaling gap is drawn from [base × (1 − this), base]. */
-export const SIGNALING_JITTER = 0.5;
+const SIGNALING_JITTER = 0.5;
 
 /** A source of numbers in [0, 1), like Math.random; injected so tests are exact. */
 export type RandomSource = () => number;
