@@ -466,6 +466,8 @@ describe("peers", () => {
     expect(Object.keys(h.actor.getSnapshot().context.peers)).toEqual(["newcomer"]);
     expect(h.calls.calls).toHaveLength(1);
     expect(h.peer("newcomer")?.context.remote.name).toBe("Newt");
+    // Nor is the newcomer left showing the placeholder's "muted, camera off".
+    expect(h.peer("newcomer")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
   });
 
   it("forwards remote media flags to the right peer", async () => {

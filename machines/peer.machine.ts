@@ -4,7 +4,17 @@
  * `answerCall` actors (see actors/browser.ts), spawned under the fixed id "media" so commands can
  * be forwarded to whichever call is current.
  */
-import { type SnapshotFrom, and, assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from "xstate";
+import {
+  type SnapshotFrom,
+  and,
+  assertEvent,
+  assign,
+  enqueueActions,
+  fromCallback,
+  setup,
+  spawnChild,
+  stopChild,
+} from "xstate";
 import type { PeerFailureReason } from "./errors";
 import type { SignalingHandle } from "./handles";
 import type {
@@ -137,7 +147,10 @@ export const peerMachine = setup({
       enqueue.assign({ pendingCall: null });
     }),
     takeIncomingCall: assign({
-      pendingCall: ({ event, context }) => (event.type === "INCOMING_CALL" ? event.call : context.pendingCall),
+      pendingCall: ({ event }) => {
+        assertEvent(event, "INCOMING_CALL");
+        return event.call;
+      },
     }),
     stopMedia: enqueueActions(({ enqueue }) => {
       enqueue(stopChild("media"));
@@ -168,37 +181,50 @@ export const peerMachine = setup({
     resetAttempts: assign({ attempt: 0, failedSince: null, dialOnRetry: true }),
     clearAttempts: assign({ attempt: 0, failedSince: null }),
     setSignaling: assign({
-      signaling: ({ event, context }) => (event.type === "SIGNALING.UP" ? event.signaling : context.signaling),
+      signaling: ({ event }) => {
+        assertEvent(event, "SIGNALING.UP");
+        return event.signaling;
+      },
     }),
     clearSignaling: assign({ signaling: null }),
     storeStream: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CALL.STREAM") return;
+      assertEvent(event, "CALL.STREAM");
       enqueue.assign({ remoteStream: event.stream, remoteStreamId: event.streamId });
       enqueue.emit({ type: "STREAM_READY", remotePeerId: context.remote.peerId, stream: event.stream });
     }),
     setRemoteMedia: assign({
-      remoteMedia: ({ event, context }) => (event.type === "REMOTE_MEDIA" ? { ...event.flags } : context.remoteMedia),
+      remoteMedia: ({ event }) => {
+        assertEvent(event, "REMOTE_MEDIA");
+        return { ...event.flags };
+      },
     }),
-    updateRemote: assign({
-      remote: ({ event, context }) => (event.type === "REMOTE_UPDATED" ? event.remote : context.remote),
+    /**
+     * The room's latest word on this person, flags included: a peer spawned for a call that beat
+     * the room event started from a placeholder (no name, mic and camera off), and no
+     * media-changed follows for flags that never changed.
+     */
+    updateRemote: assign(({ event }) => {
+      assertEvent(event, "REMOTE_UPDATED");
+      const { audio, video, screen } = event.remote;
+      return { remote: event.remote, remoteMedia: { audio, video, screen } };
     }),
     rememberTrack: assign(({ event, context }) => {
+      assertEvent(event, ["REPLACE_VIDEO_TRACK", "REPLACE_AUDIO_TRACK"]);
       if (event.type === "REPLACE_VIDEO_TRACK") return { videoTrack: event.track };
       if (event.type === "REPLACE_AUDIO_TRACK") return { audioTrack: event.track };
       return context;
     }),
     refreshVideo: enqueueActions(({ enqueue }) => enqueue.sendTo("media", { type: "REFRESH_VIDEO" })),
     forwardTrack: enqueueActions(({ event, enqueue }) => {
-      if (event.type === "REPLACE_VIDEO_TRACK" || event.type === "REPLACE_AUDIO_TRACK") {
-        enqueue.sendTo("media", { type: event.type, track: event.track });
-      }
+      assertEvent(event, ["REPLACE_VIDEO_TRACK", "REPLACE_AUDIO_TRACK"]);
+      enqueue.sendTo("media", { type: event.type, track: event.track });
     }),
     /**
      * Records the sample and adapts the encoder: step down after sustained "poor", go back to the
      * group budget once the (hysteresis-smoothed) level is good again.
      */
     handleQuality: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
-      if (event.type !== "QUALITY_SAMPLE") return;
+      assertEvent(event, "QUALITY_SAMPLE");
       const assessment = classifyQuality(event.sample);
       const history = [...context.qualityHistory, assessment.level].slice(-QUALITY_HISTORY_LENGTH);
       const level = context.qualityLevel ? nextQualityLevel(context.qualityLevel, history) : assessment.level;
@@ -222,7 +248,7 @@ export const peerMachine = setup({
       }
     }),
     setBaseBudget: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
-      if (event.type !== "SET_BUDGET") return;
+      assertEvent(event, "SET_BUDGET");
       // A link currently degraded for poor quality stays degraded relative to the new base.
       const degraded = !sameBudget(context.budget, context.baseBudget);
       const budget = degraded ? degrade(event.budget) : event.budget;
