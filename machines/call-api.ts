@@ -1,6 +1,6 @@
 /**
  * What the call machine needs from the server. The app implements it with its tRPC client (and
- * its SSE subscription); machines never import that client, so tests and storybook can fake it.
+ * its SSE subscription); machines never import that client, so tests can fake it.
  */
 import type { JoinResult, LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
 
@@ -24,11 +24,13 @@ export interface CallApi {
   /**
    * Live room events for a study. `onSnapshot` gets the study's running session (or null) each
    * time the subscription (re)opens, so the machine can reconcile whatever it missed during a
-   * gap; `onEvent` gets each event after that. Returns the unsubscribe function.
+   * gap; `onEvent` gets each event after that; `onError` is called once if the subscription is
+   * refused or fails for good (it is over then). Returns the unsubscribe function.
    */
   subscribe(
     studyId: string,
     onEvent: (event: RoomEvent) => void,
     onSnapshot: (session: RoomSession | null) => void,
+    onError: (error: unknown) => void,
   ): () => void;
 }
