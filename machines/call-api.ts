@@ -2,15 +2,14 @@
  * What the call machine needs from the server. The app implements it with its tRPC client (and
  * its SSE subscription); machines never import that client, so tests can fake it.
  */
-import type { JoinResult, LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
-
-export type JoinedSession = JoinResult & { sessionId: string };
+import type { JoinedCall } from "./call.contracts";
+import type { LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
 
 export interface CallApi {
   /** Join a running session. */
-  join(input: { studyId: string; sessionId: string }): Promise<JoinedSession>;
+  join(input: { studyId: string; sessionId: string }): Promise<JoinedCall>;
   /** Join the study's running session, starting one first if none is running. */
-  joinOrStart(studyId: string): Promise<JoinedSession>;
+  joinOrStart(studyId: string): Promise<JoinedCall>;
   leave(input: { studyId?: string; sessionId: string }): Promise<void>;
   setMedia(input: { sessionId: string } & MediaFlags): Promise<void>;
   heartbeat(input: { sessionId: string }): Promise<void>;

@@ -77,7 +77,7 @@ export function linkPhase(status: string, attempt: number): LinkPhase {
 }
 
 /** Poor samples in a row (≈6 s at 2 s sampling) before we step the encoder down. */
-export const POOR_SAMPLES_BEFORE_DEGRADE = 3;
+const POOR_SAMPLES_BEFORE_DEGRADE = 3;
 const QUALITY_HISTORY_LENGTH = 10;
 const ICE_FAILED: readonly RTCIceConnectionState[] = ["failed", "closed"];
 

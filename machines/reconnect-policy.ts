@@ -12,7 +12,7 @@
 export const MAX_RECONNECT_ATTEMPTS = 3;
 
 /** Delay before attempt n (1-based). */
-export const RECONNECT_DELAYS_MS: readonly number[] = [1_000, 3_000, 7_000];
+const RECONNECT_DELAYS_MS: readonly number[] = [1_000, 3_000, 7_000];
 
 /** After this long since the first failure we stop, whatever the attempt count says. */
 export const RECONNECT_GIVE_UP_AFTER_MS = 60_000;
@@ -29,7 +29,7 @@ export function nextRetryDelay(attempt: number, elapsedMs: number): number | nul
 }
 
 /** Gap before signaling re-dial n (1-based) before jitter; the last entry repeats. */
-export const SIGNALING_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
+const SIGNALING_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000];
 
 /** Each signaling gap is drawn from [base × (1 − this), base]. */
 const SIGNALING_JITTER = 0.5;

@@ -29,7 +29,7 @@ import { sharedInboundSilenceWatcher } from "./inbound-silence";
 import { mark } from "./marks";
 import { createServerActors } from "./server";
 
-export interface PeerServerOptions {
+interface PeerServerOptions {
   host: string;
   port: number;
   path: string;
@@ -463,7 +463,7 @@ function createCallActors(sampler: StatsSampler) {
 
 // ---------------------------------------------------------------------------------------------
 
-export function createBrowserCallActors(deps: BrowserCallDeps) {
+function createBrowserCallActors(deps: BrowserCallDeps) {
   const calls = createCallActors(
     deps.statsIntervalMs === undefined ? sharedStatsSampler : createStatsSampler(deps.statsIntervalMs),
   );

@@ -3,7 +3,7 @@ import type { CallApi } from "../../../machines/call-api";
 import { trpc } from "~/utils/trpc";
 
 /** CallApi over our tRPC client: the only place the call machine meets the network API. */
-export function createTrpcCallApi(): CallApi {
+function createTrpcCallApi(): CallApi {
   const api = trpc().videoCall;
   const join = async (studyId: string, sessionId: string) => {
     const res = await api.join.mutate({ studyId, sessionId });
