@@ -100,4 +100,3 @@ export function controllablePromise<TInput, TOutput>() {
   );
   return { logic, pending };
 }
-
