@@ -1,3 +1,4 @@
+// The developer's view of a call (only with ?debug=1): every machine's state, peer stats and budgets, the last events.
 import { shallowEqual, useSelector } from "@xstate/react";
 import { useSyncExternalStore } from "react";
 import type { ActorRefFrom } from "xstate";
