@@ -26,4 +26,9 @@ export class RateLimiter {
       for (const [k, v] of this.hits) if (!v.some((h) => h > t - this.windowMs)) this.hits.delete(k);
     return true;
   }
+
+  /** Gives back the last hit of `key` (the request turned out to be a retry of one already counted). */
+  refund(key: string): void {
+    this.hits.get(key)?.pop();
+  }
 }

@@ -91,13 +91,17 @@ export class ChatService {
   /** Posts a text message; a retried send (same author and clientId) returns the stored one. */
   async send(userId: string, { sessionId, body, clientId }: SendRequest): Promise<ChatMessage> {
     const access = await this.requireInCall(userId, sessionId);
-    const existing = await this.byClientId(userId, clientId);
-    if (existing) return this.sameSend(existing, sessionId);
-    if (!this.messageLimit.take(userId))
+    if (!this.messageLimit.take(userId)) {
+      // A retry of something already stored is answered, never refused.
+      const existing = await this.byClientId(userId, clientId);
+      if (existing) return this.sameSend(existing, sessionId);
       throw new DomainError("TOO_MANY_REQUESTS", "You're sending messages too quickly. Wait a few seconds.");
-    const inserted = await this.insertMessage({ sessionId, userId, body, kind: "text", fileId: null, clientId });
-    if (!inserted) return this.sameSend((await this.byClientId(userId, clientId))!, sessionId);
-    const message = (await this.messageById(inserted))!;
+    }
+    const message = await this.insertMessage({ sessionId, userId, body, kind: "text", fileId: null, clientId });
+    if (!message) {
+      this.messageLimit.refund(userId);
+      return this.sameSend((await this.byClientId(userId, clientId))!, sessionId);
+    }
     this.publishMessage(access.studyId, message);
     return message;
   }
@@ -204,7 +208,7 @@ export class ChatService {
   ): Promise<{ file: ChatFile; message: ChatMessage }> {
     // Re-checked: the call may have ended, or the uploader left, while the bytes streamed in.
     const access = await this.requireInCall(userId, sessionId);
-    const messageId = await this.deps.sequelize.transaction(async (transaction) => {
+    const message = await this.deps.sequelize.transaction(async (transaction) => {
       const [f] = await this.deps.sequelize.query<{ id: string }>(
         `INSERT INTO call_files ("sessionId", "uploaderId", name, size, type, sha256, "storageKey", "createdAt")
          VALUES (:sessionId, :userId, :name, :size, :type, :sha256, :storageKey, :now) RETURNING id`,
@@ -214,14 +218,13 @@ export class ChatService {
           replacements: { sessionId, userId, ...file, now: this.deps.now() },
         },
       );
-      const id = await this.insertMessage(
+      const posted = await this.insertMessage(
         { sessionId, userId, body: file.name, kind: "file", fileId: f!.id, clientId: file.clientId },
         transaction,
       );
-      if (!id) throw new DomainError("CONFLICT", "That upload was already posted.");
-      return id;
+      if (!posted) throw new DomainError("CONFLICT", "That upload was already posted.");
+      return posted;
     });
-    const message = (await this.messageById(messageId))!;
     this.publishMessage(access.studyId, message);
     return { file: message.file!, message };
   }
@@ -283,7 +286,7 @@ export class ChatService {
     return access;
   }
 
-  /** Inserts unless the author already used this clientId; returns the new id or null. */
+  /** Inserts unless the author already used this clientId; returns the new message or null. One round trip. */
   private async insertMessage(
     m: {
       sessionId: string;
@@ -294,14 +297,16 @@ export class ChatService {
       clientId: string;
     },
     transaction?: Transaction,
-  ): Promise<string | null> {
-    const rows = await this.deps.sequelize.query<{ id: string }>(
-      `INSERT INTO call_messages ("sessionId", "authorId", body, kind, "fileId", "clientId", "createdAt")
-       VALUES (:sessionId, :userId, :body, :kind, :fileId, :clientId, :now)
-       ON CONFLICT ("authorId", "clientId") DO NOTHING RETURNING id`,
+  ): Promise<ChatMessage | null> {
+    const rows = await this.deps.sequelize.query<MessageRow>(
+      `WITH m AS (
+         INSERT INTO call_messages ("sessionId", "authorId", body, kind, "fileId", "clientId", "createdAt")
+         VALUES (:sessionId, :userId, :body, :kind, :fileId, :clientId, :now)
+         ON CONFLICT ("authorId", "clientId") DO NOTHING RETURNING *)
+       ${MESSAGE_SELECT.replace("FROM call_messages m", "FROM m")}`,
       { type: QueryTypes.SELECT, transaction, replacements: { ...m, now: this.deps.now() } },
     );
-    return rows[0]?.id ?? null;
+    return rows[0] ? toMessage(rows[0]) : null;
   }
 
   private async byClientId(userId: string, clientId: string): Promise<ChatMessage | null> {
@@ -309,14 +314,6 @@ export class ChatService {
       `${MESSAGE_SELECT} WHERE m."authorId" = :userId AND m."clientId" = :clientId`,
       { type: QueryTypes.SELECT, replacements: { userId, clientId } },
     );
-    return row ? toMessage(row) : null;
-  }
-
-  private async messageById(id: string): Promise<ChatMessage | null> {
-    const [row] = await this.deps.sequelize.query<MessageRow>(`${MESSAGE_SELECT} WHERE m.id = :id`, {
-      type: QueryTypes.SELECT,
-      replacements: { id },
-    });
     return row ? toMessage(row) : null;
   }
 
