@@ -18,7 +18,7 @@ export interface ChatInput {
   newClientId: () => string;
 }
 
-export interface OutboxItem {
+interface OutboxItem {
   clientId: string;
   body: string;
   status: "sending" | "failed";
@@ -26,7 +26,7 @@ export interface OutboxItem {
 }
 
 /** A file on its way up. `file` is the browser's File; machines only read its name and size. */
-export interface UploadJob {
+interface UploadJob {
   file: { name: string; size: number };
   clientId: string;
   loaded: number;
@@ -57,7 +57,7 @@ export type ChatFeedEvent =
   /** The event stream started over (first connect or a resume gap): reload what may have been missed. */
   | { type: "FEED.RESYNC" };
 
-export type ChatUiEvent =
+type ChatUiEvent =
   | { type: "SEND"; body: string }
   | { type: "RETRY"; clientId: string }
   | { type: "KEYSTROKE" }
@@ -87,7 +87,7 @@ export interface UploadInput {
 
 /** Delays between tries of one message: a blip of a few seconds is ridden out, then "Not sent". */
 export const SEND_RETRY_DELAYS_MS = [1_000, 2_000, 4_000];
-export const TYPING_THROTTLE_MS = 3_000;
+const TYPING_THROTTLE_MS = 3_000;
 export const READ_DEBOUNCE_MS = 1_000;
 
 /** Server refusals that no retry will change. */

@@ -158,7 +158,7 @@ export function chatFileRoutes(services: Services, log: Logger): express.Router 
 }
 
 /** RFC 6266 with an ASCII fallback and RFC 5987 `filename*` for everything else. */
-export function contentDisposition(kind: "inline" | "attachment", name: string): string {
+function contentDisposition(kind: "inline" | "attachment", name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;

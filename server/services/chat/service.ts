@@ -14,7 +14,7 @@ export interface ChatLimits {
   messages: { max: number; windowMs: number };
   uploads: { max: number; windowMs: number };
 }
-export const DEFAULT_CHAT_LIMITS: ChatLimits = {
+const DEFAULT_CHAT_LIMITS: ChatLimits = {
   messages: { max: 10, windowMs: 10_000 },
   uploads: { max: 10, windowMs: 60_000 },
 };
