@@ -189,7 +189,11 @@ export class ChatService {
   async typing(userId: string, { sessionId }: TypingRequest): Promise<{ ok: true }> {
     const access = await this.requireInCall(userId, sessionId);
     if (this.typingLimit.take(userId))
-      this.deps.events.publish(access.studyId, { type: "chat-typing", sessionId, userId, name: access.name });
+      this.deps.events.publish(
+        access.studyId,
+        { type: "chat-typing", sessionId, userId, name: access.name },
+        { replay: false },
+      );
     return { ok: true };
   }
 
