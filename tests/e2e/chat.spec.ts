@@ -56,4 +56,28 @@ test("chat in the call: delivery, unread, read receipts, typing, late joiner and
   const [download] = await Promise.all([carol.waitForEvent("download"), link.click()]);
   expect(download.suggestedFilename()).toBe("notes.bin");
   expect(sha256(await readFile((await download.path())!))).toBe(sha256(bytes));
+
+  // An image gets a thumbnail (served same-origin, within the page's CSP).
+  const png = Buffer.from(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+      "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082",
+    "hex",
+  );
+  await bob.getByLabel("File to share").setInputFiles({ name: "pixel.png", mimeType: "image/png", buffer: png });
+  const thumb = carolLog.locator("img.chat-thumb");
+  await expect(thumb).toHaveCount(1, { timeout: 10_000 });
+  await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
+
+  // A send that can't get through is retried with its clientId, then offered again; it arrives once.
+  const chatSend = /\/api\/trpc\/[^?]*chat\.send/;
+  await alice.route(chatSend, (route) => route.abort("internetdisconnected"));
+  await alice.getByRole("textbox", { name: "Message" }).fill("through the blip");
+  await alice.getByRole("button", { name: "Send" }).click();
+  await expect(aliceLog.getByText("Sending…")).toBeVisible();
+  await expect(aliceLog.getByText("Not sent —")).toBeVisible({ timeout: 15_000 });
+  await alice.unroute(chatSend);
+  await aliceLog.getByRole("button", { name: "Retry" }).click();
+  await expect(aliceLog.getByText("Not sent —")).toHaveCount(0);
+  await expect(carolLog.getByText("through the blip")).toHaveCount(1);
+  await expect(bobLog.getByText("through the blip")).toHaveCount(1);
 });
