@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import type { Sequelize } from "sequelize";
@@ -82,8 +82,8 @@ export function createServices(
     now: options.now ?? (() => new Date()),
     limits: options.chatLimits,
   });
-  // Tests that name no DATA_DIR get a private folder, so no run sees another's uploads.
-  const dataDir = config.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), "coup-data-"));
+  // Tests that name no DATA_DIR get a private folder (created on first upload), so no run sees another's uploads.
+  const dataDir = config.DATA_DIR ?? path.join(os.tmpdir(), `coup-data-${randomBytes(6).toString("hex")}`);
   return {
     sequelize,
     chat,
