@@ -1,7 +1,11 @@
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
 import { CONFIG_DEFAULTS, type Config } from "../config.js";
-import { RoomEventBus } from "../events.js";
+import { RedisRoomEventBus } from "../cluster/redis-events.js";
+import type { RedisLink } from "../cluster/redis.js";
+import { PeerRegistry } from "../cluster/registry.js";
+import { SignalingRelay } from "../cluster/signaling.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
 import { SessionStore } from "../sessions.js";
 import { AccountService } from "./accounts.js";
@@ -21,6 +25,8 @@ export interface Services {
   videoCallRest: VideoCallRest;
   events: RoomEventBus;
   peerAccess: PeerAccess;
+  /** The cluster link and peer registry, or null for the embedded single-process default. */
+  cluster: { redis: RedisLink; registry: PeerRegistry; relay: SignalingRelay } | null;
   /** Background work (sweepers, boot clean-up) started after migrations and stopped on shutdown. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -30,6 +36,8 @@ export interface ServiceOptions {
   /** The clock every stored call timestamp comes from; tests inject their own. */
   now?: () => Date;
   log?: Logger;
+  /** Connected by start(), closed by stop(); set when REDIS_URL is. */
+  redis?: RedisLink;
 }
 
 /** The composition of domain services; one set per process, shared by Remix, tRPC and PeerServer hooks. */
@@ -38,13 +46,18 @@ export function createServices(
   config: Pick<Config, "SESSION_SECRET"> & Partial<VideoCallConfig>,
   options: ServiceOptions = {},
 ): Services {
+  const log = options.log ?? logger;
+  const redis = options.redis;
+  const registry = redis ? new PeerRegistry(redis, log) : null;
+  const cluster = redis && registry ? { redis, registry, relay: new SignalingRelay(redis, registry, log) } : null;
   const accounts = new AccountService();
+  if (redis) accounts.throttle.shareThrough(redis);
   const studies = new StudyService(sequelize);
-  const memberships = new MembershipCache(sequelize);
+  const memberships = new MembershipCache(sequelize, redis);
   // Login sessions keep real time even when a test drives the call clock.
-  const sessions = new SessionStore(sequelize, { log: options.log ?? logger });
+  const sessions = new SessionStore(sequelize, { log, cluster: redis });
   const auth = createAuth(config.SESSION_SECRET, accounts, sessions);
-  const events = new RoomEventBus();
+  const events: RoomEventBus = redis ? new RedisRoomEventBus(redis, log) : new LocalRoomEventBus();
   const videoCall = new VideoCallService({
     sequelize,
     studies,
@@ -61,7 +74,8 @@ export function createServices(
       STALE_AFTER_MS: config.STALE_AFTER_MS ?? CONFIG_DEFAULTS.STALE_AFTER_MS,
     },
     now: options.now,
-    log: options.log ?? logger,
+    log,
+    cluster: cluster ?? undefined,
   });
   return {
     sequelize,
@@ -72,7 +86,12 @@ export function createServices(
     videoCallRest: new VideoCallRest(videoCall, auth),
     events,
     peerAccess: videoCall.peerAccess,
+    cluster,
     start: async () => {
+      if (cluster) {
+        await cluster.redis.connect();
+        cluster.registry.start();
+      }
       await sessions.start();
       await videoCall.startBackground();
     },
@@ -80,6 +99,10 @@ export function createServices(
       sessions.stop();
       await videoCall.stopBackground();
       memberships.dispose();
+      if (cluster) {
+        await cluster.registry.stop();
+        await cluster.redis.close();
+      }
     },
   };
 }
