@@ -15,6 +15,11 @@ const EnvSchema = z.object({
   /** Set to run as one of several instances sharing events, presence and signaling through Redis (docs/deploy.md). */
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")),
   /** This instance's name in the cluster (logs, signaling routes); a random one when unset. */
+  /** Prefix of every Redis key and channel, so several clusters can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "letters, digits, _ . : - only")
+    .default("coup:"),
   INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only (at most 64)")),
   DATA_DIR: z.string().min(1).default(".data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -16,7 +16,7 @@ async function main() {
   if (seed) await seedDemo(db.sequelize);
 
   const redis = config.REDIS_URL
-    ? new RedisLink({ url: config.REDIS_URL, instanceId: config.INSTANCE_ID, log: logger })
+    ? new RedisLink({ url: config.REDIS_URL, instanceId: config.INSTANCE_ID, prefix: config.REDIS_PREFIX, log: logger })
     : undefined;
   if (redis)
     logger.info({ instance: redis.instanceId }, "cluster mode: sharing events, presence and signaling through Redis");
