@@ -7,7 +7,7 @@ import type { Logger } from "../logger.js";
 import type { RedisLink } from "./redis.js";
 
 /** An instance (and each of its peers) counts as gone this long after its last heartbeat. */
-export const REGISTRY_TTL_MS = 3_000;
+const REGISTRY_TTL_MS = 3_000;
 const BEAT_MS = 1_000;
 
 // Only the holder may delete its own entry: the peer may already have re-registered elsewhere.
