@@ -21,11 +21,15 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. '\\n' .. id .. '\\n' .. ARGV[2])
 return id`;
 
 const ID_RE = /^(\d{1,15})-(\d{1,15})$/;
+/** Events held back while Redis is away, published in order when it returns; beyond this the oldest are lost. */
+const MAX_HELD = 10_000;
 
 export class RedisRoomEventBus implements RoomEventBus {
   private readonly listeners = new Map<string, Set<(event: StoredRoomEvent) => void>>();
   /** Newest id delivered per study with listeners: after a Redis outage, the gap is read from the stream. */
   private readonly lastSeen = new Map<string, string>();
+  /** Publishes that failed (Redis down), in order; retried when it returns, so events arrive late rather than never. */
+  private held: Array<{ studyId: string; event: RoomEvent }> = [];
 
   constructor(
     private readonly redis: RedisLink,
@@ -34,29 +38,58 @@ export class RedisRoomEventBus implements RoomEventBus {
   ) {
     redis.cmd.defineCommand("coupPublishRoomEvent", { numberOfKeys: 1, lua: PUBLISH_SCRIPT });
     redis.onChannel(CHANNEL, (message) => this.receive(message));
-    redis.onReconnect(() => void this.fillGaps());
+    redis.onReconnect(() => void this.flushHeld().then(() => this.fillGaps()));
   }
 
   async publish(studyId: string, event: RoomEvent): Promise<StoredRoomEvent | null> {
-    const data = JSON.stringify(event);
-    try {
-      const cmd = this.redis.cmd as unknown as {
-        coupPublishRoomEvent(...args: Array<string | number>): Promise<string>;
-      };
-      const id = await cmd.coupPublishRoomEvent(
-        this.streamKey(studyId),
-        this.maxLength,
-        data,
-        STREAM_TTL_MS,
-        this.redis.key(CHANNEL),
-        studyId,
-      );
-      return { id, order: this.orderOf(id), studyId, event };
-    } catch (err) {
-      // The database already holds the change; subscribers catch up by re-snapshotting when they reconnect.
-      this.log.warn({ err, studyId, type: event.type }, "publishing a room event to Redis failed");
+    // Behind events still waiting for Redis: keep this process's order.
+    if (this.held.length) {
+      this.hold(studyId, event);
       return null;
     }
+    try {
+      return await this.send(studyId, event);
+    } catch (err) {
+      // The database already holds the change; the event goes out when Redis is back.
+      this.log.warn({ err, studyId, type: event.type }, "publishing a room event to Redis failed; holding it");
+      this.hold(studyId, event);
+      return null;
+    }
+  }
+
+  private hold(studyId: string, event: RoomEvent): void {
+    this.held.push({ studyId, event });
+    if (this.held.length > MAX_HELD) this.held.shift();
+  }
+
+  private async flushHeld(): Promise<void> {
+    while (this.held.length) {
+      const next = this.held[0]!;
+      try {
+        await this.send(next.studyId, next.event);
+      } catch (err) {
+        this.log.warn({ err }, "publishing held room events failed; retrying in a second");
+        setTimeout(() => void this.flushHeld(), 1_000).unref();
+        return;
+      }
+      this.held.shift();
+    }
+  }
+
+  private async send(studyId: string, event: RoomEvent): Promise<StoredRoomEvent> {
+    const data = JSON.stringify(event);
+    const cmd = this.redis.cmd as unknown as {
+      coupPublishRoomEvent(...args: Array<string | number>): Promise<string>;
+    };
+    const id = await cmd.coupPublishRoomEvent(
+      this.streamKey(studyId),
+      this.maxLength,
+      data,
+      STREAM_TTL_MS,
+      this.redis.key(CHANNEL),
+      studyId,
+    );
+    return { id, order: this.orderOf(id), studyId, event };
   }
 
   async subscribe(studyId: string, listener: (event: StoredRoomEvent) => void): Promise<() => void> {

@@ -6,8 +6,11 @@
 import type { Logger } from "../logger.js";
 import type { RedisLink } from "./redis.js";
 
-/** An instance (and each of its peers) counts as gone this long after its last heartbeat. */
-const REGISTRY_TTL_MS = 3_000;
+/**
+ * An instance (and each of its peers) counts as gone this long after its last heartbeat: five
+ * missed beats, so a busy event loop is not mistaken for a dead process.
+ */
+const REGISTRY_TTL_MS = 5_000;
 const BEAT_MS = 1_000;
 
 // Only the holder may delete its own entry: the peer may already have re-registered elsewhere.
@@ -60,6 +63,11 @@ export class PeerRegistry {
   async whereIs(peerId: string): Promise<string | null> {
     if (this.local.has(peerId)) return this.instanceId;
     return this.redis.cmd.get(this.peerKey(peerId));
+  }
+
+  /** Whether the instance is heartbeating (a slow one presumed dead may come back). */
+  async isAlive(instanceId: string): Promise<boolean> {
+    return (await this.redis.cmd.exists(this.aliveKey(instanceId))) === 1;
   }
 
   /** Calls `handler` (on exactly one survivor) with the peers of an instance that stopped heartbeating. */

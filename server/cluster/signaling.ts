@@ -68,7 +68,10 @@ export class SignalingRelay {
 
   /** Forwards to the instance holding the destination, or hands the message to the local PeerServer. */
   private async route(item: Relayed, local: () => void): Promise<void> {
-    const where = this.sockets.has(item.dst) ? this.redis.instanceId : await this.registry.whereIs(item.dst);
+    // Redis away: PeerServer keeps the message for a local peer, or expires it, as with one instance.
+    const where = this.sockets.has(item.dst)
+      ? this.redis.instanceId
+      : await this.registry.whereIs(item.dst).catch(() => null);
     if (!where || where === this.redis.instanceId) return void local();
     this.stats.forwarded++;
     await this.redis.publish(this.channelOf(where), JSON.stringify(item));

@@ -69,9 +69,9 @@ export class Presence {
       if (typeof peerId === "string") this.forget(peerId);
     });
     // The dead instance's sockets vanished with it: each gets the grace to re-dial any instance.
-    deps.cluster?.registry.onInstanceDead((_instanceId, peerIds) => {
+    deps.cluster?.registry.onInstanceDead((instanceId, peerIds) => {
       const now = this.deps.now();
-      for (const peerId of peerIds) if (!this.connectedPeers.has(peerId)) this.armDrop(peerId, now);
+      for (const peerId of peerIds) if (!this.connectedPeers.has(peerId)) this.armDrop(peerId, now, instanceId);
     });
   }
 
@@ -156,19 +156,22 @@ export class Presence {
   }
 
   /** Whether another instance holds a live socket for this peer (never, with one instance). */
-  private async connectedElsewhere(peerId: string): Promise<boolean> {
+  private async connectedElsewhere(peerId: string, presumedDead?: string): Promise<boolean> {
     const registry = this.deps.cluster?.registry;
     if (!registry) return false;
+    // An instance that was only slow to heartbeat still holds its sockets.
+    if (presumedDead && (await registry.isAlive(presumedDead))) return true;
     const where = await registry.whereIs(peerId);
     return where !== null && where !== registry.instanceId;
   }
 
-  private armDrop(peerId: string, presentUntil: Date): void {
+  /** `presumedDead`: the instance that held the socket and stopped heartbeating, if that is why. */
+  private armDrop(peerId: string, presentUntil: Date, presumedDead?: string): void {
     if (this.stopped) return;
     this.forget(peerId);
     const timer = setTimeout(() => {
       this.dropTimers.delete(peerId);
-      void this.connectedElsewhere(peerId)
+      void this.connectedElsewhere(peerId, presumedDead)
         .then((elsewhere) => (elsewhere ? null : this.deps.close({ peerId }, "DROPPED", presentUntil)))
         .catch((err) => this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"));
     }, this.deps.config.DROP_GRACE_MS);
