@@ -85,9 +85,9 @@ interface Member {
   sse: AbortController;
   mates: Member[];
   audio: boolean;
-  /** Fan-out waiters: peerId+audio → callback, fed by this member's SSE stream. */
-  onEvent: (e: { type: string; peerId?: string; audio?: boolean }) => void;
-  onSignal: (m: { type: string; payload?: { nonce?: string } }) => void;
+  /** Waiters fed by this member's SSE stream and signaling socket (several measurements may wait at once). */
+  onEvent: Set<(e: { type: string; peerId?: string; audio?: boolean }) => void>;
+  onSignal: Set<(m: { type: string; payload?: { nonce?: string } }) => void>;
 }
 
 class Client {
@@ -183,7 +183,7 @@ async function openStream(base: string, m: Member): Promise<void> {
                   first = false;
                   resolve();
                 }
-                m.onEvent(parsed as never);
+                for (const f of m.onEvent) f(parsed as never);
               }
             } catch {
               /* not an event */
@@ -223,14 +223,17 @@ async function addMembers(base: string, client: Client, dbUrl: string, count: nu
           sse: new AbortController(),
           mates: inRoom,
           audio: true,
-          onEvent: () => {},
-          onSignal: () => {},
+          onEvent: new Set(),
+          onSignal: new Set(),
         };
         await new Promise<void>((resolve, reject) => {
           ws.once("error", reject);
           ws.once("message", () => resolve());
         });
-        ws.on("message", (d: Buffer) => m.onSignal(JSON.parse(d.toString()) as never));
+        ws.on("message", (d: Buffer) => {
+          const msg = JSON.parse(d.toString()) as never;
+          for (const f of m.onSignal) f(msg);
+        });
         // PeerJS clients send a heartbeat every 5 s.
         const hb = setInterval(() => ws.readyState === ws.OPEN && ws.send('{"type":"HEARTBEAT"}'), 5_000);
         ws.once("close", () => clearInterval(hb));
@@ -261,16 +264,17 @@ async function measure(client: Client, members: Member[]) {
           const want = m.audio;
           const t0 = performance.now();
           const seen = new Set<Member>();
+          const waiters = new Map<Member, (e: { type: string; peerId?: string; audio?: boolean }) => void>();
           const all = new Promise<void>((resolve) => {
             for (const mate of m.mates) {
-              const prev = mate.onEvent;
-              mate.onEvent = (e) => {
-                prev(e);
+              const f = (e: { type: string; peerId?: string; audio?: boolean }) => {
                 if (e.type === "media-changed" && e.peerId === m.peerId && e.audio === want && !seen.has(mate)) {
                   seen.add(mate);
                   if (seen.size === m.mates.length) resolve();
                 }
               };
+              waiters.set(mate, f);
+              mate.onEvent.add(f);
             }
           });
           await client.mutate(
@@ -280,19 +284,25 @@ async function measure(client: Client, members: Member[]) {
           );
           const ok = await Promise.race([all.then(() => true), sleep(5_000).then(() => false)]);
           if (ok) fanout.push(performance.now() - t0);
-          else timeouts++;
-          for (const mate of m.mates) mate.onEvent = () => {};
+          else {
+            timeouts++;
+            if (process.env.CAP_VERBOSE) console.error(`fan-out timeout: ${seen.size}/${m.mates.length}`);
+          }
+          for (const [mate, f] of waiters) mate.onEvent.delete(f);
         } else if (kind < 0.8) {
           const mate = m.mates[i % m.mates.length]!;
           const nonce = randomBytes(6).toString("hex");
           const t0 = performance.now();
+          let waiter: ((msg: { type: string; payload?: { nonce?: string } }) => void) | null = null;
           const got = new Promise<void>((resolve) => {
-            mate.onSignal = (msg) => {
+            waiter = (msg) => {
               if (msg.payload?.nonce === nonce) resolve();
             };
+            mate.onSignal.add(waiter);
           });
           m.ws.send(JSON.stringify({ type: "CANDIDATE", dst: mate.peerId, payload: { nonce } }));
           const ok = await Promise.race([got.then(() => true), sleep(5_000).then(() => false)]);
+          mate.onSignal.delete(waiter!);
           if (ok) relay.push(performance.now() - t0);
           else timeouts++;
         } else {
@@ -300,8 +310,9 @@ async function measure(client: Client, members: Member[]) {
           await client.query("videoCall.status", { studyId: m.studyId }, m.cookie);
           status.push(performance.now() - t0);
         }
-      } catch {
-        /* counted in client.errors */
+      } catch (err) {
+        // counted in client.errors
+        if (process.env.CAP_VERBOSE) console.error(String(err).slice(0, 300));
       }
       await sleep(8_000 + Math.random() * 4_000);
     }
