@@ -98,7 +98,7 @@ export function subscribe(url: string, cookie: string, input: { studyId: string;
         await new Promise((r) => setTimeout(r, 10));
       }
       if (!predicate(received.map((r) => r.event)))
-        throw new Error(`timed out waiting for ${what}; got ${received.map((r) => r.event.type).join(",")}`);
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(received.map((r) => r.event))}`);
     },
     close: () => sub.unsubscribe(),
   };
