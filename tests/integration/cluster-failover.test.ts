@@ -155,6 +155,43 @@ describe("cluster failover", () => {
   }, 60_000);
 });
 
+describe("slow instance", () => {
+  it("an instance that misses heartbeats for longer than the TTL but comes back within the grace keeps its members", async () => {
+    const prefix = newPrefix();
+    const E1 = await startInstance(db().sequelize, { id: "E1", prefix, dropGraceMs: 4_000 });
+    const E2 = await startInstance(db().sequelize, { id: "E2", prefix, dropGraceMs: 4_000 });
+    cleanup.push(
+      () => E1.stop(),
+      () => E2.stop(),
+    );
+    const bob = await makeUser("Bob");
+    const study = await makeStudy(bob);
+    const cookie = await sessionCookie(E1.services, bob.id);
+    const { session } = await client(E2.url, cookie).videoCall.start.mutate({ studyId: study.id });
+    const b = await client(E2.url, cookie).videoCall.join.mutate({ studyId: study.id, sessionId: session.id });
+    const sb = await peerSocket(E2.url, cookie, b.peerId);
+    const registry = E2.services.cluster!.registry;
+    registry.abandon(); // E2's event loop "stalls": no heartbeats
+    // E1 presumes E2 dead once its alive key expires, and arms the grace for Bob.
+    await eventually(
+      () => E1.services.cluster!.registry.isAlive("E2"),
+      (alive) => !alive,
+      10_000,
+    );
+    await eventually(
+      async () => E1.services.videoCall.pendingDrops(),
+      (n) => n === 1,
+      5_000,
+    );
+    registry.start(); // E2 is back before the grace ends
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(E1.services.videoCall.pendingDrops()).toBe(0);
+    const row = await VideoCallParticipant.findOne({ where: { peerId: b.peerId } });
+    expect(row?.leftAt).toBeNull();
+    sb.close();
+  }, 40_000);
+});
+
 describe("Redis outage", () => {
   it("health goes 503 while Redis is down and everything recovers when it returns", async () => {
     const port = await freePort();
