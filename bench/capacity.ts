@@ -9,8 +9,8 @@
  * errors or fan-out p99 > 250 ms. Per step: server CPU (% of one core) and RSS, fan-out p50/p99
  * (setMedia sent → every room-mate's stream has the event), signaling relay p99 (sent on one socket
  * → arrived on the mate's), status p99. Run for one instance (default mode, no Redis) and for two
- * instances behind nginx round-robin (Redis). (Memory per 1,000 idle sockets against a bare `peer`
- * server is not measured yet.)
+ * instances behind nginx round-robin (Redis). Then RSS growth per 1,000 idle signaling sockets: the
+ * app's PeerServer against a bare `peer` server (CAP_MODES=single,two,memory selects).
  *
  * Needs DATABASE_URL (an admin connection; a fresh database is created and dropped) and Redis at
  * REDIS_URL (default redis://127.0.0.1:6379). Writes bench/results/capacity-<date>.json.
@@ -399,6 +399,92 @@ async function runMode(mode: "single" | "two", dbUrl: string) {
   return rows;
 }
 
+/** Opens idle WebSockets (no heartbeats), each waiting for the server's first message (OPEN). */
+async function openIdle(targets: Array<{ url: string; cookie?: string }>): Promise<WebSocket[]> {
+  const out: WebSocket[] = [];
+  for (let i = 0; i < targets.length; i += 50) {
+    const batch = targets.slice(i, i + 50).map(
+      (t) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(t.url, t.cookie ? { headers: { cookie: t.cookie } } : {});
+          ws.once("error", reject);
+          ws.once("message", () => resolve(ws));
+        }),
+    );
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+/** RSS growth per 1,000 idle signaling sockets: the app's PeerServer (auth check, hooks) vs a bare `peer` server. */
+async function socketMemory(dbUrl: string) {
+  const n = Number(process.env.CAP_IDLE_SOCKETS ?? 1000);
+  const idle = { PEER_ALIVE_TIMEOUT_MS: "600000", STALE_AFTER_MS: "600000" };
+  const app = await startInstance({ DATABASE_URL: dbUrl, SESSION_SECRET: SECRET, ...idle });
+  const base = `http://127.0.0.1:${app.port}`;
+  const client = new Client(base);
+  // A socket is only accepted for an open participation: join first, then measure the sockets alone.
+  const targets: Array<{ url: string; cookie: string }> = [];
+  for (const room of await seedRooms(dbUrl, n, 1_000_000)) {
+    const started = (await client.mutate("videoCall.start", { studyId: room[0]!.studyId }, room[0]!.cookie)) as {
+      session: { id: string };
+    };
+    for (const r of room) {
+      const joined = (await client.mutate(
+        "videoCall.join",
+        { studyId: r.studyId, sessionId: started.session.id },
+        r.cookie,
+      )) as { peerId: string };
+      targets.push({
+        url: `${base.replace("http", "ws")}/peerjs/peerjs?key=peerjs&id=${joined.peerId}&token=t`,
+        cookie: r.cookie,
+      });
+    }
+  }
+  await sleep(3_000);
+  const appBefore = usage(app.proc.pid!).rssMb;
+  const appSockets = await openIdle(targets);
+  await sleep(3_000);
+  const appAfter = usage(app.proc.pid!).rssMb;
+  for (const ws of appSockets) ws.terminate();
+  app.proc.kill("SIGTERM");
+
+  const port = await freePort();
+  const bare = spawn(
+    process.execPath,
+    ["-e", `require("peer").PeerServer({port:${port},path:"/",alive_timeout:600000,concurrent_limit:100000})`],
+    { cwd: ROOT, stdio: "ignore" },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    await sleep(100);
+  }
+  await sleep(1_000);
+  const bareBefore = usage(bare.pid!).rssMb;
+  const bareSockets = await openIdle(
+    Array.from({ length: n }, (_, i) => ({ url: `ws://127.0.0.1:${port}/peerjs?key=peerjs&id=bare${i}&token=t` })),
+  );
+  await sleep(3_000);
+  const bareAfter = usage(bare.pid!).rssMb;
+  for (const ws of bareSockets) ws.terminate();
+  bare.kill("SIGTERM");
+  const appPer1000 = Math.round(((appAfter - appBefore) * 1000) / n);
+  const barePer1000 = Math.round(((bareAfter - bareBefore) * 1000) / n);
+  const row = {
+    mode: "idle-sockets",
+    sockets: n,
+    appMbPer1000: appPer1000,
+    bareMbPer1000: barePer1000,
+    ratio: Math.round((appPer1000 / barePer1000) * 100) / 100,
+  };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
 async function main() {
   if (!ADMIN_URL) throw new Error("Set DATABASE_URL to an admin connection (a fresh database is created and dropped).");
   const name = `coup_bench_${randomBytes(4).toString("hex")}`;
@@ -408,8 +494,9 @@ async function main() {
   const db = await openDatabase({ url: dbUrl, dataDir: path.join(ROOT, ".data") });
   const results: unknown[] = [];
   try {
-    for (const mode of (process.env.CAP_MODES ?? "single,two").split(",") as Array<"single" | "two">) {
-      results.push(...(await runMode(mode, dbUrl)));
+    for (const mode of (process.env.CAP_MODES ?? "single,two,memory").split(",")) {
+      if (mode === "memory") results.push(await socketMemory(dbUrl));
+      else results.push(...(await runMode(mode as "single" | "two", dbUrl)));
     }
   } finally {
     await db.close();
