@@ -21,6 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { createSequelize, openDatabase } from "../db/index.js";
 import { Study, StudyMember, User } from "../db/models/index.js";
@@ -335,6 +336,19 @@ async function measure(client: Client, members: Member[]) {
   };
 }
 
+/** Deletes the run's keys (event streams would otherwise stay a day). */
+async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis.on("error", () => {});
+  try {
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function runMode(mode: "single" | "two", dbUrl: string) {
   const prefix = `coup-bench-${randomBytes(3).toString("hex")}:`;
   const env = (id: string): Record<string, string> =>
@@ -395,6 +409,7 @@ async function runMode(mode: "single" | "two", dbUrl: string) {
     nginx?.stop();
     for (const i of instances) i.proc.kill("SIGTERM");
     await sleep(1_500);
+    if (mode === "two") await dropPrefix(prefix);
   }
   return rows;
 }

@@ -9,6 +9,7 @@ import { useTestDatabase } from "../helpers/db.js";
 import { addMember, makeStudy, makeUser } from "../helpers/factories.js";
 import {
   client,
+  dropPrefix,
   eventually,
   newPrefix,
   peerSocket,
@@ -22,8 +23,15 @@ import { ensureRemixBuild, sessionCookie } from "./video-call-harness.js";
 
 const db = useTestDatabase();
 const cleanup: Array<() => Promise<void> | void> = [];
+const prefixes: string[] = [];
+const freshPrefix = () => {
+  const p = newPrefix();
+  prefixes.push(p);
+  return p;
+};
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
+  for (const p of prefixes) await dropPrefix(p);
 });
 
 const freePort = () =>
@@ -77,7 +85,7 @@ async function spawnInstance(id: string, prefix: string): Promise<{ proc: ChildP
 
 describe("cluster failover", () => {
   it("SIGKILL of instance A: a survivor closes A's participations DROPPED after the grace, exactly once", async () => {
-    const prefix = newPrefix();
+    const prefix = freshPrefix();
     // A grace of seconds, as in production (8 s): a survivor merely slowed down by a loaded machine
     // (a late heartbeat looks like death) gets its heartbeat in before anything of its own is dropped.
     const B = await startInstance(db().sequelize, { id: "B", prefix, dropGraceMs: 3_000 });
@@ -133,7 +141,7 @@ describe("cluster failover", () => {
   }, 60_000);
 
   it("an instance's peer that re-dials a survivor within the grace is not dropped", async () => {
-    const prefix = newPrefix();
+    const prefix = freshPrefix();
     const B = await startInstance(db().sequelize, { id: "B2", prefix, dropGraceMs: 2_000 });
     cleanup.push(() => B.stop());
     const A = await spawnInstance("A2", prefix);
@@ -157,7 +165,7 @@ describe("cluster failover", () => {
 
 describe("slow instance", () => {
   it("an instance that misses heartbeats for longer than the TTL but comes back within the grace keeps its members", async () => {
-    const prefix = newPrefix();
+    const prefix = freshPrefix();
     const E1 = await startInstance(db().sequelize, { id: "E1", prefix, dropGraceMs: 4_000 });
     const E2 = await startInstance(db().sequelize, { id: "E2", prefix, dropGraceMs: 4_000 });
     cleanup.push(
@@ -217,7 +225,7 @@ describe("Redis outage", () => {
       (v) => v,
       5_000,
     );
-    const prefix = newPrefix();
+    const prefix = freshPrefix();
     const D = await startInstance(db().sequelize, { id: "D", prefix, redisUrl });
     const E = await startInstance(db().sequelize, { id: "E", prefix, redisUrl });
     cleanup.push(

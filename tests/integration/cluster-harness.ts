@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import type { Sequelize } from "sequelize";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 import type { AppServer } from "../../server/app.js";
 import { RedisLink } from "../../server/cluster/redis.js";
@@ -28,6 +29,22 @@ export interface Instance {
 
 /** A prefix no other test run shares. */
 export const newPrefix = () => `coup-test-${randomBytes(4).toString("hex")}:`;
+
+/** Deletes what a test run left in Redis under its prefix (event streams would otherwise stay a day). */
+export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length) await redis.del(...keys);
+  } catch {
+    // Redis gone (the outage test's own server): nothing left to clean.
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export async function startInstance(
   sequelize: Sequelize,

@@ -3,21 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VideoCallParticipant, VideoCallSession } from "../../db/models/index.js";
 import { useTestDatabase } from "../helpers/db.js";
 import { addMember, makeStudy, makeUser } from "../helpers/factories.js";
-import { client, newPrefix, peerSocket, startInstance, subscribe, type Instance } from "./cluster-harness.js";
+import {
+  client,
+  dropPrefix,
+  newPrefix,
+  peerSocket,
+  startInstance,
+  subscribe,
+  type Instance,
+} from "./cluster-harness.js";
 import { sessionCookie } from "./video-call-harness.js";
 
 const db = useTestDatabase();
 let A: Instance;
 let B: Instance;
+const prefix = newPrefix();
 
 beforeAll(async () => {
-  const prefix = newPrefix();
   A = await startInstance(db().sequelize, { id: "A", prefix });
   B = await startInstance(db().sequelize, { id: "B", prefix });
 });
 afterAll(async () => {
   await A?.stop();
   await B?.stop();
+  await dropPrefix(prefix);
 });
 
 async function room() {
