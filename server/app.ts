@@ -73,12 +73,14 @@ export async function createAppServer(opts: { config: Config; services: Services
   app.use((req, res, next) => (/^\/(api|peerjs)\//.test(req.path) ? next() : publicFiles(req, res, next)));
 
   app.get("/healthz", async (_req, res) => {
-    try {
-      await services.sequelize.query("SELECT 1");
-      res.json({ status: "ok", db: "ok" });
-    } catch {
-      res.status(503).json({ status: "degraded", db: "down" });
-    }
+    const db = await services.sequelize.query("SELECT 1").then(
+      () => "ok" as const,
+      () => "down" as const,
+    );
+    // In a cluster, an instance cut off from Redis splits its rooms: the load balancer should stop sending to it.
+    const redis = services.cluster ? { redis: await services.cluster.redis.health() } : {};
+    const ok = db === "ok" && (!("redis" in redis) || redis.redis === "ok");
+    res.status(ok ? 200 : 503).json({ status: ok ? "ok" : "degraded", db, ...redis });
   });
 
   app.use(
@@ -99,6 +101,7 @@ export async function createAppServer(opts: { config: Config; services: Services
     origin,
     aliveTimeoutMs: config.PEER_ALIVE_TIMEOUT_MS,
     log,
+    relay: services.cluster?.relay,
     hooks: {
       sessionFromCookie: async (cookie) => {
         const session = await services.auth.sessionFromCookie(cookie);

@@ -41,6 +41,18 @@ describe("config", () => {
     expect(() => loadConfig({ MAX_UPLOAD_BYTES: "-1", DATA_DIR: tmp() })).toThrowError(/MAX_UPLOAD_BYTES/);
   });
 
+  it("requires SESSION_SECRET when REDIS_URL is set, and a redis URL", () => {
+    expect(() => loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", DATA_DIR: tmp() })).toThrowError(
+      /SESSION_SECRET: required when REDIS_URL is set/,
+    );
+    expect(() => loadConfig({ REDIS_URL: "http://x", SESSION_SECRET: "s".repeat(32), DATA_DIR: tmp() })).toThrowError(
+      /REDIS_URL: must be a redis/,
+    );
+    const cfg = loadConfig({ REDIS_URL: "redis://127.0.0.1:6379/2", SESSION_SECRET: "s".repeat(32), DATA_DIR: tmp() });
+    expect(cfg.REDIS_URL).toBe("redis://127.0.0.1:6379/2");
+    expect(loadConfig({ REDIS_URL: "", DATA_DIR: tmp() }).REDIS_URL).toBeUndefined();
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig({ DATABASE_URL: "", DATA_DIR: tmp() }).DATABASE_URL).toBeUndefined();
   });

@@ -12,6 +12,15 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")),
   SESSION_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
+  /** Set to run as one of several instances sharing events, presence and signaling through Redis (docs/deploy.md). */
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")),
+  /** This instance's name in the cluster (logs, signaling routes); a random one when unset. */
+  /** Prefix of every Redis key and channel, so several clusters can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "letters, digits, _ . : - only")
+    .default("coup:"),
+  INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only (at most 64)")),
   DATA_DIR: z.string().min(1).default(".data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Comma-separated STUN/TURN URLs handed to browsers; empty means host candidates only. */
@@ -59,6 +68,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(cfg.DATA_DIR);
   let secret = cfg.SESSION_SECRET;
   if (!secret) {
+    // Every instance must sign and check cookies alike: a per-instance local secret would log users out at random.
+    if (cfg.REDIS_URL) {
+      throw new ConfigError("Invalid environment configuration:\n  SESSION_SECRET: required when REDIS_URL is set");
+    }
     if (cfg.NODE_ENV === "production") {
       throw new ConfigError("Invalid environment configuration:\n  SESSION_SECRET: required in production");
     }

@@ -10,11 +10,38 @@ interface SnapshotEvent {
 export type RoomStreamEvent = RoomEvent | SnapshotEvent;
 
 export interface StoredRoomEvent {
-  /** `<epoch>-<seq>`: the epoch changes with every process, so ids from before a restart never resume. */
+  /** What clients send back as `lastEventId`; only its bus can interpret it. */
   id: string;
-  seq: number;
+  /** Sorts like publication order within a study (plain string comparison); used to skip repeats. */
+  order: string;
   studyId: string;
   event: RoomEvent;
+}
+
+/**
+ * Room events of every study: publish, live subscription and `lastEventId` replay. Two
+ * implementations: LocalRoomEventBus (one process, the default) and RedisRoomEventBus
+ * (server/cluster/redis-events.ts, shared by every instance of a cluster).
+ */
+export interface RoomEventBus {
+  /** Fire-and-forget for callers: a failed publish is the bus's to report. */
+  publish(studyId: string, event: RoomEvent, opts?: PublishOptions): Promise<StoredRoomEvent | null>;
+  /** Resolves once the listener is attached, so anything published after that reaches it. */
+  subscribe(studyId: string, listener: (event: StoredRoomEvent) => void): Promise<() => void>;
+  /** The id a snapshot of the study taken now stands for: resuming from it replays everything published afterwards. */
+  cursor(studyId: string): Promise<StoredRoomEvent["id"]>;
+  /**
+   * Events of the study published after `lastEventId`, or null when that id can't be resumed from
+   * (another bus's id, garbage, or older than the replay log remembers): the caller then re-snapshots.
+   */
+  since(studyId: string, lastEventId: string): Promise<StoredRoomEvent[] | null>;
+  /** Maps an id this bus handed out to its `order`. */
+  orderOf(id: string): string;
+}
+
+export interface PublishOptions {
+  /** false: live subscribers only, never replayed on resume (short-lived notices such as chat-typing). */
+  replay?: boolean;
 }
 
 interface StudyRing {
@@ -23,16 +50,13 @@ interface StudyRing {
   evictedUpTo: number;
 }
 
-/**
- * In-process room event bus with a bounded per-study ring buffer for `lastEventId` resume.
- *
- * One process is the whole truth here. Running several app instances needs a shared transport
- * instead (Redis streams, or Postgres LISTEN/NOTIFY with an events table for replay); the
- * publish/subscribe/since surface below is what such an implementation has to provide.
- */
-export class RoomEventBus {
+const pad = (n: number) => String(n).padStart(15, "0");
+
+/** In-process room event bus with a bounded per-study ring buffer for `lastEventId` resume. */
+export class LocalRoomEventBus implements RoomEventBus {
   private readonly emitter = new EventEmitter();
   private readonly rings = new Map<string, StudyRing>();
+  /** Changes with every process, so ids from before a restart never resume. */
   private readonly epoch = randomBytes(4).toString("hex");
   private seq = 0;
 
@@ -45,11 +69,12 @@ export class RoomEventBus {
    * `replay: false` is for notices that mean nothing a moment later (chat-typing): they go to live
    * subscribers only, so a burst of them can't push the events a resume needs out of the ring.
    */
-  publish(studyId: string, event: RoomEvent, opts: { replay?: boolean } = {}): StoredRoomEvent {
-    const stored: StoredRoomEvent = { id: `${this.epoch}-${++this.seq}`, seq: this.seq, studyId, event };
+  publish(studyId: string, event: RoomEvent, opts: PublishOptions = {}): Promise<StoredRoomEvent> {
+    const seq = ++this.seq;
+    const stored: StoredRoomEvent = { id: `${this.epoch}-${seq}`, order: pad(seq), studyId, event };
     if (opts.replay === false) {
       this.emitter.emit(studyId, stored);
-      return stored;
+      return Promise.resolve(stored);
     }
     let ring = this.rings.get(studyId);
     if (!ring) {
@@ -57,26 +82,29 @@ export class RoomEventBus {
       this.rings.set(studyId, ring);
     }
     ring.events.push(stored);
-    if (ring.events.length > this.bufferSize) ring.evictedUpTo = ring.events.shift()!.seq;
+    if (ring.events.length > this.bufferSize) ring.evictedUpTo = Number(ring.events.shift()!.order);
     this.emitter.emit(studyId, stored);
-    return stored;
+    return Promise.resolve(stored);
   }
 
-  subscribe(studyId: string, listener: (event: StoredRoomEvent) => void): () => void {
+  subscribe(studyId: string, listener: (event: StoredRoomEvent) => void): Promise<() => void> {
     this.emitter.on(studyId, listener);
-    return () => this.emitter.off(studyId, listener);
+    return Promise.resolve(() => this.emitter.off(studyId, listener));
   }
 
-  /** The id a snapshot taken now stands for: resuming from it replays everything published afterwards. */
-  cursor(): string {
-    return `${this.epoch}-${this.seq}`;
+  cursor(_studyId?: string): Promise<string> {
+    return Promise.resolve(`${this.epoch}-${this.seq}`);
   }
 
-  /**
-   * Events of the study published after `lastEventId`, or null when that id can't be resumed from
-   * (another process's id, garbage, or older than the ring remembers): the caller then re-snapshots.
-   */
-  since(studyId: string, lastEventId: string): StoredRoomEvent[] | null {
+  orderOf(id: string): string {
+    return pad(Number(id.split("-")[1] ?? 0));
+  }
+
+  since(studyId: string, lastEventId: string): Promise<StoredRoomEvent[] | null> {
+    return Promise.resolve(this.sinceNow(studyId, lastEventId));
+  }
+
+  private sinceNow(studyId: string, lastEventId: string): StoredRoomEvent[] | null {
     const match = /^([0-9a-f]{8})-(\d{1,15})$/.exec(lastEventId);
     if (!match || match[1] !== this.epoch) return null;
     const seq = Number(match[2]);
@@ -84,7 +112,7 @@ export class RoomEventBus {
     const ring = this.rings.get(studyId);
     if (!ring) return [];
     if (seq < ring.evictedUpTo) return null;
-    return ring.events.filter((e) => e.seq > seq);
+    return ring.events.filter((e) => Number(e.order) > seq);
   }
 }
 
@@ -120,31 +148,32 @@ export async function* streamRoomEvents(opts: {
     wake = null;
     w?.();
   };
-  const unsubscribe = bus.subscribe(studyId, (e) => {
+  const unsubscribe = await bus.subscribe(studyId, (e) => {
     if (pending.length >= MAX_PENDING) overflowed = true;
     else pending.push(e);
     notify();
   });
   signal?.addEventListener("abort", notify, { once: true });
   try {
-    let delivered = 0;
-    const replay = opts.lastEventId ? bus.since(studyId, opts.lastEventId) : null;
+    let delivered = "";
+    const replay = opts.lastEventId ? await bus.since(studyId, opts.lastEventId) : null;
     if (replay) {
+      delivered = bus.orderOf(opts.lastEventId!);
       for (const e of replay) {
         yield { id: e.id, event: e.event };
-        delivered = e.seq;
+        delivered = e.order;
       }
     } else {
-      const cursor = bus.cursor();
-      delivered = Number(cursor.split("-")[1]);
+      const cursor = await bus.cursor(studyId);
+      delivered = bus.orderOf(cursor);
       const session = await opts.snapshot();
       yield { id: cursor, event: { type: "snapshot", session } };
     }
     while (!signal?.aborted && !overflowed) {
       const next = pending.shift();
       if (next) {
-        if (next.seq > delivered) {
-          delivered = next.seq;
+        if (next.order > delivered) {
+          delivered = next.order;
           yield { id: next.id, event: next.event };
         }
         continue;

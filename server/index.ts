@@ -1,6 +1,7 @@
 import { openDatabase } from "../db/index.js";
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from "../db/seed.js";
 import { createAppServer } from "./app.js";
+import { RedisLink } from "./cluster/redis.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { logger } from "./logger.js";
 import { createServices } from "./services/index.js";
@@ -14,7 +15,12 @@ async function main() {
     config.NODE_ENV !== "production" && (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && db.embedded));
   if (seed) await seedDemo(db.sequelize);
 
-  const services = createServices(db.sequelize, config);
+  const redis = config.REDIS_URL
+    ? new RedisLink({ url: config.REDIS_URL, instanceId: config.INSTANCE_ID, prefix: config.REDIS_PREFIX, log: logger })
+    : undefined;
+  if (redis)
+    logger.info({ instance: redis.instanceId }, "cluster mode: sharing events, presence and signaling through Redis");
+  const services = createServices(db.sequelize, config, { redis });
   await services.start();
   const server = await createAppServer({ config, services, log: logger });
 

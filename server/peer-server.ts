@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ExpressPeerServer } from "peer";
 import { WebSocketServer } from "ws";
+import type { SignalingRelay } from "./cluster/signaling.js";
 import type { Logger } from "./logger.js";
 
 export const PEER_MOUNT = "/peerjs";
@@ -31,6 +32,8 @@ export function createPeerServer(opts: {
   aliveTimeoutMs: number;
   hooks: PeerHooks;
   log: Logger;
+  /** In a cluster: forwards signaling for peers whose sockets are on other instances. */
+  relay?: SignalingRelay;
 }) {
   let wss: WebSocketServer | null = null;
   const app = ExpressPeerServer(opts.httpServer, {
@@ -80,6 +83,7 @@ export function createPeerServer(opts: {
           .catch((err) => opts.log.warn({ err, peerId }, "leaving the call of an ended session failed"));
       });
       ws.once("close", stop);
+      opts.relay?.attach(peerId, ws);
       server.emit("connection", ws, req);
     });
   }

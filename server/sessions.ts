@@ -4,6 +4,7 @@ import { EventEmitter } from "node:events";
 import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { Session } from "../db/models/index.js";
 import { setBounded } from "./bounded-map.js";
+import type { RedisLink } from "./cluster/redis.js";
 import type { Logger } from "./logger.js";
 import type { SessionUser } from "./services/accounts.js";
 
@@ -13,7 +14,8 @@ export const SESSION_ID_RE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * How long a resolved session is reused without asking Postgres. Revocation on this instance
- * clears the entry at once; on another instance (or a row deleted by hand) it takes at most this long.
+ * clears the entry at once, and on the other instances of a cluster as soon as Redis tells them;
+ * a row deleted by hand (or a revocation announced while Redis was down) takes at most this long.
  */
 const CACHE_MS = 2_000;
 const CACHE_MAX = 10_000;
@@ -56,9 +58,15 @@ export class SessionStore {
 
   constructor(
     private readonly sequelize: Sequelize,
-    private readonly opts: { now?: () => Date; log?: Logger; ttlMs?: number } = {},
+    private readonly opts: { now?: () => Date; log?: Logger; ttlMs?: number; cluster?: RedisLink } = {},
   ) {
     this.ended.setMaxListeners(0);
+    opts.cluster?.onControl("sessions-ended", (ids) => {
+      if (Array.isArray(ids)) this.forgetHere(ids.filter((id): id is string => typeof id === "string"));
+    });
+    opts.cluster?.onControl("user-changed", (userId) => {
+      if (typeof userId === "string") this.dropUser(userId);
+    });
   }
 
   private now(): Date {
@@ -154,6 +162,11 @@ export class SessionStore {
 
   /** After a profile change: cached sessions of this user would otherwise show the old name for a moment. */
   refreshUser(userId: string): void {
+    this.dropUser(userId);
+    this.opts.cluster?.broadcast("user-changed", userId);
+  }
+
+  private dropUser(userId: string): void {
     for (const [id, entry] of this.cache) if (entry.session.user.id === userId) this.cache.delete(id);
   }
 
@@ -170,6 +183,11 @@ export class SessionStore {
   }
 
   private forget(ids: string[]): void {
+    this.forgetHere(ids);
+    if (ids.length) this.opts.cluster?.broadcast("sessions-ended", ids);
+  }
+
+  private forgetHere(ids: string[]): void {
     for (const id of ids) {
       this.cache.delete(id);
       this.ended.emit(id);
@@ -223,7 +241,7 @@ export class SessionStore {
       { bind: [ids, this.now()], type: QueryTypes.SELECT },
     );
     const live = new Set(alive.map((r) => r.id));
-    this.forget(ids.filter((id) => !live.has(id)));
+    this.forgetHere(ids.filter((id) => !live.has(id)));
   }
 
   private ensurePolling(): void {

@@ -2,6 +2,7 @@ import { UniqueConstraintError } from "sequelize";
 import { z } from "zod";
 import { burnVerify, hashPassword, verifyPassword } from "../../db/passwords.js";
 import { User } from "../../db/models/index.js";
+import type { RedisLink } from "../cluster/redis.js";
 import { DomainError } from "./errors.js";
 
 const EmailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email("Enter a valid email address"));
@@ -36,10 +37,12 @@ function toSessionUser(u: User): SessionUser {
 
 /**
  * Counts failed logins per IP+email in a sliding window. In-process is enough for one server;
- * it forgets on restart, which only ever errs towards letting a user in.
+ * it forgets on restart, which only ever errs towards letting a user in. In a cluster every
+ * instance keeps the same counts: failures and successes are announced through Redis.
  */
 export class LoginThrottle {
   private failures = new Map<string, number[]>();
+  private cluster: RedisLink | null = null;
   constructor(
     private readonly maxFailures = 5,
     private readonly windowMs = 60_000,
@@ -59,11 +62,31 @@ export class LoginThrottle {
     return this.recent(this.key(ip, email)).length >= this.maxFailures;
   }
   fail(ip: string, email: string) {
-    const key = this.key(ip, email);
-    this.failures.set(key, [...this.recent(key), this.now()]);
+    this.failAt(this.key(ip, email), this.now());
+    this.cluster?.broadcast("login-failed", { ip, email });
   }
   succeed(ip: string, email: string) {
     this.failures.delete(this.key(ip, email));
+    this.cluster?.broadcast("login-succeeded", { ip, email });
+  }
+  /** Shares the counts with every other instance of the cluster. */
+  shareThrough(cluster: RedisLink) {
+    this.cluster = cluster;
+    const parse = (d: unknown) =>
+      d && typeof d === "object" && "ip" in d && "email" in d && typeof d.ip === "string" && typeof d.email === "string"
+        ? this.key(d.ip, d.email)
+        : null;
+    cluster.onControl("login-failed", (d) => {
+      const key = parse(d);
+      if (key) this.failAt(key, this.now());
+    });
+    cluster.onControl("login-succeeded", (d) => {
+      const key = parse(d);
+      if (key) this.failures.delete(key);
+    });
+  }
+  private failAt(key: string, at: number) {
+    this.failures.set(key, [...this.recent(key), at]);
   }
 }
 

@@ -4,7 +4,11 @@ import path from "node:path";
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
 import { CONFIG_DEFAULTS, type Config } from "../config.js";
-import { RoomEventBus } from "../events.js";
+import { RedisRoomEventBus } from "../cluster/redis-events.js";
+import type { RedisLink } from "../cluster/redis.js";
+import { PeerRegistry } from "../cluster/registry.js";
+import { SignalingRelay } from "../cluster/signaling.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
 import { SessionStore } from "../sessions.js";
 import { AccountService } from "./accounts.js";
@@ -30,6 +34,8 @@ export interface Services {
   /** Where chat files' bytes live; the file routes stream through it. */
   files: FileStorage;
   maxUploadBytes: number;
+  /** The cluster link and peer registry, or null for the embedded single-process default. */
+  cluster: { redis: RedisLink; registry: PeerRegistry; relay: SignalingRelay } | null;
   /** Background work (sweepers, boot clean-up) started after migrations and stopped on shutdown. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -41,6 +47,8 @@ export interface ServiceOptions {
   log?: Logger;
   /** Chat rate limits; benchmarks raise them. */
   chatLimits?: ChatLimits;
+  /** Connected by start(), closed by stop(); set when REDIS_URL is. */
+  redis?: RedisLink;
 }
 
 /** The composition of domain services; one set per process, shared by Remix, tRPC and PeerServer hooks. */
@@ -51,13 +59,18 @@ export function createServices(
     Partial<Pick<Config, "DATA_DIR" | "MAX_UPLOAD_BYTES">>,
   options: ServiceOptions = {},
 ): Services {
+  const log = options.log ?? logger;
+  const redis = options.redis;
+  const registry = redis ? new PeerRegistry(redis, log) : null;
+  const cluster = redis && registry ? { redis, registry, relay: new SignalingRelay(redis, registry, log) } : null;
   const accounts = new AccountService();
+  if (redis) accounts.throttle.shareThrough(redis);
   const studies = new StudyService(sequelize);
-  const memberships = new MembershipCache(sequelize);
+  const memberships = new MembershipCache(sequelize, redis);
   // Login sessions keep real time even when a test drives the call clock.
-  const sessions = new SessionStore(sequelize, { log: options.log ?? logger });
+  const sessions = new SessionStore(sequelize, { log, cluster: redis });
   const auth = createAuth(config.SESSION_SECRET, accounts, sessions);
-  const events = new RoomEventBus();
+  const events: RoomEventBus = redis ? new RedisRoomEventBus(redis, log) : new LocalRoomEventBus();
   const videoCall = new VideoCallService({
     sequelize,
     studies,
@@ -74,7 +87,8 @@ export function createServices(
       STALE_AFTER_MS: config.STALE_AFTER_MS ?? CONFIG_DEFAULTS.STALE_AFTER_MS,
     },
     now: options.now,
-    log: options.log ?? logger,
+    log,
+    cluster: cluster ?? undefined,
   });
   const chat = new ChatService({
     sequelize,
@@ -96,7 +110,12 @@ export function createServices(
     videoCallRest: new VideoCallRest(videoCall, auth),
     events,
     peerAccess: videoCall.peerAccess,
+    cluster,
     start: async () => {
+      if (cluster) {
+        await cluster.redis.connect();
+        cluster.registry.start();
+      }
       await sessions.start();
       await videoCall.startBackground();
     },
@@ -104,6 +123,10 @@ export function createServices(
       sessions.stop();
       await videoCall.stopBackground();
       memberships.dispose();
+      if (cluster) {
+        await cluster.registry.stop();
+        await cluster.redis.close();
+      }
     },
   };
 }

@@ -3,6 +3,7 @@ import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { Study, StudyMember, User } from "../../db/models/index.js";
 import type { MemberStatus } from "../../db/models/index.js";
 import { setBounded } from "../bounded-map.js";
+import type { RedisLink } from "../cluster/redis.js";
 
 export interface CachedMembership {
   status: MemberStatus;
@@ -10,8 +11,8 @@ export interface CachedMembership {
   avatarUrl: string | null;
 }
 
-// Every write through the models clears the cache (after commit too); the TTL only bounds how long
-// a write made outside this process (psql, another instance) can go unnoticed.
+// Every write through the models clears the cache (after commit too), on every instance of a cluster;
+// the TTL only bounds how long a write made outside the app (psql) can go unnoticed.
 const TTL_MS = 5_000;
 const MAX_ENTRIES = 50_000;
 
@@ -36,13 +37,17 @@ export class MembershipCache {
   private epoch = 0;
   private readonly hookName = `membership-cache-${randomUUID()}`;
 
-  constructor(private readonly sequelize: Sequelize) {
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly cluster?: RedisLink,
+  ) {
     const clear = (...args: unknown[]) => {
-      this.clear();
+      this.clearEverywhere();
       const transaction = args.map(transactionOf).find((t) => t !== null);
       // Readers outside the transaction still see the old row until it commits.
-      transaction?.afterCommit(() => this.clear());
+      transaction?.afterCommit(() => this.clearEverywhere());
     };
+    cluster?.onControl("memberships", () => this.clear());
     for (const model of hookedModels()) {
       for (const hook of HOOKS) model.addHook(hook, this.hookName, clear);
     }
@@ -65,6 +70,11 @@ export class MembershipCache {
       setBounded(this.entries, key, { value, expires: now + TTL_MS }, MAX_ENTRIES);
     }
     return value;
+  }
+
+  private clearEverywhere(): void {
+    this.clear();
+    this.cluster?.broadcast("memberships", null);
   }
 
   clear(): void {

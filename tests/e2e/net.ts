@@ -154,6 +154,15 @@ export class AppServer {
     throw new Error(`app server did not become healthy in ${timeoutMs} ms:\n${this.stderr}`);
   }
 
+  /** SIGKILL, no clean shutdown (a crashed machine); waits for the exit. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await waitForExit(child, 5_000);
+  }
+
   /** SIGTERM and wait for the process (and its embedded Postgres) to exit. */
   async stop(): Promise<void> {
     const child = this.child;

@@ -465,7 +465,7 @@ describe("videoCall: authorization and bad input", () => {
   it("anonymous, non-members, PENDING and BANNED members are refused everything and nothing is written", async () => {
     const f = await fixture();
     const before = await counts();
-    const eventsBefore = services.events.since(f.study.id, services.events.cursor());
+    const eventsBefore = await services.events.since(f.study.id, await services.events.cursor(f.study.id));
     const sid = f.session.id;
     const procedures = (c: ReturnType<typeof as>) => ({
       status: () => c.videoCall.status({ studyId: f.study.id }),
@@ -495,7 +495,7 @@ describe("videoCall: authorization and bad input", () => {
     }
     expect(checked).toBe(36);
     expect(await counts()).toEqual(before);
-    expect(services.events.since(f.study.id, services.events.cursor())).toEqual(eventsBefore);
+    expect(await services.events.since(f.study.id, await services.events.cursor(f.study.id))).toEqual(eventsBefore);
   });
 
   it("membership changes apply to the very next request, although memberships are cached", async () => {

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import type { LeaveReason } from "../../../db/models/index.js";
+import type { PeerRegistry } from "../../cluster/registry.js";
+import type { RedisLink } from "../../cluster/redis.js";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../logger.js";
 import { PeerIdSchema } from "./inputs.js";
@@ -31,6 +33,8 @@ export interface PresenceDeps {
   ): Promise<ClosedParticipation | null>;
   /** Tells the room its call ended (the sweeper ends calls nobody is in). */
   ended(studyId: string, sessionId: string, endedAt: Date): void;
+  /** Several instances: sockets may come back on another one, and a dead instance's peers are dropped by a survivor. */
+  cluster?: { redis: RedisLink; registry: PeerRegistry };
 }
 
 const latest = (a: Date, b: Date) => (a.getTime() >= b.getTime() ? a : b);
@@ -50,13 +54,25 @@ export class Presence {
       onConnect: (peerId) => {
         this.connectedPeers.add(peerId);
         this.forget(peerId);
+        deps.cluster?.registry.add(peerId);
+        // Whichever instance is counting down this peer's drop grace stops.
+        deps.cluster?.redis.broadcast("peer-connected", peerId);
       },
       onDisconnect: (peerId) => {
         this.connectedPeers.delete(peerId);
+        deps.cluster?.registry.remove(peerId);
         // Presence ends when the socket vanished, not when the grace runs out.
         this.armDrop(peerId, this.deps.now());
       },
     };
+    deps.cluster?.redis.onControl("peer-connected", (peerId) => {
+      if (typeof peerId === "string") this.forget(peerId);
+    });
+    // The dead instance's sockets vanished with it: each gets the grace to re-dial any instance.
+    deps.cluster?.registry.onInstanceDead((instanceId, peerIds) => {
+      const now = this.deps.now();
+      for (const peerId of peerIds) if (!this.connectedPeers.has(peerId)) this.armDrop(peerId, now, instanceId);
+    });
   }
 
   /**
@@ -139,13 +155,24 @@ export class Presence {
     return this.deps.queries.claimPeer(userId, peer.data, this.deps.now());
   }
 
-  private armDrop(peerId: string, presentUntil: Date): void {
+  /** Whether another instance holds a live socket for this peer (never, with one instance). */
+  private async connectedElsewhere(peerId: string, presumedDead?: string): Promise<boolean> {
+    const registry = this.deps.cluster?.registry;
+    if (!registry) return false;
+    // An instance that was only slow to heartbeat still holds its sockets.
+    if (presumedDead && (await registry.isAlive(presumedDead))) return true;
+    const where = await registry.whereIs(peerId);
+    return where !== null && where !== registry.instanceId;
+  }
+
+  /** `presumedDead`: the instance that held the socket and stopped heartbeating, if that is why. */
+  private armDrop(peerId: string, presentUntil: Date, presumedDead?: string): void {
     if (this.stopped) return;
     this.forget(peerId);
     const timer = setTimeout(() => {
       this.dropTimers.delete(peerId);
-      this.deps
-        .close({ peerId }, "DROPPED", presentUntil)
+      void this.connectedElsewhere(peerId, presumedDead)
+        .then((elsewhere) => (elsewhere ? null : this.deps.close({ peerId }, "DROPPED", presentUntil)))
         .catch((err) => this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"));
     }, this.deps.config.DROP_GRACE_MS);
     timer.unref();

@@ -16,6 +16,8 @@ import type {
   RoomSession,
 } from "../../../machines/room-protocol.js";
 import { setBounded } from "../../bounded-map.js";
+import type { PeerRegistry } from "../../cluster/registry.js";
+import type { RedisLink } from "../../cluster/redis.js";
 import type { Config } from "../../config.js";
 import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../../events.js";
 import type { Logger } from "../../logger.js";
@@ -59,6 +61,8 @@ export interface VideoCallDeps {
   /** Every stored timestamp comes from here, so tests control durations exactly. */
   now?: () => Date;
   log?: Pick<Logger, "warn" | "error">;
+  /** Set when this is one of several instances sharing Redis. */
+  cluster?: { redis: RedisLink; registry: PeerRegistry };
 }
 
 interface SessionAccess {
@@ -90,12 +94,13 @@ export class VideoCallService {
   constructor(private readonly deps: VideoCallDeps) {
     this.now = deps.now ?? (() => new Date());
     this.queries = new CallQueries(deps.sequelize);
-    this.snapshots = new RoomSnapshots(this.queries);
+    this.snapshots = new RoomSnapshots(this.queries, deps.cluster?.redis);
     this.presence = new Presence({
       queries: this.queries,
       config: deps.config,
       now: this.now,
       log: deps.log,
+      cluster: deps.cluster,
       close: (find, reason, at, staleBefore) => this.closeParticipation(find, reason, at, staleBefore),
       ended: (studyId, sessionId, endedAt) => {
         this.snapshots.invalidate(studyId);
@@ -390,6 +395,7 @@ export class VideoCallService {
   }
 
   private publish(studyId: string, event: Parameters<RoomEventBus["publish"]>[1]): void {
-    this.deps.events.publish(studyId, event);
+    // Events from this process keep their order: each bus issues its publishes in call order.
+    void this.deps.events.publish(studyId, event);
   }
 }

@@ -1,10 +1,11 @@
 /**
  * The cache of each study's running call as `status`, the room feed's first message and `start`
- * answer it. Every write this process makes invalidates the study's entry; the TTL only bounds how
- * stale an entry can get when another process writes the same database.
+ * answer it. Every write this process makes invalidates the study's entry (on every instance of a
+ * cluster, through Redis); the TTL only bounds how stale an entry can get when a write goes unannounced.
  */
 import { performance } from "node:perf_hooks";
 import type { RoomSession } from "../../../machines/room-protocol.js";
+import type { RedisLink } from "../../cluster/redis.js";
 import type { CallQueries } from "./queries.js";
 
 const SNAPSHOT_TTL_MS = 2_000;
@@ -17,7 +18,14 @@ export class RoomSnapshots {
   /** Bumped on every invalidation, so a load that started before a write is never cached after it. */
   private readonly versions = new Map<string, number>();
 
-  constructor(private readonly queries: CallQueries) {}
+  constructor(
+    private readonly queries: CallQueries,
+    private readonly cluster?: RedisLink,
+  ) {
+    cluster?.onControl("snapshot", (studyId) => {
+      if (typeof studyId === "string") this.drop(studyId);
+    });
+  }
 
   /** The study's running call, from the cache when fresh; concurrent readers share one load. */
   get(studyId: string): Promise<RoomSession | null> {
@@ -39,6 +47,11 @@ export class RoomSnapshots {
   }
 
   invalidate(studyId: string): void {
+    this.drop(studyId);
+    this.cluster?.broadcast("snapshot", studyId);
+  }
+
+  private drop(studyId: string): void {
     this.versions.set(studyId, (this.versions.get(studyId) ?? 0) + 1);
     this.entries.delete(studyId);
   }
