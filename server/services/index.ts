@@ -59,6 +59,7 @@ export function createServices(
       TURN_TTL_SECONDS: config.TURN_TTL_SECONDS ?? CONFIG_DEFAULTS.TURN_TTL_SECONDS,
       DROP_GRACE_MS: config.DROP_GRACE_MS ?? CONFIG_DEFAULTS.DROP_GRACE_MS,
       STALE_AFTER_MS: config.STALE_AFTER_MS ?? CONFIG_DEFAULTS.STALE_AFTER_MS,
+      MAX_PARTICIPANTS: config.MAX_PARTICIPANTS ?? CONFIG_DEFAULTS.MAX_PARTICIPANTS,
     },
     now: options.now,
     log: options.log ?? logger,
