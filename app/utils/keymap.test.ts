@@ -41,6 +41,11 @@ describe("shortcutFor", () => {
       expect(isTypingTarget(target)).toBe(true);
     }
   });
+  it("leaves Space to a focused button (it presses it), but talks from anywhere else", () => {
+    expect(shortcutFor(press(" ", { target: { tagName: "BUTTON" } }), on)).toBeNull();
+    expect(shortcutFor(press(" ", { target: { tagName: "summary" } }), on)).toBeNull();
+    expect(shortcutFor(press("m", { target: { tagName: "BUTTON" } }), on)?.action).toBe("mic");
+  });
   it("ignores auto-repeat", () => {
     expect(shortcutFor(press(" ", { repeat: true }), on)).toBeNull();
     expect(shortcutFor(press("m", { repeat: true }), on)).toBeNull();

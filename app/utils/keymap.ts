@@ -44,6 +44,7 @@ export interface KeyPress {
 }
 
 const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+const PRESSABLE = new Set(["BUTTON", "A", "SUMMARY"]);
 
 /** True while focus is somewhere that types text or picks options. */
 export function isTypingTarget(target: KeyPress["target"]): boolean {
@@ -69,5 +70,7 @@ export function shortcutFor(e: KeyPress, opts: { singleKeys: boolean }): Shortcu
   if (!opts.singleKeys) return null;
   // "?" is Shift+/ on most layouts: Shift is allowed for it alone.
   if (e.shiftKey && e.key !== "?") return null;
+  // Space on a focused button, link or menu presses it: keyboard users need that more than push-to-talk.
+  if (e.key === " " && e.target?.tagName && PRESSABLE.has(e.target.tagName.toUpperCase())) return null;
   return SHORTCUTS.find((s) => !s.mod && s.key === e.key.toLowerCase()) ?? null;
 }
