@@ -29,7 +29,7 @@ async function expectNoScroll(page: Page) {
 test("six people at 1280×800: every tile and the whole toolbar in the window, no scroll; the 7th sees 'full'", async ({
   loginAs,
 }) => {
-  test.setTimeout(300_000);
+  test.setTimeout(480_000);
   const { pages, studyId, code } = await roomStudy(loginAs, [
     "alice@example.com",
     "bob@example.com",
@@ -37,6 +37,19 @@ test("six people at 1280×800: every tile and the whole toolbar in the window, n
     "dave@example.com",
     "pat@example.com",
   ]);
+  // The 7th, a newcomer who joins the study too; signed up before any camera runs (two cores).
+  const nora = await loginAs("alice@example.com");
+  await nora.getByRole("button", { name: "Log out" }).click();
+  await nora.goto("/signup");
+  await nora.getByLabel("Name").fill("Nora Seventh");
+  await nora.getByLabel("Email").fill(`nora-${Date.now()}@example.com`);
+  await nora.getByLabel("Password").fill("a-long-password");
+  await nora.getByRole("button", { name: "Sign up" }).click();
+  await expect(nora.getByRole("button", { name: "Log out" })).toBeVisible();
+  await nora.goto("/studies");
+  await nora.getByLabel("Invite code").fill(code);
+  await nora.getByRole("button", { name: "Join study" }).click();
+  await expect(nora.getByRole("heading", { name: "Room Study" })).toBeVisible();
   for (const page of pages) {
     await page.setViewportSize({ width: 1280, height: 800 });
     await openCallPage(page, studyId);
@@ -51,18 +64,7 @@ test("six people at 1280×800: every tile and the whole toolbar in the window, n
   await expectInViewport(mallory, "[role=toolbar][aria-label='Call controls'] summary");
   for (const name of ["Alice", "Bob", "Carol", "Dave", "Pat"]) await expectVideoFlowing(mallory, name);
 
-  // The 7th: a newcomer who joined the study is told before clicking, and refused after.
-  const nora = await loginAs("alice@example.com");
-  await nora.getByRole("button", { name: "Log out" }).click();
-  await nora.goto("/signup");
-  await nora.getByLabel("Name").fill("Nora Seventh");
-  await nora.getByLabel("Email").fill(`nora-${Date.now()}@example.com`);
-  await nora.getByLabel("Password").fill("a-long-password");
-  await nora.getByRole("button", { name: "Sign up" }).click();
-  // Membership goes through the invite code like everyone else's.
-  await nora.goto("/studies");
-  await nora.getByLabel("Invite code").fill(code);
-  await nora.getByRole("button", { name: "Join study" }).click();
+  // The 7th is told before clicking, and refused after.
   await nora.goto(`/studies/${studyId}`);
   await expect(nora.getByTestId("call-full")).toHaveText("This call is full (6 people)");
   await nora.goto(`/studies/${studyId}/call`);

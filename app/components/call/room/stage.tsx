@@ -22,8 +22,10 @@ function useBoxSize() {
     const el = ref.current;
     if (!el) return;
     const measure = () => {
-      const w = Math.floor(el.clientWidth);
-      const h = Math.floor(el.clientHeight);
+      // The content box: tiles go inside the stage's padding.
+      const cs = getComputedStyle(el);
+      const w = Math.floor(el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight));
+      const h = Math.floor(el.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom));
       setSize((s) => (s.width === w && s.height === h ? s : { width: w, height: h }));
     };
     measure();
