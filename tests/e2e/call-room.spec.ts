@@ -40,10 +40,11 @@ test("six people at 1280×800: every tile and the whole toolbar in the window, n
   // The 7th, a newcomer who joins the study too; signed up before any camera runs (two cores).
   const nora = await loginAs("alice@example.com");
   await nora.getByRole("button", { name: "Log out" }).click();
+  await expect(nora.getByRole("button", { name: "Log out" })).toHaveCount(0);
   await nora.goto("/signup");
-  await nora.getByLabel("Name").fill("Nora Seventh");
-  await nora.getByLabel("Email").fill(`nora-${Date.now()}@example.com`);
-  await nora.getByLabel("Password").fill("a-long-password");
+  await nora.getByLabel("Name", { exact: true }).fill("Nora Seventh");
+  await nora.getByLabel("Email", { exact: true }).fill(`nora-${Date.now()}@example.com`);
+  await nora.getByLabel("Password", { exact: true }).fill("a-long-password");
   await nora.getByRole("button", { name: "Sign up" }).click();
   await expect(nora.getByRole("button", { name: "Log out" })).toBeVisible();
   await nora.goto("/studies");

@@ -118,13 +118,14 @@ function CallView({
   const running = runningSessionId !== null;
   const send = actor.send;
 
+  // A named section (a region landmark): in the room the stage is the page's <main>.
   const header = (
-    <div className="call-header">
+    <section className="call-header" aria-label="Call">
       <h1 className="truncate" title={studyName}>
         {studyName} — call
       </h1>
       <Link to={`/studies/${studyId}`}>Back to study</Link>
-    </div>
+    </section>
   );
   if (top === "inCall") {
     return (

@@ -353,32 +353,36 @@ export function Room(props: {
 
   return (
     <div className="room">
-      {view.signalingDown ? (
-        <div className="banner" role="alert">
-          {view.signalingOffline ? (
-            <>
-              Lost connection to the call server.{" "}
-              <button type="button" onClick={() => send({ type: "RETRY_SIGNALING" })}>
-                Reconnect
+      {view.signalingDown || view.serverTrouble || talkingWhileMuted ? (
+        <section className="room-banners" aria-label="Call status">
+          {view.signalingDown ? (
+            <div className="banner" role="alert">
+              {view.signalingOffline ? (
+                <>
+                  Lost connection to the call server.{" "}
+                  <button type="button" onClick={() => send({ type: "RETRY_SIGNALING" })}>
+                    Reconnect
+                  </button>
+                </>
+              ) : (
+                "Reconnecting to the call server… your current video keeps flowing."
+              )}
+            </div>
+          ) : null}
+          {view.serverTrouble ? (
+            <div className="banner" role="alert">
+              {SERVER_TROUBLE[view.serverTrouble]}{" "}
+              <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
+                Try again
               </button>
-            </>
-          ) : (
-            "Reconnecting to the call server… your current video keeps flowing."
-          )}
-        </div>
-      ) : null}
-      {view.serverTrouble ? (
-        <div className="banner" role="alert">
-          {SERVER_TROUBLE[view.serverTrouble]}{" "}
-          <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
-            Try again
-          </button>
-        </div>
-      ) : null}
-      {talkingWhileMuted ? (
-        <div className="banner" role="status">
-          You are muted
-        </div>
+            </div>
+          ) : null}
+          {talkingWhileMuted ? (
+            <div className="banner" role="status">
+              You are muted
+            </div>
+          ) : null}
+        </section>
       ) : null}
       <div className="room-body">
         <Stage decision={decision} tiles={tiles} />
@@ -393,32 +397,34 @@ export function Room(props: {
           />
         ) : null}
       </div>
-      <Toolbar
-        ref={toolbar}
-        audioOn={view.audioOn}
-        videoOn={view.videoOn}
-        sharing={view.sharing}
-        shareStarting={view.shareStarting}
-        handUp={view.handUp}
-        panel={panel}
-        hasChat={!!props.chat}
-        layout={prefs.layout}
-        devices={
-          <DevicePickers
-            refreshKey={view.videoTrack ?? view.audioTrack}
-            selected={view.devices}
-            onSelect={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
-          />
-        }
-        onMic={() => send({ type: "TOGGLE_AUDIO" })}
-        onCamera={() => send({ type: "TOGGLE_VIDEO" })}
-        onShare={() => send({ type: view.sharing ? "STOP_SHARE" : "START_SHARE" })}
-        onHand={() => send({ type: "TOGGLE_HAND" })}
-        onPanel={togglePanel}
-        onLayout={prefs.setLayout}
-        onShortcuts={() => setHelpOpen(true)}
-        onLeave={() => send({ type: "LEAVE" })}
-      />
+      <section className="room-footer" aria-label="Controls">
+        <Toolbar
+          ref={toolbar}
+          audioOn={view.audioOn}
+          videoOn={view.videoOn}
+          sharing={view.sharing}
+          shareStarting={view.shareStarting}
+          handUp={view.handUp}
+          panel={panel}
+          hasChat={!!props.chat}
+          layout={prefs.layout}
+          devices={
+            <DevicePickers
+              refreshKey={view.videoTrack ?? view.audioTrack}
+              selected={view.devices}
+              onSelect={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
+            />
+          }
+          onMic={() => send({ type: "TOGGLE_AUDIO" })}
+          onCamera={() => send({ type: "TOGGLE_VIDEO" })}
+          onShare={() => send({ type: view.sharing ? "STOP_SHARE" : "START_SHARE" })}
+          onHand={() => send({ type: "TOGGLE_HAND" })}
+          onPanel={togglePanel}
+          onLayout={prefs.setLayout}
+          onShortcuts={() => setHelpOpen(true)}
+          onLeave={() => send({ type: "LEAVE" })}
+        />
+      </section>
       <ShortcutsDialog
         open={helpOpen}
         onClose={() => setHelpOpen(false)}
