@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { bestFit, decideLayout, NO_SPEAKER, nextLayoutChoice, nextSpeaker, type SpeakerState } from "./call-layout";
+import {
+  bestFit,
+  decideLayout,
+  NO_SPEAKER,
+  nextLayoutChoice,
+  nextSpeaker,
+  SPEAKER_HOLD_MS,
+  type SpeakerState,
+} from "./call-layout";
 
 const ids = ["me", "bob", "carol", "dave"];
 const base = { ids, speaker: null, sharer: null, pinned: null, choice: "auto" as const };
@@ -79,6 +87,7 @@ describe("nextSpeaker (hysteresis)", () => {
     expect(run([[0, ["bob"]]]).current).toBe("bob");
   });
   it("a challenger needs 1.5 s of talk while the current speaker is silent", () => {
+    expect(SPEAKER_HOLD_MS).toBe(1_500);
     const steps: Array<[number, string[]]> = [
       [0, ["bob"]],
       [1000, []],

@@ -4,7 +4,7 @@
  * only renders what these return, and the tests pin them down without a browser.
  */
 
-export type Layout = "grid" | "speaker" | "presenter";
+type Layout = "grid" | "speaker" | "presenter";
 /** The user's Layout menu choice; "auto" is the grid that turns into presenter while someone shares. */
 export type LayoutChoice = "auto" | "grid" | "speaker";
 export const LAYOUT_CHOICES: readonly LayoutChoice[] = ["auto", "grid", "speaker"];

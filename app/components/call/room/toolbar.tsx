@@ -28,7 +28,7 @@ const LAYOUT_NAMES: Record<LayoutChoice, string> = {
 };
 
 /** A disclosure menu that Esc closes, handing focus back to its button. */
-export function closeOnEscape(e: KeyboardEvent<HTMLDetailsElement>) {
+function closeOnEscape(e: KeyboardEvent<HTMLDetailsElement>) {
   const menu = e.currentTarget;
   if (e.key !== "Escape" || !menu.open) return;
   e.stopPropagation();
