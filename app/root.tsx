@@ -10,6 +10,7 @@ import {
   Scripts,
   ScrollRestoration,
   useLoaderData,
+  useMatches,
   useRouteError,
   useRouteLoaderData,
 } from "@remix-run/react";
@@ -38,6 +39,8 @@ function Shell({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const user = data?.user ?? null;
   const nonce = useNonce();
+  // The call page is a full-window room with its own <main> (the stage): no site-frame <main> around it.
+  const roomFrame = useMatches().some((m) => (m.handle as { frame?: string } | undefined)?.frame === "room");
   return (
     <html lang="en">
       <head>
@@ -72,7 +75,7 @@ function Shell({ children }: { children: ReactNode }) {
             )}
           </nav>
         </header>
-        <main>{children}</main>
+        {roomFrame ? <div className="room-frame">{children}</div> : <main>{children}</main>}
         {/* Above the call's pinned control bar (its height is --call-controls-h), never over it. */}
         <Toaster
           position="bottom-right"

@@ -90,6 +90,8 @@ async function serve(): Promise<void> {
       HOST: "127.0.0.1",
       DATA_DIR: dataDir,
       LOG_LEVEL: "warn",
+      // 50 clients join one call at once: lift the per-call cap (MAX_PARTICIPANTS) out of the way.
+      MAX_PARTICIPANTS: process.env.MAX_PARTICIPANTS ?? "50",
     });
     const services = createServices(db.sequelize, config);
     await services.start();

@@ -6,6 +6,7 @@ import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
 import * as m0004 from "./migrations/0004-video-call-functions.js";
 import * as m0005 from "./migrations/0005-media-time-rule.js";
 import * as m0006 from "./migrations/0006-sessions.js";
+import * as m0007 from "./migrations/0007-participant-cap-and-hands.js";
 import * as m0008 from "./migrations/0008-chat.js";
 
 interface MigrationContext {
@@ -22,6 +23,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0004-video-call-functions", up: m0004.up, down: m0004.down },
   { name: "0005-media-time-rule", up: m0005.up, down: m0005.down },
   { name: "0006-sessions", up: m0006.up, down: m0006.down },
+  { name: "0007-participant-cap-and-hands", up: m0007.up, down: m0007.down },
   { name: "0008-chat", up: m0008.up, down: m0008.down },
 ];
 

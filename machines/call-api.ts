@@ -13,6 +13,8 @@ export interface CallApi {
   leave(input: { studyId?: string; sessionId: string }): Promise<void>;
   setMedia(input: { sessionId: string } & MediaFlags): Promise<void>;
   heartbeat(input: { sessionId: string }): Promise<void>;
+  /** Raise or lower the caller's hand; answers the server's handRaisedAt (null when lowered). */
+  setHand(input: { sessionId: string; raised: boolean }): Promise<{ handRaisedAt: string | null }>;
   reportLink(input: {
     sessionId: string;
     remotePeerId: string;

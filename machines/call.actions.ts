@@ -69,6 +69,8 @@ export const callActionsSetup = rosterSetup.extend({
         return event.sessionId ? event.sessionId : context.sessionId;
       },
     }),
+    storeHand: assign({ handRaisedAt: ({ event }) => outputOf<{ handRaisedAt: string | null }>(event).handRaisedAt }),
+    clearHand: assign({ handRaisedAt: null }),
     storeJoinError: assign({
       joinError: ({ event }) => ("error" in event ? toJoinError(event.error) : null),
     }),

@@ -61,6 +61,12 @@ export type RoomFeedEvent =
   /** The subscription was refused or broke for good; the machine subscribes again (or gives up). */
   | { type: "ROOM.FEED_FAILED"; reason: string };
 
+/** Raise (true) or lower the caller's hand in this session. */
+export interface SetHandInput {
+  sessionId: string;
+  raised: boolean;
+}
+
 export interface PublishMediaInput extends MediaFlags {
   sessionId: string;
 }

@@ -6,6 +6,7 @@
  */
 import type { SnapshotFrom } from "xstate";
 import { callActionsSetup } from "./call.actions";
+import { handRegion } from "./call.hand";
 import type { CallContext } from "./call.setup";
 import type { DeviceKind, RequestMediaInput } from "./call.contracts";
 
@@ -163,6 +164,7 @@ export const callMachine = machineSetup.createMachine({
     publishAttempt: 0,
     heartbeatFailing: false,
     endReason: null,
+    handRaisedAt: null,
   }),
   // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
   // page navigating away) always turns the camera light off.
@@ -298,6 +300,7 @@ export const callMachine = machineSetup.createMachine({
       states: {
         audio: deviceRegion("audio"),
         video: deviceRegion("video"),
+        hand: handRegion,
         screen: {
           initial: "off",
           states: {

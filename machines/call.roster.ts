@@ -107,6 +107,18 @@ export const rosterSetup = callSetup.extend({
           if (p) enqueue.assign({ participants: { ...context.participants, [e.peerId]: { ...p, ...flags } } });
           return;
         }
+        case "hand-changed": {
+          if (e.peerId === context.join?.peerId) {
+            enqueue.assign({ handRaisedAt: e.handRaisedAt });
+            return;
+          }
+          const p = context.participants[e.peerId];
+          if (p)
+            enqueue.assign({
+              participants: { ...context.participants, [e.peerId]: { ...p, handRaisedAt: e.handRaisedAt } },
+            });
+          return;
+        }
         default:
           return;
       }

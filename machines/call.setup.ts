@@ -13,6 +13,7 @@ import type {
   LocalMedia,
   LocalTracksCommand,
   PublishMediaInput,
+  SetHandInput,
   ReportLinkInput,
   RequestMediaInput,
   RoomFeedEvent,
@@ -48,6 +49,12 @@ export type CallEvent =
   /** The user asks to try the server again after the room feed or the heartbeat gave up. */
   | { type: "RETRY_SERVER" }
   | { type: "MEDIA.CHANGED" }
+  /** Raise hand / Lower hand (button, `H`). */
+  | { type: "TOGGLE_HAND" }
+  /** "Keep it raised" on the "Lower your hand?" prompt. */
+  | { type: "KEEP_HAND" }
+  /** Our own speaking detector changed its mind (feeds the "Lower your hand?" prompt). */
+  | { type: "SELF.SPEAKING"; speaking: boolean }
   | SignalingEvent
   | RoomFeedEvent
   | HeartbeatEvent
@@ -100,6 +107,8 @@ export interface CallContext {
   /** The last beat failed even after its retries: the server may drop us from the call. */
   heartbeatFailing: boolean;
   endReason: CallEndReason | null;
+  /** Our raised hand as the server stamped it (its clock orders the queue); null while down. */
+  handRaisedAt: string | null;
 }
 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
@@ -143,6 +152,7 @@ export const callSetup = setup({
     // Receives HeartbeatCommand; typed loosely so a fake that ignores commands fits too.
     heartbeat: missingCallback<EventObject, SessionRef>("heartbeat"),
     publishMedia: missing<void, PublishMediaInput>("publishMedia"),
+    setHand: missing<{ handRaisedAt: string | null }, SetHandInput>("setHand"),
     reportLink: missing<void, ReportLinkInput>("reportLink"),
     leaveCall: missing<void, SessionRef>("leaveCall"),
     peer: peerMachine,
@@ -150,12 +160,18 @@ export const callSetup = setup({
   delays: {
     signalingRetryDelay: signalingRetryDelayWith(NO_JITTER),
     signalingOpenTimeout: 10_000,
+    /** Talking this long with the hand up asks "Lower your hand?"… */
+    handTalkPrompt: 3_000,
+    /** …and the hand goes down this long after asking, unless kept. */
+    handPromptTimeout: 6_000,
     /** Re-subscribing to the room feed and re-publishing media follow the peer links' schedule. */
     feedRetryDelay: ({ context }) => nextRetryDelay(context.feedAttempt, 0) ?? 0,
     publishRetryDelay: ({ context }) => nextRetryDelay(context.publishAttempt, 0) ?? 0,
   },
   guards: {
     autoStartMedia: ({ context }) => context.autoStartMedia,
+    speaking: ({ event }) => event.type === "SELF.SPEAKING" && event.speaking,
+    notSpeaking: ({ event }) => event.type === "SELF.SPEAKING" && !event.speaking,
     mediaErrorIs: ({ event }, params: { reason: MediaErrorReason }) =>
       "error" in event && toMediaError(event.error).reason === params.reason,
     audioPublished: ({ context }) => context.media.audio,

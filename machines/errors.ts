@@ -11,7 +11,8 @@ export class MediaError extends Error {
   }
 }
 
-export type JoinErrorReason = "forbidden" | "not-found" | "network" | "signaling" | "unknown";
+/** "full": the call already holds MAX_PARTICIPANTS people (the server answers CONFLICT). */
+export type JoinErrorReason = "forbidden" | "not-found" | "full" | "network" | "signaling" | "unknown";
 
 export class JoinError extends Error {
   readonly reason: JoinErrorReason;
@@ -38,7 +39,7 @@ function hasReason<R extends string>(value: unknown, allowed: readonly R[]): val
 }
 
 const MEDIA_REASONS = ["denied", "no-device", "in-use", "unknown"] as const;
-const JOIN_REASONS = ["forbidden", "not-found", "network", "signaling", "unknown"] as const;
+const JOIN_REASONS = ["forbidden", "not-found", "full", "network", "signaling", "unknown"] as const;
 
 /** Actors should reject with MediaError, but anything thrown is normalised instead of trusted. */
 export function toMediaError(error: unknown): MediaError {

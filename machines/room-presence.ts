@@ -52,6 +52,14 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
       );
       return { ...state, session: withParticipants(s, participants) };
     }
+    case "hand-changed": {
+      const s = state.session;
+      if (!s || s.id !== event.sessionId) return state;
+      const participants = s.participants.map((p) =>
+        p.peerId === event.peerId ? { ...p, handRaisedAt: event.handRaisedAt } : p,
+      );
+      return { ...state, session: withParticipants(s, participants) };
+    }
     case "connection-state":
     case "chat-message":
     case "chat-read":
@@ -62,6 +70,16 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
 
 function withParticipants(session: RoomSession, participants: RoomParticipant[]): RoomSession {
   return { ...session, participants, onlineCount: participants.length };
+}
+
+/** Whether `me` could not join now: the call already holds `max` other people. */
+export function isCallFull(session: RoomSession | null, max: number, me: string): boolean {
+  return !!session && session.participants.filter((p) => p.userId !== me).length >= max;
+}
+
+/** The words the server's refusal uses too, so the page says "full" exactly as a refused join does. */
+export function callFullText(max: number): string {
+  return `This call is full (${max} people)`;
 }
 
 /** "2 in call: Alice, Bob" — the study page's one-line summary. */

@@ -22,6 +22,8 @@ export interface RoomParticipant extends MediaFlags {
   peerId: string;
   /** ISO timestamp */
   joinedAt: string;
+  /** ISO timestamp on the server's clock while the hand is raised (orders the queue); null or absent when down. */
+  handRaisedAt?: string | null;
 }
 
 export interface RoomSession {
@@ -51,6 +53,7 @@ export type RoomEvent =
       replaced?: true;
     }
   | ({ type: "media-changed"; sessionId: string; userId: string; peerId: string } & MediaFlags)
+  | { type: "hand-changed"; sessionId: string; userId: string; peerId: string; handRaisedAt: string | null }
   | {
       type: "connection-state";
       sessionId: string;

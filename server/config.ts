@@ -38,6 +38,8 @@ const EnvSchema = z.object({
   DROP_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(8_000),
   /** Participations silent for longer than this are closed by the sweeper. */
   STALE_AFTER_MS: z.coerce.number().int().positive().default(60_000),
+  /** Most people one call holds: a full mesh sends N−1 streams per person, 5–8 is the practical limit. */
+  MAX_PARTICIPANTS: z.coerce.number().int().min(2).max(50).default(6),
   PEER_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(12_000),
   /** Largest file a call's chat accepts; bigger uploads are refused with 413 and leave nothing on disk. */
   MAX_UPLOAD_BYTES: z.coerce

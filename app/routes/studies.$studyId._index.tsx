@@ -12,7 +12,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   try {
     const view = await context.services.studies.getForMember(user.id, params.studyId);
     const { session } = await context.services.videoCall.status(user.id, { studyId: view.study.id });
-    return json({ ...view, meId: user.id, call: session });
+    return json({ ...view, meId: user.id, call: session, maxParticipants: context.services.videoCall.maxParticipants });
   } catch (err) {
     throw toErrorResponse(err);
   }
@@ -35,7 +35,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StudyPage() {
-  const { study, me, members, meId, call } = useLoaderData<typeof loader>();
+  const { study, me, members, meId, call, maxParticipants } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const active = members.filter((m) => m.status === "ACTIVE");
   const pending = members.filter((m) => m.status === "PENDING");
@@ -48,7 +48,7 @@ export default function StudyPage() {
           Invite code: <code data-testid="invite-code">{study.inviteCode}</code>
         </p>
       ) : null}
-      <CallWidget studyId={study.id} initial={call} />
+      <CallWidget studyId={study.id} initial={call} maxParticipants={maxParticipants} meId={meId} />
       <FormMessage result={result} />
       <section className="card">
         <h2>Members</h2>

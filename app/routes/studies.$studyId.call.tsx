@@ -22,19 +22,28 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       call: session,
       debug,
       maxUploadBytes: context.services.maxUploadBytes,
+      maxParticipants: context.services.videoCall.maxParticipants,
     });
   } catch (err) {
     throw toErrorResponse(err);
   }
 }
 
+/** The call page brings its own landmarks (the stage is the page's <main>): see root.tsx. */
+export const handle = { frame: "room" };
+
 export default function CallPage() {
-  const { study, self, call, debug, maxUploadBytes } = useLoaderData<typeof loader>();
+  const { study, self, call, debug, maxUploadBytes, maxParticipants } = useLoaderData<typeof loader>();
   // Media devices, PeerJS and WebRTC exist only in the browser: render the call after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   const me = useMemo(() => self, [self.userId, self.name]); // eslint-disable-line react-hooks/exhaustive-deps
-  if (!mounted) return <p role="status">Getting the call ready…</p>;
+  if (!mounted)
+    return (
+      <main>
+        <p role="status">Getting the call ready…</p>
+      </main>
+    );
   return (
     <CallRoom
       studyId={study.id}
@@ -43,6 +52,7 @@ export default function CallPage() {
       initialCall={call}
       debug={debug}
       maxUploadBytes={maxUploadBytes}
+      maxParticipants={maxParticipants}
     />
   );
 }

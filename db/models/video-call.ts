@@ -72,6 +72,10 @@ export class VideoCallParticipant extends Model<
   declare audioChangedAt: Date;
   declare videoChangedAt: Date;
   declare screenChangedAt: Date;
+  /** Server clock; null while the hand is down. Orders the raised-hands queue. */
+  declare handRaisedAt: CreationOptional<Date | null>;
+  /** How often this participation raised its hand. */
+  declare handRaises: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
   declare user?: NonAttribute<User>;
@@ -97,6 +101,8 @@ export class VideoCallParticipant extends Model<
         audioChangedAt: { type: DataTypes.DATE, allowNull: false },
         videoChangedAt: { type: DataTypes.DATE, allowNull: false },
         screenChangedAt: { type: DataTypes.DATE, allowNull: false },
+        handRaisedAt: { type: DataTypes.DATE, allowNull: true },
+        handRaises: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -24,6 +24,7 @@ function fakeApi(overrides: Partial<CallApi> = {}): CallApi {
     joinOrStart: unused,
     leave: unused,
     setMedia: unused,
+    setHand: unused,
     heartbeat: () => Promise.resolve(),
     reportLink: unused,
     subscribe: () => () => undefined,

@@ -9,6 +9,7 @@ import type {
   JoinCallInput,
   JoinedCall,
   PublishMediaInput,
+  SetHandInput,
   ReportLinkInput,
   RoomFeedEvent,
   SessionRef,
@@ -29,6 +30,7 @@ function joinErrorReason(error: unknown): JoinErrorReason {
   const code = joinErrorCode(error);
   if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
   if (code === "NOT_FOUND") return "not-found";
+  if (code === "CONFLICT") return "full";
   return "unknown";
 }
 
@@ -56,6 +58,7 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
       }
     }),
     publishMedia: fromPromise<void, PublishMediaInput>(({ input }) => api.setMedia(input)),
+    setHand: fromPromise<{ handRaisedAt: string | null }, SetHandInput>(({ input }) => api.setHand(input)),
     reportLink: fromPromise<void, ReportLinkInput>(({ input }) => api.reportLink(input)),
     leaveCall: fromPromise<void, SessionRef>(({ input }) => api.leave(input)),
     /**

@@ -42,11 +42,12 @@ test("switching camera and microphone in the call: the others keep seeing and he
   await expect.poll(() => sending(alice, "video")).toEqual(["fake_device_0"]);
 
   await alice.getByText("Devices", { exact: true }).click();
-  await alice.getByLabel("Microphone").selectOption({ label: "Fake Audio Input 1" });
+  // Anchored: the toolbar's icon buttons carry aria-labels too ("Mute microphone").
+  await alice.getByLabel(/^Microphone/).selectOption({ label: "Fake Audio Input 1" });
   await expect.poll(() => sending(alice, "audio")).toEqual(["Fake Audio Input 1"]);
   await expectAudioFlowing(bob, "Alice");
 
-  await alice.getByLabel("Camera").selectOption({ label: "fake_device_2" });
+  await alice.getByLabel(/^Camera/).selectOption({ label: "fake_device_2" });
   await expect.poll(() => sending(alice, "video")).toEqual(["fake_device_2"]);
   await expectVideoFlowing(bob, "Alice");
   await expectVideoFlowing(alice, "Alice (you)");

@@ -81,7 +81,8 @@ test("Esc closes the Devices menu and gives focus back to its button", async ({ 
   await waitUntilNoCall(alice, studyId);
   await joinCall(alice);
   const devices = alice.getByRole("toolbar", { name: "Call controls" }).getByText("Devices", { exact: true });
-  const camera = alice.getByRole("toolbar").getByLabel("Camera");
+  // Anchored: the toolbar's icon buttons are named by aria-label too ("Turn off camera").
+  const camera = alice.getByRole("toolbar").getByLabel(/^Camera/);
   await devices.click();
   await expect(camera).toBeVisible();
   await camera.focus();
@@ -135,7 +136,14 @@ test("keyboard focus is clearly visible on blue, red and grey buttons", async ({
   await alice.keyboard.press("Tab");
   await expect(alice.getByRole("button", { name: "Turn off camera" })).toBeFocused();
   for (const name of ["Turn off camera", "Leave call"]) {
-    if (name === "Leave call") for (let i = 0; i < 3; i++) await alice.keyboard.press("Tab");
+    // Leave is the bar's last control, set apart: Tab along the bar until it has focus.
+    if (name === "Leave call")
+      for (
+        let i = 0;
+        i < 15 && !(await alice.getByRole("button", { name }).evaluate((el) => el === document.activeElement));
+        i++
+      )
+        await alice.keyboard.press("Tab");
     await expect(alice.getByRole("button", { name })).toBeFocused();
     const r = await ring(name);
     expect(r.outline).toBe("solid 3px rgb(255, 255, 255)");

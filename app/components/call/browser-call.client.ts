@@ -18,6 +18,9 @@ function createTrpcCallApi(): CallApi {
     async leave({ sessionId }) {
       await api.leave.mutate({ sessionId });
     },
+    setHand(input) {
+      return api.setHand.mutate(input);
+    },
     async setMedia(input) {
       await api.setMedia.mutate(input);
     },

@@ -13,7 +13,7 @@ export function DebugPanel({ actor, inspector }: { actor: ActorRefFrom<CallMachi
   const value = useSelector(actor, (s) => JSON.stringify(s.value));
   const peers = useSelector(actor, (s) => s.context.peers);
   return (
-    <section className="debug-panel" aria-label="Debug panel">
+    <section className="debug-panel" aria-label="Debug panel" tabIndex={0}>
       <h2>Machines</h2>
       <p>
         call: <code className="state-chip">{value}</code>

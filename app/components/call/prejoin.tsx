@@ -55,6 +55,8 @@ export function Prejoin(props: {
   wantVideo: boolean;
   selected: { audio: string | null; video: string | null };
   running: boolean;
+  /** "This call is full (6 people)" when it is, before anyone clicks Join. */
+  full: string | null;
   onJoin: () => void;
   onRetry: () => void;
   onToggleAudio: () => void;
@@ -109,6 +111,11 @@ export function Prejoin(props: {
           <button type="button" className="secondary" onClick={props.onRetry}>
             Try again
           </button>
+        ) : null}
+        {props.full ? (
+          <p className="banner danger" role="status" data-testid="call-full">
+            {props.full}
+          </p>
         ) : null}
         <button type="button" onClick={props.onJoin} disabled={busy}>
           {props.running ? "Join call" : "Start call"}

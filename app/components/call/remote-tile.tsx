@@ -4,7 +4,7 @@ import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import { MAX_RECONNECT_ATTEMPTS } from "../../../machines/reconnect-policy";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
-import { VideoTile } from "./video-tile";
+import { VideoTile, type TileProps } from "./video-tile";
 
 const fmt = (v: number | null | undefined, unit: string, digits = 0) =>
   v == null ? "–" : `${v.toFixed(digits)} ${unit}`;
@@ -27,7 +27,10 @@ export function RemoteTile({
   peer,
   reported,
   onRetry,
+  tile,
 }: {
+  /** What the room adds to the tile: its place on the stage, hand, menu, speaking reports. */
+  tile?: Pick<TileProps, "style" | "hand" | "menu" | "onSpeakingChange">;
   peer: PeerRef;
   /** What the others' reports say about this person's links, already attributed (link-reports.ts). */
   reported: LinkReport | undefined;
@@ -69,6 +72,7 @@ export function RemoteTile({
       quality={view.level ? { level: view.level, details: qualityDetails(view.sample) } : null}
       linkStatus={linkStatus}
       onRetry={view.status === "lost" ? () => onRetry(view.remote.peerId) : undefined}
+      {...tile}
     />
   );
 }

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from "react";
+import { Hand } from "lucide-react";
+import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from "react";
 import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { QualityLevel } from "../../../machines/quality";
 import { initials } from "~/utils/initials";
@@ -19,6 +20,12 @@ export interface TileProps {
   linkStatus?: string | null;
   onRetry?: () => void;
   onSpeakingChange?: (speaking: boolean) => void;
+  /** Place in the raised-hands queue (1 = first), or null while the hand is down. */
+  hand?: number | null;
+  /** The tile's "More actions" menu (pin). */
+  menu?: ReactNode;
+  /** Its place and size on the stage. */
+  style?: CSSProperties;
 }
 
 /** One participant: video (or initials when the camera is off) with their state around it. */
@@ -58,6 +65,7 @@ export function VideoTile(props: TileProps) {
       aria-label={props.label}
       className={`tile${isSpeaking ? " speaking" : ""}${props.isSelf && !props.presenting ? " self" : ""}`}
       data-speaking={isSpeaking ? "true" : "false"}
+      style={props.style}
     >
       <video ref={videoRef} autoPlay playsInline muted={props.isSelf} hidden={!showVideo} />
       {!showVideo ? (
@@ -69,11 +77,17 @@ export function VideoTile(props: TileProps) {
         <span className="tile-name" title={props.label}>
           {props.label}
         </span>
+        {props.hand ? (
+          <span className="pill hand" title={`Hand raised (${props.hand})`}>
+            <Hand aria-hidden="true" size={14} /> Hand raised
+          </span>
+        ) : null}
         {props.micMuted ? <span className="pill">Muted</span> : null}
         {props.presenting ? <span className="pill accent">Presenting</span> : null}
         {isSpeaking ? <span className="pill ok">Speaking</span> : null}
         {props.quality ? <QualityIndicator {...props.quality} /> : null}
       </div>
+      {props.menu}
       {props.linkStatus ? (
         <div className="tile-overlay" role="status">
           <span>{props.linkStatus}</span>

@@ -18,6 +18,8 @@ interface HistoryParticipant {
   secondsVideoOff: number;
   secondsScreenShared: number;
   joins: number;
+  /** Times they raised their hand, over every join of that session. */
+  handsRaised: number;
   firstJoinedAt: string;
   lastLeftAt: string | null;
   /** Why their last participation ended. */
@@ -92,6 +94,7 @@ export async function callHistory(
       secondsVideoOff: 0,
       secondsScreenShared: 0,
       joins: 0,
+      handsRaised: 0,
       firstJoinedAt: p.joinedAt.toISOString(),
       lastLeftAt: null,
       leaveReason: null,
@@ -101,6 +104,7 @@ export async function callHistory(
     person.secondsVideoOff = round3(person.secondsVideoOff + p.videoOffTime);
     person.secondsScreenShared = round3(person.secondsScreenShared + p.screenSharedTime);
     person.joins += 1;
+    person.handsRaised += p.handRaises;
     person.lastLeftAt = p.leftAt?.toISOString() ?? null;
     person.leaveReason = p.leaveReason;
     people.set(p.userId, person);

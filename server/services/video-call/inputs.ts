@@ -24,6 +24,7 @@ export const SetMediaSchema = SessionCallSchema.extend({
   video: z.boolean("video must be true or false"),
   screen: z.boolean("screen must be true or false"),
 });
+export const SetHandSchema = SessionCallSchema.extend({ raised: z.boolean("raised must be true or false") });
 /** A browser's report about its link to another participant (machines/ has the client-side `ReportLinkInput`). */
 export const LinkReportSchema = SessionCallSchema.extend({
   remotePeerId: PeerIdSchema,
@@ -46,6 +47,7 @@ export type StudyCallRequest = z.output<typeof StudyCallSchema>;
 export type JoinSessionRequest = z.output<typeof JoinSessionSchema>;
 export type SessionCallRequest = z.output<typeof SessionCallSchema>;
 export type SetMediaRequest = z.output<typeof SetMediaSchema>;
+export type SetHandRequest = z.output<typeof SetHandSchema>;
 export type LinkReportRequest = z.output<typeof LinkReportSchema>;
 export type HistoryRequest = z.output<typeof HistorySchema>;
 export type WatchRequest = z.output<typeof WatchSchema>;

@@ -11,7 +11,8 @@
  *
  * The functions and their source (migrations are history and never edited; a change to a rule is
  * a new migration with CREATE OR REPLACE, and this list names where the live version is):
- *   video_call_join        — db/migrations/0004-video-call-functions.ts
+ *   video_call_join        — db/migrations/0007-participant-cap-and-hands.ts (0004's plus the cap)
+ *   video_call_set_hand    — db/migrations/0007-participant-cap-and-hands.ts
  *   video_call_close       — db/migrations/0004-video-call-functions.ts
  *   video_call_end_if_empty — db/migrations/0004-video-call-functions.ts
  *   video_call_set_media   — db/migrations/0005-media-time-rule.ts
@@ -23,10 +24,11 @@
  *   1. always first, the person's advisory lock for (session, person): every join, close and media
  *      change of one person in one session is serialised by it, so their requests never interleave
  *      and their participation rows are locked by one of their own operations at a time;
- *   2. video_call_join then takes the session's advisory lock SHARED and, on a reload, closes the
- *      person's previous row; video_call_close locks the row, and then video_call_end_if_empty takes
+ *   2. video_call_join then takes the session's advisory lock SHARED, then the session's join-count
+ *      lock EXCLUSIVE (joins into one call count against MAX_PARTICIPANTS one at a time; its holder
+ *      waits for nothing more) and, on a reload, closes the person's previous row; video_call_close locks the row, and then video_call_end_if_empty takes
  *      the session's lock EXCLUSIVE (waiting for joins in flight, so it sees what they wrote);
- *      video_call_set_media locks only the row.
+ *      video_call_set_media and video_call_set_hand lock only the row.
  * A join and a close therefore meet only on the session lock, never on each other's rows.
  * Statements outside the functions (heartbeat, claimPeer) lock one row without an advisory lock and
  * wait for nothing else. The sweeper's touch covers many rows, so it skips locked ones rather than
@@ -39,7 +41,7 @@ import { FORMER_MEMBER_NAME } from "../former-member.js";
 
 /** What video_call_join answers. */
 export interface JoinRow {
-  outcome: "joined" | "no-call" | "ended";
+  outcome: "joined" | "no-call" | "ended" | "full";
   id: string | null;
   joinedAt: Date;
   previousPeerId: string | null;
@@ -85,6 +87,7 @@ interface RoomRow {
   audio: boolean | null;
   video: boolean | null;
   screen: boolean | null;
+  handRaisedAt: Date | null;
   name: string | null;
   avatarUrl: string | null;
 }
@@ -126,9 +129,16 @@ export class CallQueries {
    * video_call_join: opens a participation (mic and camera on, not sharing); the person's open
    * participation in this session (a reload) is closed as LEFT first. Returns who is in the call.
    */
-  async join(sessionId: string, studyId: string, userId: string, peerId: string, at: Date): Promise<JoinRow | null> {
-    const [row] = await this.sequelize.query<JoinRow>(`SELECT * FROM video_call_join($1, $2, $3, $4, $5)`, {
-      bind: [sessionId, studyId, userId, peerId, at],
+  async join(
+    sessionId: string,
+    studyId: string,
+    userId: string,
+    peerId: string,
+    at: Date,
+    maxParticipants: number,
+  ): Promise<JoinRow | null> {
+    const [row] = await this.sequelize.query<JoinRow>(`SELECT * FROM video_call_join($1, $2, $3, $4, $5, $6)`, {
+      bind: [sessionId, studyId, userId, peerId, at, maxParticipants],
       type: QueryTypes.SELECT,
     });
     return row ?? null;
@@ -279,6 +289,28 @@ export class CallQueries {
     return row ? { ...row, ...flags } : null;
   }
 
+  /**
+   * video_call_set_hand: raises (at `at`, the server's clock) or lowers the person's hand. Null when
+   * they have no open participation; `changed` is false when it already was so.
+   */
+  async setHand(
+    sessionId: string,
+    userId: string,
+    raised: boolean,
+    at: Date,
+  ): Promise<{ userId: string; peerId: string; handRaisedAt: Date | null; changed: boolean } | null> {
+    const [row] = await this.sequelize.query<{
+      userId: string;
+      peerId: string;
+      handRaisedAt: Date | null;
+      changed: boolean;
+    }>(`SELECT * FROM video_call_set_hand($1, $2, $3, $4)`, {
+      bind: [sessionId, userId, raised, at],
+      type: QueryTypes.SELECT,
+    });
+    return row ?? null;
+  }
+
   /** The open participations of the reporter and of the peer they report about. */
   linkParties(sessionId: string, userId: string, remotePeerId: string) {
     return VideoCallParticipant.findAll({
@@ -291,7 +323,7 @@ export class CallQueries {
   async room(studyId: string): Promise<RoomSession | null> {
     const rows = await this.sequelize.query<RoomRow>(
       `SELECT s.id, s."roomId", s."startedAt", s."startedBy",
-              p."userId", p."peerId", p."joinedAt", p.audio, p.video, p.screen, u.name, u."avatarUrl"
+              p."userId", p."peerId", p."joinedAt", p.audio, p.video, p.screen, p."handRaisedAt", u.name, u."avatarUrl"
        FROM video_call_sessions s
        LEFT JOIN video_call_participants p ON p."sessionId" = s.id AND p."leftAt" IS NULL
        LEFT JOIN users u ON u.id = p."userId"
@@ -310,6 +342,7 @@ export class CallQueries {
       audio: r.audio,
       video: r.video,
       screen: r.screen,
+      handRaisedAt: r.handRaisedAt ? r.handRaisedAt.toISOString() : null,
     }));
     return {
       id: first.id,

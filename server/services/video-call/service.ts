@@ -15,6 +15,7 @@ import type {
   RoomParticipant,
   RoomSession,
 } from "../../../machines/room-protocol.js";
+import { callFullText } from "../../../machines/room-presence.js";
 import { setBounded } from "../../bounded-map.js";
 import type { PeerRegistry } from "../../cluster/registry.js";
 import type { RedisLink } from "../../cluster/redis.js";
@@ -31,6 +32,7 @@ import type {
   JoinSessionRequest,
   LinkReportRequest,
   SessionCallRequest,
+  SetHandRequest,
   SetMediaRequest,
   StudyCallRequest,
   WatchRequest,
@@ -49,7 +51,13 @@ export interface StartResult {
 
 export type VideoCallConfig = Pick<
   Config,
-  "STUN_URLS" | "TURN_URLS" | "TURN_TTL_SECONDS" | "DROP_GRACE_MS" | "STALE_AFTER_MS" | "ICE_TRANSPORT_POLICY"
+  | "STUN_URLS"
+  | "TURN_URLS"
+  | "TURN_TTL_SECONDS"
+  | "DROP_GRACE_MS"
+  | "STALE_AFTER_MS"
+  | "ICE_TRANSPORT_POLICY"
+  | "MAX_PARTICIPANTS"
 > & { TURN_SECRET?: string | undefined };
 
 export interface VideoCallDeps {
@@ -113,6 +121,11 @@ export class VideoCallService {
   // -------------------------------------------------------------------------------------------
   // Reads
 
+  /** Most people one call holds (MAX_PARTICIPANTS); pages say "full" before anyone clicks Join. */
+  get maxParticipants(): number {
+    return this.deps.config.MAX_PARTICIPANTS;
+  }
+
   async status(userId: string, { studyId }: StudyCallRequest): Promise<StatusResult> {
     await this.requireMember(userId, studyId);
     return { session: await this.snapshots.get(studyId) };
@@ -172,15 +185,21 @@ export class VideoCallService {
   async join(userId: string, { studyId, sessionId }: JoinSessionRequest): Promise<JoinResult> {
     await this.requireMember(userId, studyId);
     const peerId = newPeerId();
-    const row = await this.queries.join(sessionId, studyId, userId, peerId, this.now());
+    const max = this.deps.config.MAX_PARTICIPANTS;
+    const row = await this.queries.join(sessionId, studyId, userId, peerId, this.now(), max);
     if (!row || row.outcome === "no-call")
       throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
     if (row.outcome === "ended") throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
+    if (row.outcome === "full") throw new DomainError("CONFLICT", callFullText(max));
     setBounded(this.sessionStudies, sessionId, studyId, SESSION_STUDIES_MAX);
     if (row.previousPeerId) this.presence.forget(row.previousPeerId);
     this.snapshots.invalidate(studyId);
     // jsonb renders timestamps in the server's own format; clients get the API's ISO strings.
-    const participants = (row.participants ?? []).map((p) => ({ ...p, joinedAt: new Date(p.joinedAt).toISOString() }));
+    const participants = (row.participants ?? []).map((p) => ({
+      ...p,
+      joinedAt: new Date(p.joinedAt).toISOString(),
+      handRaisedAt: p.handRaisedAt ? new Date(p.handRaisedAt).toISOString() : null,
+    }));
     // The joiner as the database opened them (the media flags a join starts with live there only).
     const participant: RoomParticipant | undefined = participants.find((p) => p.peerId === peerId);
     if (!participant) throw new Error("video_call_join did not list the participation it opened");
@@ -263,6 +282,22 @@ export class VideoCallService {
         screen,
       },
     };
+  }
+
+  /** Raises or lowers the caller's hand; the server's clock orders the queue everyone sees. */
+  async setHand(
+    userId: string,
+    { sessionId, studyId, raised }: SetHandRequest,
+  ): Promise<{ handRaisedAt: string | null }> {
+    const session = await this.requireSession(userId, sessionId, studyId);
+    const row = await this.queries.setHand(sessionId, userId, raised, this.now());
+    if (!row) return this.notInCall(sessionId, "You are not in this call. Join it again.");
+    const handRaisedAt = row.handRaisedAt ? row.handRaisedAt.toISOString() : null;
+    if (row.changed) {
+      this.snapshots.invalidate(session.studyId);
+      this.publish(session.studyId, { type: "hand-changed", sessionId, userId, peerId: row.peerId, handRaisedAt });
+    }
+    return { handRaisedAt };
   }
 
   /** Relays what the caller sees of its link to another participant, as that participant's tile state. */

@@ -4,6 +4,7 @@ import {
   JoinSessionSchema,
   LinkReportSchema,
   SessionCallSchema,
+  SetHandSchema,
   SetMediaSchema,
   StudyCallSchema,
   WatchSchema,
@@ -36,6 +37,9 @@ export const videoCallRouter = router({
   setMedia: authedProcedure
     .input(SetMediaSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.setMedia(ctx.user.id, input)),
+  setHand: authedProcedure
+    .input(SetHandSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.setHand(ctx.user.id, input)),
   reportLink: authedProcedure
     .input(LinkReportSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),

@@ -1,6 +1,6 @@
 /**
- * The call chat: the toolbar toggle (its name carries the unread count) and the panel (message
- * log, read receipts, typing line, composer, file sharing). A view over the chat machine: state
+ * The call chat's panel, shown in the side panel's Chat tab: message log, read receipts, typing
+ * line, composer, file sharing. A view over the chat machine: state
  * and effects live in machines/chat.machine.ts; this file only renders and forwards events.
  */
 import { shallowEqual, useSelector } from "@xstate/react";
@@ -14,35 +14,10 @@ import {
   type KeyboardEvent,
 } from "react";
 import type { ChatMessage } from "../../../../machines/chat-protocol";
-import { formatBytes, groupByAuthor, linkify, seenBy, typingLine, unreadCount } from "../../../../machines/chat.view";
+import { formatBytes, groupByAuthor, linkify, seenBy, typingLine } from "../../../../machines/chat.view";
 import type { ChatActor } from "./use-call-chat";
 
 const THUMBNAIL_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
-
-export function ChatToggle({ chat }: { chat: ChatActor }) {
-  const { open, unread } = useSelector(
-    chat,
-    (s) => ({ open: s.context.open, unread: unreadCount(s.context) }),
-    shallowEqual,
-  );
-  return (
-    <button
-      type="button"
-      className="secondary"
-      aria-pressed={open}
-      aria-controls="call-chat"
-      aria-label={unread > 0 ? `Chat (${unread} unread)` : "Chat"}
-      onClick={() => chat.send({ type: open ? "CLOSE" : "OPEN" })}
-    >
-      Chat
-      {unread > 0 ? (
-        <span className="chat-badge" aria-hidden="true">
-          {unread}
-        </span>
-      ) : null}
-    </button>
-  );
-}
 
 export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<string, string> }) {
   const view = useSelector(
@@ -125,7 +100,7 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
   const typing = typingLine(view.typing);
 
   return (
-    <aside
+    <section
       id="call-chat"
       className={dragging ? "chat-panel is-dragging" : "chat-panel"}
       aria-label="Chat"
@@ -136,12 +111,6 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
       onDragLeave={() => setDragging(false)}
       onDrop={onDrop}
     >
-      <header className="chat-header">
-        <h2>Chat</h2>
-        <button type="button" className="secondary" onClick={() => chat.send({ type: "CLOSE" })}>
-          Close chat
-        </button>
-      </header>
       <div
         ref={log}
         className="chat-log"
@@ -251,7 +220,7 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
           <button type="submit">Send</button>
         </div>
       </form>
-    </aside>
+    </section>
   );
 }
 

@@ -1,0 +1,495 @@
+/**
+ * The call room once joined: a full-window stage, the side panel beside it and the toolbar below,
+ * all rendered from the call machine's snapshots (useSelector). Layout, pin and the active
+ * speaker come from the pure functions in ~/utils/call-layout; keys from ~/utils/keymap. What
+ * changes the call (mic, camera, share, hand, leave) is an event sent to the machine.
+ */
+import { shallowEqual, useSelector } from "@xstate/react";
+import { Ellipsis } from "lucide-react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { toast } from "sonner";
+import type { ActorRefFrom } from "xstate";
+import { serverTrouble, type CallMachine, type PeerRef } from "../../../../machines/call.machine";
+import { reportedTrouble } from "../../../../machines/link-reports";
+import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerState } from "~/utils/call-layout";
+import { isTypingTarget, shortcutFor, type ShortcutAction } from "~/utils/keymap";
+import { DevicePickers } from "../devices";
+import { RemoteTile } from "../remote-tile";
+import { useTalkingWhileMuted } from "../use-talking-while-muted";
+import { VideoTile } from "../video-tile";
+import { ShortcutsDialog } from "./shortcuts-dialog";
+import { orderPeople, SidePanel, type PanelTab, type Person } from "./side-panel";
+import { Stage, type StageTile } from "./stage";
+import { Toolbar } from "./toolbar";
+import { useRoomPrefs } from "./use-room-prefs";
+import { usePeerToasts, usePresenceToasts } from "./toasts";
+
+type CallActor = ActorRefFrom<CallMachine>;
+const SELF = "self";
+
+const SERVER_TROUBLE = {
+  "room-feed": "Lost touch with the call server: people joining or leaving may not show up.",
+  heartbeat: "Can't reach the server: you may be dropped from the call.",
+  publish: "Others may not see whether your microphone or camera is on.",
+} as const;
+
+function useTrackStream(audio: MediaStreamTrack | null, video: MediaStreamTrack | null): MediaStream | null {
+  return useMemo(() => {
+    const tracks = [audio, video].filter((t): t is MediaStreamTrack => t !== null);
+    return tracks.length > 0 ? new MediaStream(tracks) : null;
+  }, [audio, video]);
+}
+
+/** Who is speaking now, per tile, and a stable reporter callback for each tile. */
+function useSpeaking(onSelf: (speaking: boolean) => void) {
+  const [speaking, setSpeaking] = useState<ReadonlySet<string>>(new Set());
+  const reporters = useRef(new Map<string, (s: boolean) => void>());
+  const onSelfRef = useRef(onSelf);
+  onSelfRef.current = onSelf;
+  const reporter = useCallback((id: string) => {
+    let r = reporters.current.get(id);
+    if (!r) {
+      r = (s: boolean) => {
+        if (id === SELF) onSelfRef.current(s);
+        setSpeaking((prev) => {
+          if (prev.has(id) === s) return prev;
+          const next = new Set(prev);
+          if (s) next.add(id);
+          else next.delete(id);
+          return next;
+        });
+      };
+      reporters.current.set(id, r);
+    }
+    return r;
+  }, []);
+  return [speaking, reporter] as const;
+}
+
+/** The active speaker, re-evaluated a few times a second so a challenger's 1.5 s can elapse. */
+function useActiveSpeaker(speaking: ReadonlySet<string>): string | null {
+  const [state, setState] = useState<SpeakerState>(NO_SPEAKER);
+  const latest = useRef(speaking);
+  latest.current = speaking;
+  useEffect(() => {
+    const tick = () =>
+      setState((s) => {
+        const next = nextSpeaker(s, latest.current, Date.now());
+        return shallowEqual(next, s) ? s : next;
+      });
+    tick();
+    const timer = setInterval(tick, 250);
+    return () => clearInterval(timer);
+  }, [speaking]);
+  return state.current;
+}
+
+/** Publishes the toolbar's height as --call-controls-h, so toasts stack above it, never over it. */
+function usePublishedHeight() {
+  const ref = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const bar = ref.current;
+    if (!bar) return;
+    const root = document.documentElement;
+    const publish = () => root.style.setProperty("--call-controls-h", `${bar.offsetHeight}px`);
+    publish();
+    const observer = new ResizeObserver(publish);
+    observer.observe(bar);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty("--call-controls-h");
+    };
+  }, []);
+  return ref;
+}
+
+/**
+ * Window key handling through the one keymap: a shortcut runs its action; Space held while muted
+ * talks (keyup mutes again); Esc takes focus out of a text field.
+ */
+function useShortcuts(singleKeys: boolean, run: (a: ShortcutAction) => void, ptt: (down: boolean) => void) {
+  const runRef = useRef(run);
+  runRef.current = run;
+  const pttRef = useRef(ptt);
+  pttRef.current = ptt;
+  useEffect(() => {
+    const down = (e: KeyboardEvent) => {
+      const target = e.target instanceof HTMLElement ? e.target : null;
+      if (e.key === "Escape" && target && isTypingTarget(target)) {
+        target.blur();
+        return;
+      }
+      const s = shortcutFor({ ...pick(e), target }, { singleKeys });
+      if (!s) return;
+      e.preventDefault();
+      if (s.action === "push-to-talk") pttRef.current(true);
+      else runRef.current(s.action);
+    };
+    const up = (e: KeyboardEvent) => {
+      if (e.key !== " ") return;
+      const target = e.target instanceof HTMLElement ? e.target : null;
+      if (shortcutFor({ ...pick(e), repeat: false, target }, { singleKeys })?.action !== "push-to-talk") return;
+      e.preventDefault();
+      pttRef.current(false);
+    };
+    window.addEventListener("keydown", down);
+    window.addEventListener("keyup", up);
+    return () => {
+      window.removeEventListener("keydown", down);
+      window.removeEventListener("keyup", up);
+    };
+  }, [singleKeys]);
+}
+const pick = (e: KeyboardEvent) => ({
+  key: e.key,
+  repeat: e.repeat,
+  ctrlKey: e.ctrlKey,
+  metaKey: e.metaKey,
+  altKey: e.altKey,
+  shiftKey: e.shiftKey,
+});
+
+function TileMenu({ name, pinned, onPin }: { name: string; pinned: boolean; onPin: () => void }) {
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  return (
+    <div
+      className="tile-menu"
+      onKeyDown={(e) => {
+        if (e.key !== "Escape" || !open) return;
+        e.stopPropagation();
+        setOpen(false);
+        button.current?.focus();
+      }}
+    >
+      <button
+        ref={button}
+        type="button"
+        className="tool small"
+        aria-label={`More actions for ${name}`}
+        aria-expanded={open}
+        onClick={() => setOpen((o) => !o)}
+      >
+        <Ellipsis size={18} aria-hidden="true" />
+      </button>
+      {open ? (
+        <div className="tile-menu-body">
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => {
+              onPin();
+              setOpen(false);
+            }}
+          >
+            {pinned ? "Unpin" : `Pin ${name}`}
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** What the room needs of a chat: its panel, its unread count, and whether its tab is showing. */
+export interface RoomChat {
+  panel: ReactNode;
+  unread: number;
+  open: boolean;
+  setOpen(open: boolean): void;
+}
+
+export function Room(props: {
+  actor: CallActor;
+  self: { userId: string; name: string };
+  /** The chat, when the page has one: it gets the Chat tab and toolbar button. */
+  chat?: RoomChat;
+  /** The Inspector tab's content (?debug=1). */
+  inspector?: ReactNode;
+}) {
+  const { actor, self } = props;
+  const view = useSelector(
+    actor,
+    (s) => ({
+      audioOn: s.matches({ inCall: { audio: "on" } }),
+      videoOn: s.matches({ inCall: { video: "on" } }),
+      sharing: s.matches({ inCall: { screen: "on" } }),
+      shareStarting: s.matches({ inCall: { screen: "starting" } }),
+      handUp: s.matches({ inCall: { hand: "raised" } }),
+      handAsking: s.matches({ inCall: { hand: { raised: "asking" } } }),
+      handRaisedAt: s.context.handRaisedAt,
+      signalingDown:
+        s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
+      signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
+      serverTrouble: serverTrouble(s),
+      videoTrack: s.context.videoTrack,
+      screenStream: s.context.screenStream,
+      audioTrack: s.context.audioTrack,
+      peers: s.context.peers,
+      participants: s.context.participants,
+      linkReports: s.context.linkReports,
+      devices: s.context.devices,
+      ownPeerId: s.context.join?.peerId ?? null,
+    }),
+    shallowEqual,
+  );
+  const send = actor.send;
+  const prefs = useRoomPrefs();
+  const chat = props.chat;
+  const [otherPanel, setOtherPanel] = useState<Exclude<PanelTab, "chat"> | null>(props.inspector ? "inspector" : null);
+  // The Chat tab shows exactly while the chat is open (it may open itself, e.g. from a toast).
+  const panel: PanelTab | null = chat?.open ? "chat" : otherPanel;
+  const setPanel = (tab: PanelTab | null) => {
+    chat?.setOpen(tab === "chat");
+    if (tab !== "chat") setOtherPanel(tab);
+  };
+  const [helpOpen, setHelpOpen] = useState(false);
+  const selfView = useTrackStream(null, view.videoTrack);
+  const selfVoice = useTrackStream(view.audioTrack, null);
+  const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
+  usePresenceToasts(view.participants, view.ownPeerId);
+  const [speaking, reporter] = useSpeaking((s) => send({ type: "SELF.SPEAKING", speaking: s }));
+  const speaker = useActiveSpeaker(speaking);
+  const toolbar = usePublishedHeight();
+  // Joining removed the button that was pressed: focus moves to the call's first control.
+  useEffect(() => toolbar.current?.querySelector("button")?.focus(), [toolbar]);
+
+  const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
+  const remote = (peerId: string) => view.participants[peerId];
+  const people: Person[] = [
+    {
+      id: SELF,
+      name: self.name,
+      self: true,
+      audio: view.audioOn,
+      video: view.videoOn,
+      handRaisedAt: view.handUp ? (view.handRaisedAt ?? new Date().toISOString()) : null,
+      peer: null,
+    },
+    ...peers.map(([peerId, ref]) => {
+      const p = remote(peerId);
+      return {
+        id: peerId,
+        name: p?.name ?? "Someone",
+        self: false,
+        audio: p?.audio ?? true,
+        video: p?.video ?? true,
+        handRaisedAt: p?.handRaisedAt ?? null,
+        peer: ref,
+      };
+    }),
+  ];
+  const handNumber = new Map(orderPeople(people).map((p) => [p.id, p.hand]));
+  useHandToasts(people);
+  useHandPrompt(view.handAsking, () => send({ type: "KEEP_HAND" }));
+
+  const sharer = view.sharing ? SELF : (peers.find(([id]) => remote(id)?.screen)?.[0] ?? null);
+  const pinnedId =
+    prefs.pinned === self.userId ? SELF : (peers.find(([id]) => remote(id)?.userId === prefs.pinned)?.[0] ?? null);
+  const decision = decideLayout({
+    ids: people.map((p) => p.id),
+    speaker,
+    sharer,
+    pinned: pinnedId,
+    choice: prefs.layout,
+  });
+  const togglePin = (userId: string) => prefs.setPinned(prefs.pinned === userId ? null : userId);
+  const togglePanel = (tab: PanelTab) => setPanel(panel === tab ? null : tab);
+
+  const pttActive = useRef(false);
+  useShortcuts(
+    prefs.singleKeys,
+    (action) => {
+      if (action === "mic") send({ type: "TOGGLE_AUDIO" });
+      else if (action === "camera") send({ type: "TOGGLE_VIDEO" });
+      else if (action === "share") send({ type: view.sharing ? "STOP_SHARE" : "START_SHARE" });
+      else if (action === "hand") send({ type: "TOGGLE_HAND" });
+      else if (action === "people") togglePanel("people");
+      else if (action === "chat" && chat) togglePanel("chat");
+      else if (action === "layout") prefs.setLayout(nextLayoutChoice(prefs.layout));
+      else if (action === "help") setHelpOpen(true);
+    },
+    (down) => {
+      // Hold to talk while muted: keydown unmutes, keyup mutes again (only what Space unmuted).
+      if (down && !view.audioOn && !pttActive.current) {
+        pttActive.current = true;
+        send({ type: "TOGGLE_AUDIO" });
+      } else if (!down && pttActive.current) {
+        pttActive.current = false;
+        send({ type: "TOGGLE_AUDIO" });
+      }
+    },
+  );
+
+  const tiles: StageTile[] = [
+    {
+      id: SELF,
+      render: ({ style }) => (
+        <VideoTile
+          style={style}
+          label={`${self.name} (you)`}
+          name={self.name}
+          stream={view.sharing ? view.screenStream : selfView}
+          voice={selfVoice}
+          isSelf
+          micMuted={!view.audioOn}
+          cameraOff={!view.videoOn}
+          presenting={view.sharing}
+          hand={handNumber.get(SELF) ?? null}
+          onSpeakingChange={reporter(SELF)}
+          menu={
+            <TileMenu name={self.name} pinned={prefs.pinned === self.userId} onPin={() => togglePin(self.userId)} />
+          }
+        />
+      ),
+    },
+    ...peers.map(([peerId, ref]) => ({
+      id: peerId,
+      render: ({ style }: { style: React.CSSProperties }) => {
+        const p = remote(peerId);
+        return (
+          <PeerTile
+            peer={ref}
+            peerId={peerId}
+            linkReport={reportedTrouble(view.linkReports, peerId)}
+            onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })}
+            tile={{
+              style,
+              hand: handNumber.get(peerId) ?? null,
+              onSpeakingChange: reporter(peerId),
+              menu: p ? (
+                <TileMenu name={p.name} pinned={prefs.pinned === p.userId} onPin={() => togglePin(p.userId)} />
+              ) : null,
+            }}
+          />
+        );
+      },
+    })),
+  ];
+
+  return (
+    <div className="room">
+      {view.signalingDown || view.serverTrouble || talkingWhileMuted ? (
+        <section className="room-banners" aria-label="Call status">
+          {view.signalingDown ? (
+            <div className="banner" role="alert">
+              {view.signalingOffline ? (
+                <>
+                  Lost connection to the call server.{" "}
+                  <button type="button" onClick={() => send({ type: "RETRY_SIGNALING" })}>
+                    Reconnect
+                  </button>
+                </>
+              ) : (
+                "Reconnecting to the call server… your current video keeps flowing."
+              )}
+            </div>
+          ) : null}
+          {view.serverTrouble ? (
+            <div className="banner" role="alert">
+              {SERVER_TROUBLE[view.serverTrouble]}{" "}
+              <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
+                Try again
+              </button>
+            </div>
+          ) : null}
+          {talkingWhileMuted ? (
+            <div className="banner" role="status">
+              You are muted
+            </div>
+          ) : null}
+        </section>
+      ) : null}
+      <div className="room-body">
+        <Stage decision={decision} tiles={tiles} />
+        {panel ? (
+          <SidePanel
+            tab={panel}
+            onTab={setPanel}
+            onClose={() => setPanel(null)}
+            people={people}
+            chat={chat?.panel}
+            inspector={props.inspector}
+          />
+        ) : null}
+      </div>
+      <section className="room-footer" aria-label="Controls">
+        <Toolbar
+          ref={toolbar}
+          audioOn={view.audioOn}
+          videoOn={view.videoOn}
+          sharing={view.sharing}
+          shareStarting={view.shareStarting}
+          handUp={view.handUp}
+          panel={panel}
+          hasChat={!!chat}
+          chatUnread={chat?.unread ?? 0}
+          layout={prefs.layout}
+          devices={
+            <DevicePickers
+              refreshKey={view.videoTrack ?? view.audioTrack}
+              selected={view.devices}
+              onSelect={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
+            />
+          }
+          onMic={() => send({ type: "TOGGLE_AUDIO" })}
+          onCamera={() => send({ type: "TOGGLE_VIDEO" })}
+          onShare={() => send({ type: view.sharing ? "STOP_SHARE" : "START_SHARE" })}
+          onHand={() => send({ type: "TOGGLE_HAND" })}
+          onPanel={togglePanel}
+          onLayout={prefs.setLayout}
+          onShortcuts={() => setHelpOpen(true)}
+          onLeave={() => send({ type: "LEAVE" })}
+        />
+      </section>
+      <ShortcutsDialog
+        open={helpOpen}
+        onClose={() => setHelpOpen(false)}
+        singleKeys={prefs.singleKeys}
+        onSingleKeys={prefs.setSingleKeys}
+      />
+    </div>
+  );
+}
+
+function PeerTile(props: {
+  peer: PeerRef;
+  peerId: string;
+  linkReport: ReturnType<typeof reportedTrouble>;
+  onRetry: (peerId: string) => void;
+  tile: NonNullable<Parameters<typeof RemoteTile>[0]["tile"]>;
+}) {
+  usePeerToasts(props.peer);
+  return <RemoteTile peer={props.peer} reported={props.linkReport} onRetry={props.onRetry} tile={props.tile} />;
+}
+
+/** "Bob raised their hand": a toast for each hand that goes up (not for hands already up). */
+function useHandToasts(people: Person[]) {
+  const known = useRef<Map<string, string | null> | null>(null);
+  const key = people.map((p) => `${p.id}:${p.handRaisedAt ?? ""}`).join("|");
+  useEffect(() => {
+    const now = new Map(people.map((p) => [p.id, p.handRaisedAt]));
+    const before = known.current;
+    known.current = now;
+    if (!before) return;
+    for (const p of people)
+      if (!p.self && p.handRaisedAt && !before.get(p.id)) toast(`${p.name} raised their hand`, { id: `hand:${p.id}` });
+  }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
+}
+
+/** The machine asks "Lower your hand?" after ~3 s of talking with it up; the toast offers to keep it. */
+function useHandPrompt(asking: boolean, keep: () => void) {
+  const keepRef = useRef(keep);
+  keepRef.current = keep;
+  useEffect(() => {
+    if (!asking) return;
+    toast("Lower your hand?", {
+      id: "hand-prompt",
+      description: "You've been talking for a while. It goes down in a few seconds.",
+      duration: Infinity,
+      action: { label: "Keep it raised", onClick: () => keepRef.current() },
+    });
+    return () => {
+      toast.dismiss("hand-prompt");
+    };
+  }, [asking]);
+}
