@@ -17,6 +17,7 @@ import {
   firefoxMember,
   firefoxWaitTile,
   launchFirefox,
+  firefoxUserClick,
   textVisibleInPage,
   trackPcsInPage,
   type FirefoxBrowser,
@@ -57,6 +58,26 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
     await expectAudioArriving(alice, "Bob");
     await expectAudioArriving(bob, "Alice");
     await firefoxWaitTile(bob, "Alice", (s) => s?.connection?.startsWith("Connection: ") ?? false, "no quality");
+  });
+
+  await test.step("Firefox shares its screen, or says it cannot", async () => {
+    // Headless Firefox has no screen to capture (NotFoundError); a desktop Firefox shows its picker.
+    await firefoxUserClick(bob, "Share screen");
+    const outcome = await bob.waitForFunction(
+      () =>
+        document.body.innerText.includes("Your screen can't be shared from this browser.")
+          ? "message"
+          : [...document.querySelectorAll("button")].some((b) => b.textContent?.trim() === "Stop sharing")
+            ? "sharing"
+            : false,
+      { timeout: 15_000, polling: 100 },
+    );
+    if ((await outcome.jsonValue()) === "sharing") {
+      await expect(tile(alice, "Bob").getByText("Presenting", { exact: true })).toBeVisible();
+      await firefoxClick(bob, "Stop sharing");
+    }
+    await expect(tile(alice, "Bob").getByText("Presenting", { exact: true })).toHaveCount(0);
+    await expectFramesDecoding(alice, "Bob");
   });
 
   await test.step("Firefox mutes: Chromium sees Muted", async () => {

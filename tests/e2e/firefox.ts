@@ -180,6 +180,23 @@ async function until(
   }
 }
 
+/**
+ * A click through WebDriver input actions rather than element.click(): it carries user activation,
+ * which getDisplayMedia requires.
+ */
+export async function firefoxUserClick(page: FirefoxPage, name: string) {
+  await until(page, clickableInPage, name, `no "${name}" to click`);
+  const handle = await page.evaluateHandle(
+    (n) =>
+      [...document.querySelectorAll("button")].find(
+        (e) => (e.getAttribute("aria-label") ?? e.textContent?.trim()) === n,
+      )!,
+    name,
+  );
+  await handle.click();
+  await handle.dispose();
+}
+
 export async function firefoxClick(page: FirefoxPage, name: string, timeout = 15_000) {
   await until(page, clickByNameInPage, name, `no enabled "${name}" to click`, timeout);
 }

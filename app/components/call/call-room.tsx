@@ -14,6 +14,7 @@ import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
 import { RemoteTile } from "./remote-tile";
 import { useRoomPresence } from "./use-room-presence";
+import { useShareFailureToast } from "./use-share-failure-toast";
 import { useTalkingWhileMuted } from "./use-talking-while-muted";
 import { VideoTile } from "./video-tile";
 
@@ -244,6 +245,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
   const selfVoice = useTrackStream(view.audioTrack, null);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, actor.getSnapshot().context.join?.peerId ?? null);
+  useShareFailureToast(actor);
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
   const count = peers.length + 1;
   const controls = usePinnedControls();
