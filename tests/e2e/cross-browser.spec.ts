@@ -6,7 +6,7 @@
  * Run: npx remix build && bash scripts/isolated.sh npx playwright test tests/e2e/cross-browser.spec.ts
  */
 import { expect, test } from "./fixtures";
-import { isolated } from "./net";
+import { blockUdp, clearFaults, isolated } from "./net";
 import { cameraOffAvatar, clickJoin, leaveCall, openCallPage, openStudy, tile, waitUntilNoCall } from "./media";
 import {
   expectAudioArriving,
@@ -24,7 +24,11 @@ import {
 } from "./firefox";
 
 // Firefox's WebRTC must only ever see the test namespace's loopback.
-test.skip(!isolated, "needs scripts/isolated.sh (a loopback-only network namespace)");
+test.skip(
+  !isolated || process.getuid?.() !== 0,
+  "needs root inside scripts/isolated.sh (loopback-only namespace, nft)",
+);
+test.afterEach(() => clearFaults());
 
 let firefox: FirefoxBrowser;
 
@@ -41,7 +45,7 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
   loginAs,
   baseURL,
 }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(120_000);
   const alice = await loginAs("alice@example.com");
   await alice.addInitScript(trackPcsInPage);
   const studyId = await openStudy(alice);
@@ -102,6 +106,29 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
     await alice.getByRole("button", { name: "Turn on camera" }).click();
     await firefoxWaitTile(bob, "Alice", (s) => s?.cameraOff === false, "Alice's camera-off avatar stuck");
     await expectFramesDecoding(bob, "Alice");
+  });
+
+  await test.step("UDP cut until both say Reconnecting: the re-dialled link carries media again", async () => {
+    blockUdp();
+    try {
+      await expect(tile(alice, "Bob").getByRole("status")).toHaveText(/Reconnecting \([123]\/3\)/, {
+        timeout: 25_000,
+      });
+      await bob.waitForFunction(
+        () =>
+          /Reconnecting \([123]\/3\)/.test(
+            [...document.querySelectorAll("[role=group]")]
+              .find((e) => e.getAttribute("aria-label") === "Alice")
+              ?.querySelector("[role=status]")?.textContent ?? "",
+          ),
+        { timeout: 25_000, polling: 200 },
+      );
+    } finally {
+      clearFaults();
+    }
+    await expectFramesDecoding(alice, "Bob", 20_000);
+    await expectFramesDecoding(bob, "Alice", 20_000);
+    await expect(tile(alice, "Bob").getByRole("status")).toHaveCount(0, { timeout: 10_000 });
   });
 
   await test.step("Firefox leaves and rejoins", async () => {
