@@ -32,8 +32,7 @@ export function launchFirefox(): Promise<FirefoxBrowser> {
     browser: "firefox",
     executablePath: FIREFOX_PATH,
     headless: true,
-    // Tests run as root, where Firefox's content sandbox cannot start its processes.
-    env: { ...process.env, MOZ_DISABLE_CONTENT_SANDBOX: "1", MOZ_CRASHREPORTER_DISABLE: "1" },
+    env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: "1" },
     extraPrefsFirefox: FIREFOX_PREFS,
   });
 }
