@@ -40,5 +40,3 @@ export async function openDatabase(opts: { url?: string; dataDir: string; migrat
     },
   };
 }
-
-export { createSequelize, migrate, initModels };

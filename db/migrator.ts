@@ -7,7 +7,7 @@ import * as m0004 from "./migrations/0004-video-call-functions.js";
 import * as m0005 from "./migrations/0005-media-time-rule.js";
 import * as m0006 from "./migrations/0006-sessions.js";
 
-export interface MigrationContext {
+interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
   transaction: Transaction;
 }
@@ -23,7 +23,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0006-sessions", up: m0006.up, down: m0006.down },
 ];
 
-export function createMigrator(sequelize: Sequelize) {
+function createMigrator(sequelize: Sequelize) {
   return new Umzug<MigrationContext>({
     migrations: MIGRATIONS.map((m) => ({
       name: m.name,

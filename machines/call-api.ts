@@ -1,16 +1,15 @@
 /**
  * What the call machine needs from the server. The app implements it with its tRPC client (and
- * its SSE subscription); machines never import that client, so tests and storybook can fake it.
+ * its SSE subscription); machines never import that client, so tests can fake it.
  */
-import type { JoinResult, LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
-
-export type JoinedSession = JoinResult & { sessionId: string };
+import type { JoinedCall } from "./call.contracts";
+import type { LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
 
 export interface CallApi {
   /** Join a running session. */
-  join(input: { studyId: string; sessionId: string }): Promise<JoinedSession>;
+  join(input: { studyId: string; sessionId: string }): Promise<JoinedCall>;
   /** Join the study's running session, starting one first if none is running. */
-  joinOrStart(studyId: string): Promise<JoinedSession>;
+  joinOrStart(studyId: string): Promise<JoinedCall>;
   leave(input: { studyId?: string; sessionId: string }): Promise<void>;
   setMedia(input: { sessionId: string } & MediaFlags): Promise<void>;
   heartbeat(input: { sessionId: string }): Promise<void>;
@@ -24,11 +23,13 @@ export interface CallApi {
   /**
    * Live room events for a study. `onSnapshot` gets the study's running session (or null) each
    * time the subscription (re)opens, so the machine can reconcile whatever it missed during a
-   * gap; `onEvent` gets each event after that. Returns the unsubscribe function.
+   * gap; `onEvent` gets each event after that; `onError` is called once if the subscription is
+   * refused or fails for good (it is over then). Returns the unsubscribe function.
    */
   subscribe(
     studyId: string,
     onEvent: (event: RoomEvent) => void,
     onSnapshot: (session: RoomSession | null) => void,
+    onError: (error: unknown) => void,
   ): () => void;
 }

@@ -20,7 +20,7 @@ import {
   peerChildId,
 } from "./call.machine";
 import { MediaError } from "./errors";
-import { peerMachine, shouldCall } from "./peer.machine";
+import { linkPhase, peerMachine, peerStatus, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
 import type { LinkState, RoomParticipant } from "./room-protocol";
 import {
@@ -59,9 +59,10 @@ interface Harness {
   peer: (peerId: string) => ReturnType<typeof peerSnapshot>;
 }
 
+/** A peer's snapshot, its value flattened to the status ("calling", not { media: "calling" }). */
 function peerSnapshot(h: { actor: Harness["actor"] }, peerId: string) {
-  const ref = h.actor.getSnapshot().context.peers[peerId];
-  return ref?.getSnapshot();
+  const snapshot = h.actor.getSnapshot().context.peers[peerId]?.getSnapshot();
+  return snapshot && { value: peerStatus(snapshot), context: snapshot.context };
 }
 
 /** Set by a test to make every reportLink call reject (the server refusing a report). */
@@ -392,6 +393,56 @@ describe("peers", () => {
     expect(h.calls.live()).toHaveLength(0);
   });
 
+  describe("a remote who leaves is an ending, not a failure, whichever news comes first", () => {
+    const bobLeft = {
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "user-bob", peerId: "bob", reason: "LEFT" },
+    } as const;
+
+    it("call closed first, then the room says he left: no Reconnecting, no report", async () => {
+      const h = await joined({ room: [participant("bob", T0)] });
+      liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+      await flush();
+      const phases: string[] = [];
+      const bob = h.actor.getSnapshot().context.peers.bob!;
+      bob.subscribe((s) => phases.push(linkPhase(peerStatus(s), s.context.attempt)));
+      liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
+      await vi.advanceTimersByTimeAsync(2_000); // a slow room feed
+      h.room(bobLeft);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(phases).not.toContain("reconnecting");
+      expect(h.reported.map((r) => r.state)).toEqual(["connected"]);
+      expect(h.actor.getSnapshot().context.peers).toEqual({});
+      expect(h.calls.calls.filter((c) => c.remotePeerId === "bob")).toHaveLength(1);
+    });
+
+    it("room says he left first, then his call closes: no Reconnecting, no report", async () => {
+      const h = await joined({ room: [participant("bob", T0)] });
+      const call = liveCallTo(h, "bob");
+      call.report({ type: "CALL.ICE_STATE", state: "connected" });
+      await flush();
+      h.room(bobLeft);
+      call.report({ type: "CALL.CLOSED" }); // ignored: the call actor is already stopped
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(h.reported.map((r) => r.state)).toEqual(["connected"]);
+      expect(h.actor.getSnapshot().context.peers).toEqual({});
+      expect(h.calls.live()).toHaveLength(0);
+      expect(h.calls.calls).toHaveLength(1);
+    });
+
+    it("a closed call the room never explains is a failure after closeConfirm", async () => {
+      const h = await joined({ room: [participant("bob", T0)] });
+      liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
+      await flush();
+      liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
+      await vi.advanceTimersByTimeAsync(2_999);
+      expect(h.reported.map((r) => r.state)).toEqual(["connected"]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(h.peer("bob")?.value).toBe("reconnecting");
+      expect(h.reported.map((r) => r.state)).toEqual(["connected", "reconnecting"]);
+    });
+  });
+
   it("ignores events of another session", async () => {
     const h = await joined();
     h.room({
@@ -415,6 +466,8 @@ describe("peers", () => {
     expect(Object.keys(h.actor.getSnapshot().context.peers)).toEqual(["newcomer"]);
     expect(h.calls.calls).toHaveLength(1);
     expect(h.peer("newcomer")?.context.remote.name).toBe("Newt");
+    // Nor is the newcomer left showing the placeholder's "muted, camera off".
+    expect(h.peer("newcomer")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
   });
 
   it("forwards remote media flags to the right peer", async () => {
@@ -473,9 +526,10 @@ describe("peers", () => {
     liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
     await flush();
     reportLinkError = new Error("That person is no longer in this call.");
-    // Bob's call closes before the room tells us he left: the peer reports "reconnecting".
+    // Bob's call closes and the room says nothing of him within closeConfirm (his leave was slow
+    // to reach the server): the peer reports "reconnecting", which the server now refuses.
     liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
-    await flush();
+    await vi.advanceTimersByTimeAsync(3_000);
     expect(h.reported.at(-1)).toMatchObject({ remotePeerId: "bob", state: "reconnecting" });
     expect(h.actor.getSnapshot().status).toBe("active");
     expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
@@ -489,7 +543,7 @@ describe("peers", () => {
     await flush();
     reportLinkError = new Error("That person is no longer in this call.");
     liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
-    await flush();
+    await vi.advanceTimersByTimeAsync(3_000); // closeConfirm: the room did not say he left
     expect(h.reported).toHaveLength(2);
     expect(reports()).toEqual([]);
     expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
@@ -499,7 +553,7 @@ describe("peers", () => {
     const h = await joined({ room: [participant("bob", T0)] });
     for (let i = 0; i < 4; i++) {
       liveCallTo(h, "bob").report({ type: "CALL.CLOSED" });
-      await vi.advanceTimersByTimeAsync(7_000);
+      await vi.advanceTimersByTimeAsync(3_000 + 7_000); // closeConfirm, then the longest retry gap
     }
     expect(h.peer("bob")?.value).toBe("lost");
     h.actor.send({ type: "RETRY_PEER", peerId: "bob" });
@@ -815,7 +869,7 @@ describe("signaling loss", () => {
     const h = await joined({ room: [participant("bob", T0)] });
     liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
     const bobStates: unknown[] = [];
-    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.push(s.value));
+    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.push(peerStatus(s)));
 
     h.signaling({ type: "SIGNALING.DISCONNECTED" });
     expect(h.actor.getSnapshot().matches({ inCall: { signaling: "reconnecting" } })).toBe(true);
@@ -882,7 +936,7 @@ describe("signaling loss", () => {
     const h = await joined({ room: [participant("bob", T0)] });
     liveCallTo(h, "bob").report({ type: "CALL.ICE_STATE", state: "connected" });
     const bobStates = new Set<unknown>();
-    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.add(s.value));
+    h.actor.getSnapshot().context.peers["bob"]!.subscribe((s) => bobStates.add(peerStatus(s)));
 
     // The server goes away for ~15 s: every re-dial fails straight away (connection refused).
     h.signaling({ type: "SIGNALING.DISCONNECTED" });
@@ -976,6 +1030,18 @@ describe("leaving", () => {
     expect(h.calls.live()).toHaveLength(0);
     expect(h.trackCommands).toContainEqual({ type: "TRACKS.RELEASE", tracks: [mic, camera] });
     expect(h.actor.getSnapshot().status).toBe("done");
+  });
+
+  it("joining from another tab ends this one as replaced, not left, and lets its camera go", async () => {
+    const h = await joined();
+    h.room({
+      type: "ROOM.EVENT",
+      event: { type: "user-left", sessionId: SESSION, userId: "me", peerId: "me-peer", reason: "LEFT", replaced: true },
+    });
+    expect(h.value()).toBe("left");
+    expect(h.actor.getSnapshot().context.endReason).toBe("replaced");
+    expect(h.trackCommands.at(-1)).toEqual({ type: "TRACKS.RELEASE", tracks: [mic, camera] });
+    expect(h.leaves).toEqual([]);
   });
 
   it("ends when the session ends, and offers a rejoin when the server dropped us", async () => {

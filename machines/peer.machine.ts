@@ -4,30 +4,47 @@
  * `answerCall` actors (see actors/browser.ts), spawned under the fixed id "media" so commands can
  * be forwarded to whichever call is current.
  */
-import { and, assign, enqueueActions, fromCallback, setup, spawnChild, stopChild } from "xstate";
-import type { PeerFailureReason, PeerLinkError } from "./errors";
-import type { CallHandle, SignalingHandle } from "./handles";
 import {
-  type QualityAssessment,
-  type QualityLevel,
-  type QualitySample,
-  type SenderBudget,
-  bitrateBudget,
-  classifyQuality,
-  degrade,
-  nextQualityLevel,
-  sameBudget,
-} from "./quality";
+  type SnapshotFrom,
+  and,
+  assertEvent,
+  assign,
+  enqueueActions,
+  fromCallback,
+  setup,
+  spawnChild,
+  stopChild,
+} from "xstate";
+import type { PeerFailureReason } from "./errors";
+import type { SignalingHandle } from "./handles";
+import type {
+  AnswerCallInput,
+  LinkStateChange,
+  MediaCallCommand,
+  MediaCallInputBase,
+  OutgoingCallInput,
+  Participation,
+  PeerContext,
+  PeerEmitted,
+  PeerEvent,
+  PeerInput,
+} from "./peer.contracts";
+import { bitrateBudget, classifyQuality, degrade, nextQualityLevel, sameBudget } from "./quality";
 import { MAX_RECONNECT_ATTEMPTS, nextRetryDelay } from "./reconnect-policy";
-import type { LinkState, MediaFlags, RoomParticipant } from "./room-protocol";
+import type { LinkState } from "./room-protocol";
 
-export type PeerRole = "caller" | "callee";
-
-export interface Participation {
-  peerId: string;
-  /** ISO timestamp from the server, so both sides compare the same values. */
-  joinedAt: string;
-}
+export type {
+  AnswerCallInput,
+  MediaCallCommand,
+  MediaCallEvent,
+  OutgoingCallInput,
+  Participation,
+  PeerContext,
+  PeerEmitted,
+  PeerEvent,
+  PeerInput,
+  PeerRole,
+} from "./peer.contracts";
 
 /**
  * The deterministic caller rule, evaluated independently on both ends: the participation that
@@ -44,135 +61,23 @@ export function shouldCall(local: Participation, remote: Participation): boolean
 }
 
 /** What a person sees of a link, whatever state the machine is passing through. */
-export type LinkPhase = "connecting" | "connected" | "reconnecting" | "lost" | "closed";
+export type LinkPhase = "connecting" | "connected" | "reconnecting" | "lost";
 
 /**
  * A re-dial passes idle / calling / connecting (or starts from the other end's call), and is
  * "reconnecting" all along, as long as an attempt is under way. ICE "disconnected" is still
- * connected to the eye: it usually heals by itself within the grace period.
+ * connected to the eye: it usually heals by itself within the grace period; so is a call the other
+ * end just closed (`closing`): most often they are leaving, and the room is about to say so.
  */
 export function linkPhase(status: string, attempt: number): LinkPhase {
   if (status === "lost") return "lost";
-  if (status === "closed") return "closed";
-  if (status === "connected" || status === "disconnected") return "connected";
+  if (status === "connected" || status === "disconnected" || status === "closing") return "connected";
   if (status === "reconnecting" || attempt > 0) return "reconnecting";
   return "connecting";
 }
 
-/** Events the media-call actors report back. */
-export type MediaCallEvent =
-  | { type: "CALL.STREAM"; stream: MediaStream; streamId: string }
-  | { type: "CALL.ICE_STATE"; state: RTCIceConnectionState }
-  | { type: "CALL.CLOSED" }
-  | { type: "CALL.ERROR"; reason: string }
-  /** Packets from the remote arrive again after `silentMs` without any: the link was down. */
-  | { type: "CALL.INBOUND_RESUMED"; silentMs: number }
-  | { type: "QUALITY_SAMPLE"; sample: QualitySample };
-
-/** Commands the media-call actors accept (forwarded by the peer machine). */
-export type MediaCallCommand =
-  | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "APPLY_BUDGET"; budget: SenderBudget }
-  /**
-   * Start the video encoder over with a keyframe. After an outage the other side has nothing to
-   * decode from, and its own keyframe requests may have been lost in the outage; without one
-   * video stays frozen until the receiver's next request, seconds later.
-   */
-  | { type: "REFRESH_VIDEO" };
-
-interface MediaCallInputBase {
-  localPeerId: string;
-  remotePeerId: string;
-  localStream: MediaStream | null;
-  /** Tracks to send instead of localStream's (screen share, a camera acquired mid-call). */
-  audioTrack: MediaStreamTrack | null;
-  videoTrack: MediaStreamTrack | null;
-  budget: SenderBudget;
-}
-
-export interface OutgoingCallInput extends MediaCallInputBase {
-  signaling: SignalingHandle;
-}
-
-export interface AnswerCallInput extends MediaCallInputBase {
-  call: CallHandle;
-}
-
-export interface PeerInput {
-  remote: RoomParticipant;
-  localPeerId: string;
-  role: PeerRole;
-  localStream: MediaStream | null;
-  /** Null while the signaling socket is not open; a caller then waits in "idle". */
-  signaling?: SignalingHandle | null;
-  audioTrack?: MediaStreamTrack | null;
-  videoTrack?: MediaStreamTrack | null;
-  budget?: SenderBudget;
-  /** A call that arrived before the room event announcing this participant. */
-  incomingCall?: CallHandle | null;
-  maxAttempts?: number;
-}
-
-export type PeerEvent =
-  | MediaCallEvent
-  | { type: "INCOMING_CALL"; call: CallHandle }
-  | { type: "REMOTE_MEDIA"; flags: MediaFlags }
-  | { type: "REMOTE_UPDATED"; remote: RoomParticipant }
-  | { type: "REMOTE_LEFT" }
-  | { type: "RETRY" }
-  | { type: "SET_BUDGET"; budget: SenderBudget }
-  | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "LOCAL_STREAM"; stream: MediaStream | null }
-  | { type: "SIGNALING.UP"; signaling: SignalingHandle }
-  | { type: "SIGNALING.DOWN" };
-
-export interface LinkStateChange {
-  remotePeerId: string;
-  remoteUserId: string;
-  state: LinkState;
-  attempt: number;
-  maxAttempts: number;
-}
-
-/** What a peer tells the call machine (its parent). */
-export type PeerParentEvent = { type: "PEER.LINK_STATE" } & LinkStateChange;
-
-export type PeerEmitted =
-  ({ type: "LINK_STATE" } & LinkStateChange) | { type: "STREAM_READY"; remotePeerId: string; stream: MediaStream };
-
-export interface PeerContext {
-  remote: RoomParticipant;
-  localPeerId: string;
-  role: PeerRole;
-  localStream: MediaStream | null;
-  audioTrack: MediaStreamTrack | null;
-  videoTrack: MediaStreamTrack | null;
-  signaling: SignalingHandle | null;
-  pendingCall: CallHandle | null;
-  /** Set by the user's RETRY so that this side dials even if it is normally the callee. */
-  dialOnRetry: boolean;
-  maxAttempts: number;
-  /** Number of the reconnect attempt in progress; 0 while the link is healthy. */
-  attempt: number;
-  failedSince: number | null;
-  lastError: PeerLinkError | null;
-  remoteStream: MediaStream | null;
-  remoteStreamId: string | null;
-  remoteMedia: MediaFlags;
-  quality: (QualityAssessment & { sample: QualitySample }) | null;
-  qualityLevel: QualityLevel | null;
-  qualityHistory: QualityLevel[];
-  poorStreak: number;
-  /** The budget the call machine assigned for the current group size. */
-  baseBudget: SenderBudget;
-  /** What is actually applied: baseBudget, or a degraded version while the link is poor. */
-  budget: SenderBudget;
-}
-
 /** Poor samples in a row (≈6 s at 2 s sampling) before we step the encoder down. */
-export const POOR_SAMPLES_BEFORE_DEGRADE = 3;
+const POOR_SAMPLES_BEFORE_DEGRADE = 3;
 const QUALITY_HISTORY_LENGTH = 10;
 const ICE_FAILED: readonly RTCIceConnectionState[] = ["failed", "closed"];
 
@@ -207,6 +112,13 @@ export const peerMachine = setup({
     dialTimeout: 15_000,
     connectTimeout: 15_000,
     answerTimeout: 15_000,
+    /**
+     * How long a call the other end closed waits for the room to say they left (the call machine
+     * then stops this peer quietly) before it counts as a failure. Someone leaving closes their
+     * calls first and tells the server after, so the close arrives first; the room event follows
+     * within a few hundred ms, but a busy server or a slow feed can take longer.
+     */
+    closeConfirm: 3_000,
   },
   guards: {
     hasPendingCall: ({ context }) => context.pendingCall !== null,
@@ -235,7 +147,10 @@ export const peerMachine = setup({
       enqueue.assign({ pendingCall: null });
     }),
     takeIncomingCall: assign({
-      pendingCall: ({ event, context }) => (event.type === "INCOMING_CALL" ? event.call : context.pendingCall),
+      pendingCall: ({ event }) => {
+        assertEvent(event, "INCOMING_CALL");
+        return event.call;
+      },
     }),
     stopMedia: enqueueActions(({ enqueue }) => {
       enqueue(stopChild("media"));
@@ -266,40 +181,50 @@ export const peerMachine = setup({
     resetAttempts: assign({ attempt: 0, failedSince: null, dialOnRetry: true }),
     clearAttempts: assign({ attempt: 0, failedSince: null }),
     setSignaling: assign({
-      signaling: ({ event, context }) => (event.type === "SIGNALING.UP" ? event.signaling : context.signaling),
+      signaling: ({ event }) => {
+        assertEvent(event, "SIGNALING.UP");
+        return event.signaling;
+      },
     }),
     clearSignaling: assign({ signaling: null }),
     storeStream: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CALL.STREAM") return;
+      assertEvent(event, "CALL.STREAM");
       enqueue.assign({ remoteStream: event.stream, remoteStreamId: event.streamId });
       enqueue.emit({ type: "STREAM_READY", remotePeerId: context.remote.peerId, stream: event.stream });
     }),
     setRemoteMedia: assign({
-      remoteMedia: ({ event, context }) => (event.type === "REMOTE_MEDIA" ? { ...event.flags } : context.remoteMedia),
+      remoteMedia: ({ event }) => {
+        assertEvent(event, "REMOTE_MEDIA");
+        return { ...event.flags };
+      },
     }),
-    updateRemote: assign({
-      remote: ({ event, context }) => (event.type === "REMOTE_UPDATED" ? event.remote : context.remote),
-    }),
-    setLocalStream: assign({
-      localStream: ({ event, context }) => (event.type === "LOCAL_STREAM" ? event.stream : context.localStream),
+    /**
+     * The room's latest word on this person, flags included: a peer spawned for a call that beat
+     * the room event started from a placeholder (no name, mic and camera off), and no
+     * media-changed follows for flags that never changed.
+     */
+    updateRemote: assign(({ event }) => {
+      assertEvent(event, "REMOTE_UPDATED");
+      const { audio, video, screen } = event.remote;
+      return { remote: event.remote, remoteMedia: { audio, video, screen } };
     }),
     rememberTrack: assign(({ event, context }) => {
+      assertEvent(event, ["REPLACE_VIDEO_TRACK", "REPLACE_AUDIO_TRACK"]);
       if (event.type === "REPLACE_VIDEO_TRACK") return { videoTrack: event.track };
       if (event.type === "REPLACE_AUDIO_TRACK") return { audioTrack: event.track };
       return context;
     }),
     refreshVideo: enqueueActions(({ enqueue }) => enqueue.sendTo("media", { type: "REFRESH_VIDEO" })),
     forwardTrack: enqueueActions(({ event, enqueue }) => {
-      if (event.type === "REPLACE_VIDEO_TRACK" || event.type === "REPLACE_AUDIO_TRACK") {
-        enqueue.sendTo("media", { type: event.type, track: event.track });
-      }
+      assertEvent(event, ["REPLACE_VIDEO_TRACK", "REPLACE_AUDIO_TRACK"]);
+      enqueue.sendTo("media", { type: event.type, track: event.track });
     }),
     /**
      * Records the sample and adapts the encoder: step down after sustained "poor", go back to the
      * group budget once the (hysteresis-smoothed) level is good again.
      */
     handleQuality: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
-      if (event.type !== "QUALITY_SAMPLE") return;
+      assertEvent(event, "QUALITY_SAMPLE");
       const assessment = classifyQuality(event.sample);
       const history = [...context.qualityHistory, assessment.level].slice(-QUALITY_HISTORY_LENGTH);
       const level = context.qualityLevel ? nextQualityLevel(context.qualityLevel, history) : assessment.level;
@@ -323,7 +248,7 @@ export const peerMachine = setup({
       }
     }),
     setBaseBudget: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
-      if (event.type !== "SET_BUDGET") return;
+      assertEvent(event, "SET_BUDGET");
       // A link currently degraded for poor quality stays degraded relative to the new base.
       const degraded = !sameBudget(context.budget, context.baseBudget);
       const budget = degraded ? degrade(event.budget) : event.budget;
@@ -339,7 +264,7 @@ export const peerMachine = setup({
         maxAttempts: context.maxAttempts,
       };
       enqueue.emit({ type: "LINK_STATE", ...change });
-      // Standalone (tests, storybook) there is no parent to tell.
+      // Standalone (the unit tests) there is no parent to tell.
       if (self._parent) enqueue.sendParent({ type: "PEER.LINK_STATE", ...change });
     }),
   },
@@ -374,12 +299,10 @@ export const peerMachine = setup({
   },
   initial: "idle",
   on: {
-    REMOTE_LEFT: ".closed",
-    INCOMING_CALL: { target: ".connecting", actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"] },
+    INCOMING_CALL: { target: ".media.connecting", actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"] },
     "CALL.STREAM": { guard: "isNewStream", actions: "storeStream" },
     REMOTE_MEDIA: { actions: "setRemoteMedia" },
     REMOTE_UPDATED: { actions: "updateRemote" },
-    LOCAL_STREAM: { actions: "setLocalStream" },
     REPLACE_VIDEO_TRACK: { actions: "rememberTrack" },
     REPLACE_AUDIO_TRACK: { actions: "rememberTrack" },
     SET_BUDGET: { actions: { type: "setBaseBudget", params: { forward: false } } },
@@ -391,8 +314,8 @@ export const peerMachine = setup({
     /** Deciding who dials; a caller waits here while the signaling socket is down. */
     idle: {
       always: [
-        { guard: "hasPendingCall", target: "connecting", actions: "answerPendingCall" },
-        { guard: "shouldDial", target: "calling" },
+        { guard: "hasPendingCall", target: "media.connecting", actions: "answerPendingCall" },
+        { guard: "shouldDial", target: "media.calling" },
         { guard: "isCallee", target: "answering" },
       ],
     },
@@ -400,80 +323,97 @@ export const peerMachine = setup({
     answering: {
       after: { answerTimeout: fail("answer-timeout") },
     },
-    calling: {
-      entry: "startOutgoingCall",
+    /**
+     * A call actor exists (exactly one, "media"): dialled, answered, up or briefly interrupted.
+     * What every such state does alike lives here once; the states differ in how ICE moves them.
+     */
+    media: {
+      // Never entered by itself: idle, INCOMING_CALL and lost's re-dial name the child to enter.
+      initial: "calling",
       on: {
-        // Both ends dialled at once (only possible after a user RETRY): the rule-designated caller
-        // keeps its own call, the other side switches to answering.
-        INCOMING_CALL: [
-          { guard: "isCallee", target: "connecting", actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"] },
-          {},
-        ],
-        "CALL.ICE_STATE": [
-          { guard: { type: "iceIn", params: { states: ["checking", "new"] } }, target: "connecting" },
-          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
-          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
-          ...fail("ice-failed", ICE_FAILED),
-        ],
-        "CALL.CLOSED": fail("call-closed"),
+        // The other end hung up: leaving, most likely. Not a failure until the room fails to say so.
+        "CALL.CLOSED": "#peer.closing",
         "CALL.ERROR": fail("call-error"),
         ...mediaCommands,
       },
-      after: { dialTimeout: fail("dial-timeout") },
-    },
-    connecting: {
-      on: {
-        "CALL.ICE_STATE": [
-          { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
-          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
-          ...fail("ice-failed", ICE_FAILED),
-        ],
-        "CALL.CLOSED": fail("call-closed"),
-        "CALL.ERROR": fail("call-error"),
-        ...mediaCommands,
-      },
-      after: { connectTimeout: fail("dial-timeout") },
-    },
-    connected: {
-      entry: ["markConnected", { type: "announceLink", params: { state: "connected" } }],
-      on: {
-        INCOMING_CALL: {
-          target: "connecting",
-          actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
-        },
-        "CALL.ICE_STATE": [
-          { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
-          ...fail("ice-failed", ICE_FAILED),
-        ],
-        // An outage too short for ICE to notice still cost the other side its picture.
-        "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
-        "CALL.CLOSED": fail("call-closed"),
-        "CALL.ERROR": fail("call-error"),
-        ...mediaCommands,
-      },
-    },
-    /** ICE "disconnected" often heals by itself (Wi-Fi roam); give it a moment before re-dialling. */
-    disconnected: {
-      on: {
-        INCOMING_CALL: {
-          target: "connecting",
-          actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
-        },
-        "CALL.ICE_STATE": [
-          {
-            guard: { type: "iceIn", params: { states: ["connected", "completed"] } },
-            target: "connected",
-            actions: "refreshVideo",
+      states: {
+        calling: {
+          entry: "startOutgoingCall",
+          on: {
+            // Both ends dialled at once (only possible after a user RETRY): the rule-designated caller
+            // keeps its own call, the other side switches to answering.
+            INCOMING_CALL: [
+              {
+                guard: "isCallee",
+                target: "connecting",
+                actions: ["stopMedia", "takeIncomingCall", "answerPendingCall"],
+              },
+              {},
+            ],
+            "CALL.ICE_STATE": [
+              { guard: { type: "iceIn", params: { states: ["checking", "new"] } }, target: "connecting" },
+              { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+              { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+              ...fail("ice-failed", ICE_FAILED),
+            ],
           },
-          ...fail("ice-failed", ICE_FAILED),
-        ],
-        // Media is back before ICE's next consent check says so; don't wait for it.
-        "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
-        "CALL.CLOSED": fail("call-closed"),
-        "CALL.ERROR": fail("call-error"),
-        ...mediaCommands,
+          after: { dialTimeout: fail("dial-timeout") },
+        },
+        connecting: {
+          on: {
+            "CALL.ICE_STATE": [
+              { guard: { type: "iceIn", params: { states: ["connected", "completed"] } }, target: "connected" },
+              { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+              ...fail("ice-failed", ICE_FAILED),
+            ],
+          },
+          after: { connectTimeout: fail("dial-timeout") },
+        },
+        connected: {
+          entry: ["markConnected", { type: "announceLink", params: { state: "connected" } }],
+          on: {
+            INCOMING_CALL: {
+              target: "connecting",
+              actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
+            },
+            "CALL.ICE_STATE": [
+              { guard: { type: "iceIn", params: { states: ["disconnected"] } }, target: "disconnected" },
+              ...fail("ice-failed", ICE_FAILED),
+            ],
+            // An outage too short for ICE to notice still cost the other side its picture.
+            "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
+          },
+        },
+        /** ICE "disconnected" often heals by itself (Wi-Fi roam); give it a moment before re-dialling. */
+        disconnected: {
+          on: {
+            INCOMING_CALL: {
+              target: "connecting",
+              actions: ["countRemoteRedial", "stopMedia", "takeIncomingCall", "answerPendingCall"],
+            },
+            "CALL.ICE_STATE": [
+              {
+                guard: { type: "iceIn", params: { states: ["connected", "completed"] } },
+                target: "connected",
+                actions: "refreshVideo",
+              },
+              ...fail("ice-failed", ICE_FAILED),
+            ],
+            // Media is back before ICE's next consent check says so; don't wait for it.
+            "CALL.INBOUND_RESUMED": { actions: "refreshVideo" },
+          },
+          after: { disconnectGrace: fail("disconnect-timeout") },
+        },
       },
-      after: { disconnectGrace: fail("disconnect-timeout") },
+    },
+    /**
+     * The other end closed the call. If they left, the room says so within `closeConfirm` and the
+     * call machine stops this peer before anyone sees "Reconnecting" or a report is sent; if not,
+     * it was a failure after all, and the link is re-dialled as usual.
+     */
+    closing: {
+      entry: "stopMedia",
+      after: { closeConfirm: fail("call-closed") },
     },
     reconnecting: {
       entry: ["stopMedia", { type: "announceLink", params: { state: "reconnecting" } }],
@@ -485,14 +425,10 @@ export const peerMachine = setup({
         RETRY: { target: "idle", actions: "resetAttempts" },
         // The remote pressed Retry: a fresh link, with a fresh attempt budget.
         INCOMING_CALL: {
-          target: "connecting",
+          target: "media.connecting",
           actions: ["clearAttempts", "takeIncomingCall", "answerPendingCall"],
         },
       },
-    },
-    closed: {
-      type: "final",
-      entry: "stopMedia",
     },
   },
 });
@@ -505,14 +441,14 @@ function fail(reason: PeerFailureReason, iceStates?: readonly RTCIceConnectionSt
   const actions = { type: "recordFailure" as const, params: { reason } };
   if (!iceStates) {
     return [
-      { guard: "canRetry" as const, target: "reconnecting" as const, actions },
-      { target: "lost" as const, actions },
+      { guard: "canRetry" as const, target: "#peer.reconnecting" as const, actions },
+      { target: "#peer.lost" as const, actions },
     ];
   }
   const ice = { type: "iceIn" as const, params: { states: iceStates } };
   return [
-    { guard: and([ice, "canRetry"]), target: "reconnecting" as const, actions },
-    { guard: ice, target: "lost" as const, actions },
+    { guard: and([ice, "canRetry"]), target: "#peer.reconnecting" as const, actions },
+    { guard: ice, target: "#peer.lost" as const, actions },
   ];
 }
 
@@ -529,4 +465,10 @@ function mediaInput(context: PeerContext): MediaCallInputBase {
 
 export type PeerMachine = typeof peerMachine;
 export type PeerStatus =
-  "idle" | "answering" | "calling" | "connecting" | "connected" | "disconnected" | "reconnecting" | "lost" | "closed";
+  "idle" | "answering" | "calling" | "connecting" | "connected" | "disconnected" | "closing" | "reconnecting" | "lost";
+
+/** The innermost state of a peer ("calling", not { media: "calling" }): what linkPhase and tiles read. */
+export function peerStatus(snapshot: SnapshotFrom<PeerMachine>): PeerStatus {
+  const value: unknown = snapshot.value;
+  return (typeof value === "string" ? value : Object.values(value as Record<string, string>)[0]) as PeerStatus;
+}

@@ -52,7 +52,7 @@ export interface QualityAssessment {
 const LEVEL_RANK: Record<QualityLevel, number> = { poor: 0, fair: 1, good: 2 };
 
 /** Consecutive better samples needed before the level goes up (stats are sampled every ~2 s). */
-export const QUALITY_RECOVERY_SAMPLES = 3;
+const QUALITY_RECOVERY_SAMPLES = 3;
 
 function lossScore(pct: number): number {
   if (pct <= 2) return 100;
@@ -84,7 +84,7 @@ function fpsScore(fps: number): number {
   return 40;
 }
 
-export function levelForScore(score: number): QualityLevel {
+function levelForScore(score: number): QualityLevel {
   if (score >= 80) return "good";
   if (score >= 40) return "fair";
   return "poor";

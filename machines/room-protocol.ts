@@ -39,7 +39,15 @@ export type RoomEvent =
   | { type: "session-started"; session: RoomSession }
   | { type: "session-ended"; sessionId: string; endedAt: string }
   | { type: "user-joined"; sessionId: string; participant: RoomParticipant }
-  | { type: "user-left"; sessionId: string; userId: string; peerId: string; reason: LeaveReason }
+  | {
+      type: "user-left";
+      sessionId: string;
+      userId: string;
+      peerId: string;
+      reason: LeaveReason;
+      /** The same person joined again (another tab, another device): this participation was handed over. */
+      replaced?: true;
+    }
   | ({ type: "media-changed"; sessionId: string; userId: string; peerId: string } & MediaFlags)
   | {
       type: "connection-state";

@@ -2,7 +2,7 @@
  * Fakes shared by the machine tests. Not imported by production code; kept out of *.test.ts so
  * both test files can use it.
  */
-import { fromCallback, fromPromise, type AnyEventObject } from "xstate";
+import { fromCallback, fromPromise } from "xstate";
 import { toCallHandle, toSignalingHandle, type CallHandle, type SignalingHandle } from "./handles";
 import type { AnswerCallInput, MediaCallCommand, MediaCallEvent, OutgoingCallInput } from "./peer.machine";
 import type { RoomParticipant } from "./room-protocol";
@@ -100,5 +100,3 @@ export function controllablePromise<TInput, TOutput>() {
   );
   return { logic, pending };
 }
-
-export type Sent = AnyEventObject;

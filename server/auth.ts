@@ -5,7 +5,7 @@ import type { AccountService, SessionUser } from "./services/accounts.js";
 import { setBounded } from "./bounded-map.js";
 import { SESSION_ID_RE, SESSION_TTL_MS, type AuthSession, type SessionStore } from "./sessions.js";
 
-export const SESSION_COOKIE = "coup_session";
+const SESSION_COOKIE = "coup_session";
 
 /**
  * Builds everything that reads or writes the login cookie; shared by Remix, tRPC and the WebSocket

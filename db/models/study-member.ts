@@ -9,8 +9,8 @@ import {
 } from "sequelize";
 import type { User } from "./user.js";
 
-export const MEMBER_ROLES = ["OWNER", "ADMIN", "MEMBER"] as const;
-export const MEMBER_STATUSES = ["ACTIVE", "PENDING", "LEFT", "BANNED"] as const;
+const MEMBER_ROLES = ["OWNER", "ADMIN", "MEMBER"] as const;
+const MEMBER_STATUSES = ["ACTIVE", "PENDING", "LEFT", "BANNED"] as const;
 export type MemberRole = (typeof MEMBER_ROLES)[number];
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 

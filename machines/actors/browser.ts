@@ -7,37 +7,29 @@
 import Peer, { type MediaConnection } from "peerjs";
 import { fromCallback, fromPromise, type EventObject } from "xstate";
 import type { CallApi } from "../call-api";
-import {
-  callMachine,
-  type JoinCallInput,
-  type JoinedCall,
-  type LocalMedia,
-  type LocalTracksCommand,
-  type PublishMediaInput,
-  type ReportLinkInput,
-  type RequestMediaInput,
-  type RoomFeedEvent,
-  type ScreenMedia,
-  type SessionRef,
-  type SignalingCommand,
-  type SignalingEvent,
-  type SignalingInput,
-  type WatchTrackInput,
-} from "../call.machine";
-import { JoinError, MediaError, type JoinErrorReason, type MediaErrorReason } from "../errors";
+import type {
+  LocalMedia,
+  LocalTracksCommand,
+  RequestMediaInput,
+  ScreenMedia,
+  SignalingCommand,
+  SignalingEvent,
+  SignalingInput,
+  WatchTrackInput,
+} from "../call.contracts";
+import { callMachine } from "../call.machine";
+import { signalingRetryDelayWith } from "../call.setup";
+import { MediaError, type MediaErrorReason } from "../errors";
 import { fromHandle, toCallHandle, toSignalingHandle } from "../handles";
-import {
-  type AnswerCallInput,
-  type MediaCallCommand,
-  type MediaCallEvent,
-  type OutgoingCallInput,
-  peerMachine,
-} from "../peer.machine";
+import type { AnswerCallInput, MediaCallCommand, MediaCallEvent, OutgoingCallInput } from "../peer.contracts";
+import { peerMachine } from "../peer.machine";
 import { sameBudget, type SenderBudget } from "../quality";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 import { sharedInboundSilenceWatcher } from "./inbound-silence";
+import { mark } from "./marks";
+import { createServerActors } from "./server";
 
-export interface PeerServerOptions {
+interface PeerServerOptions {
   host: string;
   port: number;
   path: string;
@@ -189,88 +181,6 @@ const localTracks = fromCallback<LocalTracksCommand, void>(({ receive }) => {
     owned.clear();
   };
 });
-
-// ---------------------------------------------------------------------------------------------
-// Server
-// ---------------------------------------------------------------------------------------------
-
-/** The tRPC error code of a failed API call, if it has one. */
-function joinErrorCode(error: unknown): unknown {
-  if (typeof error !== "object" || error === null || !("data" in error)) return undefined;
-  return (error as { data?: { code?: unknown } }).data?.code;
-}
-
-function joinErrorReason(error: unknown): JoinErrorReason {
-  if (error instanceof TypeError) return "network"; // fetch() network failure
-  const code = joinErrorCode(error);
-  if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
-  if (code === "NOT_FOUND") return "not-found";
-  return "unknown";
-}
-
-/**
- * User-timing marks at the steps of joining and connecting (`coup:*`), so where a join spends
- * its time can be read off any page (DevTools' Performance panel, bench/join.ts). Few per call;
- * `peer` names the remote a per-call step is about, so a mesh's slowest link can be found.
- */
-function mark(step: string, peer?: string) {
-  performance.mark(`coup:${step}`, peer === undefined ? undefined : { detail: { peer } });
-}
-
-function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
-  return {
-    joinCall: fromPromise<JoinedCall, JoinCallInput>(async ({ input }) => {
-      mark("join-request");
-      try {
-        if (input.sessionId) {
-          try {
-            const joined = await api.join({ studyId: input.studyId, sessionId: input.sessionId });
-            mark("join-response");
-            return joined;
-          } catch (error) {
-            // The call we knew of ended in the meantime: start (or join) the current one.
-            if (joinErrorCode(error) !== "BAD_REQUEST") throw error;
-          }
-        }
-        const joined = await api.joinOrStart(input.studyId);
-        mark("join-response");
-        return joined;
-      } catch (error) {
-        if (error instanceof JoinError) throw error;
-        throw new JoinError(joinErrorReason(error), error instanceof Error ? error.message : undefined);
-      }
-    }),
-    publishMedia: fromPromise<void, PublishMediaInput>(({ input }) => api.setMedia(input)),
-    reportLink: fromPromise<void, ReportLinkInput>(({ input }) => api.reportLink(input)),
-    leaveCall: fromPromise<void, SessionRef>(({ input }) => api.leave(input)),
-    heartbeat: fromCallback<EventObject, SessionRef>(({ input }) => {
-      const beat = () => {
-        // A missed beat is harmless; the next one (or the server's grace period) covers it.
-        api.heartbeat({ sessionId: input.sessionId }).catch(() => undefined);
-      };
-      const id = setInterval(beat, heartbeatIntervalMs);
-      return () => clearInterval(id);
-    }),
-    roomEvents: fromCallback<EventObject, SessionRef>(({ input, sendBack }) => {
-      const send = (e: RoomFeedEvent) => sendBack(e);
-      return api.subscribe(
-        input.studyId,
-        (event) => send({ type: "ROOM.EVENT", event }),
-        (session) => {
-          if (session && session.id === input.sessionId) {
-            send({ type: "ROOM.SNAPSHOT", participants: session.participants });
-          } else {
-            // Our session ended while the subscription was down.
-            send({
-              type: "ROOM.EVENT",
-              event: { type: "session-ended", sessionId: input.sessionId, endedAt: new Date().toISOString() },
-            });
-          }
-        },
-      );
-    }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Signaling (PeerJS)
@@ -553,7 +463,7 @@ function createCallActors(sampler: StatsSampler) {
 
 // ---------------------------------------------------------------------------------------------
 
-export function createBrowserCallActors(deps: BrowserCallDeps) {
+function createBrowserCallActors(deps: BrowserCallDeps) {
   const calls = createCallActors(
     deps.statsIntervalMs === undefined ? sharedStatsSampler : createStatsSampler(deps.statsIntervalMs),
   );
@@ -568,7 +478,13 @@ export function createBrowserCallActors(deps: BrowserCallDeps) {
   };
 }
 
-/** The call machine wired to the browser: what the app's call page should create an actor from. */
+/**
+ * The call machine wired to the browser: what the app's call page should create an actor from.
+ * Signaling re-dials are jittered here (the machine's default schedule has none, for exact tests).
+ */
 export function createBrowserCallMachine(deps: BrowserCallDeps) {
-  return callMachine.provide({ actors: createBrowserCallActors(deps) });
+  return callMachine.provide({
+    actors: createBrowserCallActors(deps),
+    delays: { signalingRetryDelay: signalingRetryDelayWith(Math.random) },
+  });
 }

@@ -14,8 +14,8 @@
 import { createPolledSet } from "./polled-set";
 
 /** Silence shorter than this is jitter, not an outage. */
-export const INBOUND_SILENCE_MS = 1_000;
-export const INBOUND_POLL_MS = 200;
+const INBOUND_SILENCE_MS = 1_000;
+const INBOUND_POLL_MS = 200;
 
 export interface SilenceDetector {
   /**

@@ -35,7 +35,7 @@ interface Entry {
   prev: ParsedStats | undefined;
 }
 
-export const STATS_INTERVAL_MS = 2_000;
+const STATS_INTERVAL_MS = 2_000;
 
 export function createStatsSampler(
   intervalMs: number = STATS_INTERVAL_MS,

@@ -1,6 +1,6 @@
 import { test as base, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
-export const DEMO_PASSWORD = "coup-demo-pass";
+const DEMO_PASSWORD = "coup-demo-pass";
 
 export async function logIn(page: Page, email: string, password = DEMO_PASSWORD) {
   await page.goto("/login");

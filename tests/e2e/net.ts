@@ -51,14 +51,6 @@ export function udpLoss(percent: number) {
   installRule(`meta l4proto udp numgen random mod 100 lt ${Math.round(percent)} drop`);
 }
 
-/**
- * Drops TCP to one port (new and established connections): the app server is up but unreachable,
- * e.g. the PeerServer socket and the room feed of the browsers go quiet.
- */
-export function blockTcpPort(port: number) {
-  installRule(`tcp dport ${port} drop`);
-}
-
 export function clearFaults() {
   try {
     execFileSync("nft", ["delete", "table", "inet", TABLE], { stdio: "ignore" });

@@ -192,7 +192,15 @@ describe("videoCall: the call lifecycle", () => {
     expect(reload.peerId).not.toBe(first.peerId);
     await watcher.until((t) => t.includes("user-joined"));
     expect(watcher.received.slice(1).map((r) => r.event)).toEqual([
-      { type: "user-left", sessionId: session.id, userId: alice.id, peerId: first.peerId, reason: "LEFT" },
+      {
+        type: "user-left",
+        sessionId: session.id,
+        userId: alice.id,
+        peerId: first.peerId,
+        reason: "LEFT",
+        // The old tab (if still open) says "You joined from another tab", not "You left the call".
+        replaced: true,
+      },
       { type: "user-joined", sessionId: session.id, participant: reload.participant },
     ]);
     await watcher.close();

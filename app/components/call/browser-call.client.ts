@@ -3,7 +3,7 @@ import type { CallApi } from "../../../machines/call-api";
 import { trpc } from "~/utils/trpc";
 
 /** CallApi over our tRPC client: the only place the call machine meets the network API. */
-export function createTrpcCallApi(): CallApi {
+function createTrpcCallApi(): CallApi {
   const api = trpc().videoCall;
   const join = async (studyId: string, sessionId: string) => {
     const res = await api.join.mutate({ studyId, sessionId });
@@ -27,11 +27,14 @@ export function createTrpcCallApi(): CallApi {
     async reportLink(input) {
       await api.reportLink.mutate(input);
     },
-    subscribe(studyId, onEvent, onSnapshot) {
+    subscribe(studyId, onEvent, onSnapshot, onError) {
       const sub = api.events.subscribe(
         { studyId },
         {
           onData: ({ data }) => (data.type === "snapshot" ? onSnapshot(data.session) : onEvent(data)),
+          // A refused or failed feed would otherwise leave the call looking live while nobody's
+          // joins or leaves arrive; the machine re-subscribes, then tells the user.
+          onError,
         },
       );
       return () => sub.unsubscribe();

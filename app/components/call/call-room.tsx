@@ -3,9 +3,15 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ComponentProps, type KeyboardEvent } from "react";
 import { toast } from "sonner";
 import { createActor, type ActorRefFrom } from "xstate";
-import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import {
+  serverTrouble,
+  type CallEndReason,
+  type CallMachine,
+  type PeerRef,
+  type ServerTrouble,
+} from "../../../machines/call.machine";
 import { reportedTrouble, type LinkReport } from "../../../machines/link-reports";
-import { linkPhase } from "../../../machines/peer.machine";
+import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DevicePickers } from "./devices";
@@ -26,6 +32,19 @@ const JOIN_ERRORS: Record<string, string> = {
   network: "We couldn't reach the server. Check your connection and try again.",
   signaling: "We couldn't connect to the call server. Try again in a moment.",
   unknown: "Something went wrong while joining.",
+};
+
+const END_REASONS: Record<CallEndReason, string> = {
+  left: "You left the call.",
+  kicked: "You left the call.",
+  "session-ended": "The call has ended.",
+  replaced: "You joined from another tab.",
+};
+
+const SERVER_TROUBLE: Record<ServerTrouble, string> = {
+  "room-feed": "Lost touch with the call server: people joining or leaving may not show up.",
+  heartbeat: "Can't reach the server: you may be dropped from the call.",
+  publish: "Others may not see whether your microphone or camera is on.",
 };
 
 /** Owns the call actor for the page's lifetime; everything below renders its snapshots. */
@@ -141,9 +160,12 @@ function CallView({
       {top === "leaving" ? <p role="status">Leaving…</p> : null}
       {top === "left" ? (
         <FocusOnMount className="card" role="status">
-          <p>{ctx.endReason === "session-ended" ? "The call has ended." : "You left the call."}</p>
+          <p>{END_REASONS[ctx.endReason ?? "left"]}</p>
           <p>
-            <a href={`/studies/${studyId}/call`}>Rejoin</a> · <Link to={`/studies/${studyId}`}>Back to the study</Link>
+            <a href={`/studies/${studyId}/call`}>
+              {ctx.endReason === "replaced" ? "Take the call back here" : "Rejoin"}
+            </a>{" "}
+            · <Link to={`/studies/${studyId}`}>Back to the study</Link>
           </p>
         </FocusOnMount>
       ) : null}
@@ -229,6 +251,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
       signalingDown:
         s.matches({ inCall: { signaling: "reconnecting" } }) || s.matches({ inCall: { signaling: "offline" } }),
       signalingOffline: s.matches({ inCall: { signaling: "offline" } }),
+      serverTrouble: serverTrouble(s),
       videoTrack: s.context.videoTrack,
       screenStream: s.context.screenStream,
       audioTrack: s.context.audioTrack,
@@ -265,6 +288,14 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           ) : (
             "Reconnecting to the call server… your current video keeps flowing."
           )}
+        </div>
+      ) : null}
+      {view.serverTrouble ? (
+        <div className="banner" role="alert">
+          {SERVER_TROUBLE[view.serverTrouble]}{" "}
+          <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
+            Try again
+          </button>
         </div>
       ) : null}
       {talkingWhileMuted ? (
@@ -345,7 +376,7 @@ function PeerTile({
   reported: LinkReport | undefined;
   onRetry: (peerId: string) => void;
 }) {
-  const phase = useSelector(peer, (s) => linkPhase(s.value as string, s.context.attempt));
+  const phase = useSelector(peer, (s) => linkPhase(peerStatus(s), s.context.attempt));
   const name = useSelector(peer, (s) => s.context.remote.name);
   const peerId = useSelector(peer, (s) => s.context.remote.peerId);
   const previous = useRef(phase);

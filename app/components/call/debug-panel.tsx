@@ -1,7 +1,9 @@
+// The developer's view of a call (only with ?debug=1): every machine's state, peer stats and budgets, the last events.
 import { shallowEqual, useSelector } from "@xstate/react";
 import { useSyncExternalStore } from "react";
 import type { ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import { peerStatus } from "../../../machines/peer.machine";
 import type { CallInspector } from "./inspector";
 import { qualityDetails } from "./remote-tile";
 
@@ -35,7 +37,7 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
   const v = useSelector(
     peer,
     (s) => ({
-      value: s.value as string,
+      value: peerStatus(s),
       name: s.context.remote.name,
       role: s.context.role,
       sample: s.context.quality?.sample,

@@ -1,6 +1,6 @@
 import { shallowEqual, useSelector } from "@xstate/react";
 import type { PeerRef } from "../../../machines/call.machine";
-import { linkPhase } from "../../../machines/peer.machine";
+import { linkPhase, peerStatus } from "../../../machines/peer.machine";
 import { MAX_RECONNECT_ATTEMPTS } from "../../../machines/reconnect-policy";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
@@ -38,7 +38,7 @@ export function RemoteTile({
   const view = useSelector(
     peer,
     (s) => ({
-      status: s.value as string,
+      status: peerStatus(s),
       remote: s.context.remote,
       stream: s.context.remoteStream,
       media: s.context.remoteMedia,

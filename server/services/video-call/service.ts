@@ -180,7 +180,15 @@ export class VideoCallService {
     const participant: RoomParticipant | undefined = participants.find((p) => p.peerId === peerId);
     if (!participant) throw new Error("video_call_join did not list the participation it opened");
     if (row.previousPeerId) {
-      this.publish(studyId, { type: "user-left", sessionId, userId, peerId: row.previousPeerId, reason: "LEFT" });
+      // `replaced`: an old tab still open says "You joined from another tab", not "You left".
+      this.publish(studyId, {
+        type: "user-left",
+        sessionId,
+        userId,
+        peerId: row.previousPeerId,
+        reason: "LEFT",
+        replaced: true,
+      });
     }
     this.publish(studyId, { type: "user-joined", sessionId, participant });
     return {

@@ -1,0 +1,97 @@
+/**
+ * The call machine's contracts: what each of its actors takes and sends back, and what the app
+ * passes in. The browser implementations (actors/browser.ts) and the tests' fakes are written
+ * against these types; nothing here depends on the machine itself.
+ */
+import type { CallHandle, SignalingHandle } from "./handles";
+import type { IceServer, JoinResult, LinkState, MediaFlags, RoomEvent, RoomParticipant } from "./room-protocol";
+
+export interface RequestMediaInput {
+  audio: boolean;
+  video: boolean;
+  audioDeviceId: string | null;
+  videoDeviceId: string | null;
+}
+
+/** Tracks are handed out separately so the machine never has to call methods on the stream. */
+export interface LocalMedia {
+  stream: MediaStream;
+  audioTrack: MediaStreamTrack | null;
+  videoTrack: MediaStreamTrack | null;
+}
+
+export interface ScreenMedia {
+  stream: MediaStream;
+  videoTrack: MediaStreamTrack;
+}
+
+export type JoinedCall = JoinResult & { sessionId: string };
+
+export interface JoinCallInput {
+  studyId: string;
+  /** Null: start the study's session if none is running, else join the running one. */
+  sessionId: string | null;
+}
+
+export interface SignalingInput {
+  peerId: string;
+  iceServers: IceServer[];
+  /** "relay" forces every call through TURN (server config ICE_TRANSPORT_POLICY). */
+  iceTransportPolicy: "all" | "relay";
+}
+
+export type SignalingEvent =
+  | { type: "SIGNALING.OPEN"; handle: SignalingHandle }
+  | { type: "SIGNALING.INCOMING_CALL"; call: CallHandle; remotePeerId: string }
+  | { type: "SIGNALING.DISCONNECTED" }
+  | { type: "SIGNALING.CLOSED" }
+  /** remotePeerId is set when the error concerns one outgoing call (PeerJS "peer-unavailable"). */
+  | { type: "SIGNALING.ERROR"; reason: string; remotePeerId?: string };
+
+export type SignalingCommand = { type: "RECONNECT" };
+
+export interface SessionRef {
+  studyId: string;
+  sessionId: string;
+}
+
+export type RoomFeedEvent =
+  | { type: "ROOM.SNAPSHOT"; participants: RoomParticipant[] }
+  | { type: "ROOM.EVENT"; event: RoomEvent }
+  /** The subscription was refused or broke for good; the machine subscribes again (or gives up). */
+  | { type: "ROOM.FEED_FAILED"; reason: string };
+
+export interface PublishMediaInput extends MediaFlags {
+  sessionId: string;
+}
+
+export interface ReportLinkInput {
+  sessionId: string;
+  remotePeerId: string;
+  state: LinkState;
+  attempt: number;
+  maxAttempts: number;
+}
+
+export type LocalTracksCommand =
+  /** Tracks the actor must stop when the call machine stops (camera light off). */
+  | { type: "TRACKS.ADOPT"; tracks: MediaStreamTrack[] }
+  | { type: "TRACKS.ENABLE"; track: MediaStreamTrack; enabled: boolean }
+  | { type: "TRACKS.RELEASE"; tracks: MediaStreamTrack[] };
+
+export interface WatchTrackInput {
+  track: MediaStreamTrack;
+}
+
+export interface CallInput {
+  studyId: string;
+  sessionId: string | null;
+  self: { userId: string; name: string };
+  /** Ask for camera and microphone as soon as the prejoin screen opens (default true). */
+  autoStartMedia?: boolean;
+}
+
+export type DeviceKind = "audio" | "video";
+
+/** "replaced": the same person joined from another tab or device, which took the call over. */
+export type CallEndReason = "left" | "session-ended" | "kicked" | "replaced";

@@ -1,0 +1,201 @@
+/**
+ * The call machine's vocabulary: its context and events, the actors it invokes (placeholders
+ * until `.provide()`), its delays and its named guards. The actions are added in call.roster.ts
+ * and call.actions.ts, the states in call.machine.ts.
+ */
+import { type ActorRefFrom, type EventObject, assertEvent, fromCallback, fromPromise, setup } from "xstate";
+import type {
+  CallEndReason,
+  CallInput,
+  DeviceKind,
+  JoinCallInput,
+  JoinedCall,
+  LocalMedia,
+  LocalTracksCommand,
+  PublishMediaInput,
+  ReportLinkInput,
+  RequestMediaInput,
+  RoomFeedEvent,
+  ScreenMedia,
+  SessionRef,
+  SignalingCommand,
+  SignalingEvent,
+  SignalingInput,
+  WatchTrackInput,
+} from "./call.contracts";
+import { type JoinError, type MediaError, type MediaErrorReason, toMediaError } from "./errors";
+import type { SignalingHandle } from "./handles";
+import type { LinkReports } from "./link-reports";
+import type { PeerParentEvent } from "./peer.contracts";
+import { peerMachine } from "./peer.machine";
+import { MAX_RECONNECT_ATTEMPTS, NO_JITTER, nextRetryDelay, nextSignalingRetryDelay } from "./reconnect-policy";
+import type { MediaFlags, RoomParticipant } from "./room-protocol";
+
+export type CallEvent =
+  /** `sessionId`: the running call the page already knows of, so joining skips the start request. */
+  | { type: "JOIN"; sessionId?: string | null }
+  | { type: "LEAVE" }
+  | { type: "RETRY" }
+  | { type: "RETRY_DEVICES" }
+  | { type: "SELECT_DEVICE"; kind: DeviceKind; deviceId: string }
+  | { type: "TOGGLE_AUDIO" }
+  | { type: "TOGGLE_VIDEO" }
+  | { type: "START_SHARE" }
+  | { type: "STOP_SHARE" }
+  | { type: "SCREEN_TRACK_ENDED" }
+  | { type: "RETRY_PEER"; peerId: string }
+  | { type: "RETRY_SIGNALING" }
+  /** The user asks to try the server again after the room feed or the heartbeat gave up. */
+  | { type: "RETRY_SERVER" }
+  | { type: "MEDIA.CHANGED" }
+  | SignalingEvent
+  | RoomFeedEvent
+  | HeartbeatEvent
+  | PeerParentEvent;
+
+/** What the heartbeat actor reports: a beat failed (after its own retries), or one went through. */
+export type HeartbeatEvent = { type: "HEARTBEAT.FAILED"; reason: string } | { type: "HEARTBEAT.OK" };
+
+/** Sent to the heartbeat actor: beat now (the user asked to try the server again). */
+export type HeartbeatCommand = { type: "BEAT_NOW" };
+
+export type PeerRef = ActorRefFrom<typeof peerMachine>;
+
+export interface CallContext {
+  studyId: string;
+  sessionId: string | null;
+  self: { userId: string; name: string };
+  autoStartMedia: boolean;
+  devices: { audio: string | null; video: string | null };
+  localStream: MediaStream | null;
+  audioTrack: MediaStreamTrack | null;
+  videoTrack: MediaStreamTrack | null;
+  screenStream: MediaStream | null;
+  screenTrack: MediaStreamTrack | null;
+  /** What the user chose on the prejoin screen; applied when the call starts. */
+  wantAudio: boolean;
+  wantVideo: boolean;
+  mediaError: MediaError | null;
+  joinError: JoinError | null;
+  join: JoinedCall | null;
+  signaling: SignalingHandle | null;
+  signalingAttempt: number;
+  signalingFailedSince: number | null;
+  /** One peer machine per remote participation, keyed by its peerId. */
+  peers: Record<string, PeerRef>;
+  /**
+   * What members report about each other's links (room `connection-state` events), per reporter,
+   * ours and the ones about us included: together they tell whose network is in trouble, so a
+   * tile can say "Reconnecting (2/3)" even while our own link to that person is fine
+   * (reportedTrouble in link-reports.ts).
+   */
+  linkReports: LinkReports;
+  participants: Record<string, RoomParticipant>;
+  /** Flags as published to the room. */
+  media: MediaFlags;
+  publishPending: boolean;
+  /** Failed attempts in a row of the room feed and of publishing media (retried by the policy). */
+  feedAttempt: number;
+  publishAttempt: number;
+  /** The last beat failed even after its retries: the server may drop us from the call. */
+  heartbeatFailing: boolean;
+  endReason: CallEndReason | null;
+}
+
+export const peerChildId = (peerId: string) => `peer:${peerId}`;
+
+/** A spawned reportLink child finished (their ids start with "reportLink."). */
+export type ReportSettledEvent =
+  | { type: `xstate.done.actor.reportLink.${string}`; actorId: string }
+  | { type: `xstate.error.actor.reportLink.${string}`; actorId: string; error: unknown };
+
+const missing = <TOutput, TInput>(name: string) =>
+  fromPromise<TOutput, TInput>(() => Promise.reject(new Error(`${name} actor not provided`)));
+const missingCallback = <TEvent extends EventObject, TInput>(_name: string) =>
+  fromCallback<TEvent, TInput>(() => undefined);
+
+/** Time since a failure that started at `since` (null: it starts now). */
+const elapsedSince = (since: number | null) => Date.now() - (since ?? Date.now());
+
+/**
+ * The signaling re-dial delay for a given random source. The machine's own default is the bare
+ * schedule (NO_JITTER), so tests are exact; actors/browser.ts provides it with Math.random.
+ */
+export const signalingRetryDelayWith =
+  (random: () => number) =>
+  ({ context }: { context: CallContext }) =>
+    nextSignalingRetryDelay(context.signalingAttempt, elapsedSince(context.signalingFailedSince), random) ?? 0;
+
+export const callSetup = setup({
+  types: {
+    context: {} as CallContext,
+    events: {} as CallEvent | ReportSettledEvent,
+    input: {} as CallInput,
+  },
+  actors: {
+    requestMedia: missing<LocalMedia, RequestMediaInput>("requestMedia"),
+    displayMedia: missing<ScreenMedia, void>("displayMedia"),
+    watchScreenTrack: missingCallback<EventObject, WatchTrackInput>("watchScreenTrack"),
+    localTracks: missingCallback<LocalTracksCommand, void>("localTracks"),
+    joinCall: missing<JoinedCall, JoinCallInput>("joinCall"),
+    signaling: missingCallback<SignalingCommand, SignalingInput>("signaling"),
+    roomEvents: missingCallback<EventObject, SessionRef>("roomEvents"),
+    // Receives HeartbeatCommand; typed loosely so a fake that ignores commands fits too.
+    heartbeat: missingCallback<EventObject, SessionRef>("heartbeat"),
+    publishMedia: missing<void, PublishMediaInput>("publishMedia"),
+    reportLink: missing<void, ReportLinkInput>("reportLink"),
+    leaveCall: missing<void, SessionRef>("leaveCall"),
+    peer: peerMachine,
+  },
+  delays: {
+    signalingRetryDelay: signalingRetryDelayWith(NO_JITTER),
+    signalingOpenTimeout: 10_000,
+    /** Re-subscribing to the room feed and re-publishing media follow the peer links' schedule. */
+    feedRetryDelay: ({ context }) => nextRetryDelay(context.feedAttempt, 0) ?? 0,
+    publishRetryDelay: ({ context }) => nextRetryDelay(context.publishAttempt, 0) ?? 0,
+  },
+  guards: {
+    autoStartMedia: ({ context }) => context.autoStartMedia,
+    mediaErrorIs: ({ event }, params: { reason: MediaErrorReason }) =>
+      "error" in event && toMediaError(event.error).reason === params.reason,
+    audioPublished: ({ context }) => context.media.audio,
+    videoPublished: ({ context }) => context.media.video,
+    hasMic: ({ context }) => context.audioTrack !== null,
+    hasCamera: ({ context }) => context.videoTrack !== null,
+    wantsNoVideo: ({ context }) => !context.wantVideo,
+    publishPending: ({ context }) => context.publishPending,
+    mediaMatchesJoin: ({ context }) => {
+      const joined = context.join?.participant;
+      return (
+        !!joined &&
+        joined.audio === context.media.audio &&
+        joined.video === context.media.video &&
+        joined.screen === context.media.screen
+      );
+    },
+    selectsKind: ({ event }, params: { kind: DeviceKind }) =>
+      event.type === "SELECT_DEVICE" && event.kind === params.kind,
+    canRetrySignaling: ({ context }) =>
+      nextSignalingRetryDelay(context.signalingAttempt + 1, elapsedSince(context.signalingFailedSince), NO_JITTER) !==
+      null,
+    canRetryFeed: ({ context }) => context.feedAttempt < MAX_RECONNECT_ATTEMPTS,
+    canRetryPublish: ({ context }) => context.publishAttempt < MAX_RECONNECT_ATTEMPTS,
+    /** The room says our session is over (ended by the server or by everyone leaving). */
+    endsOurSession: ({ context, event }) => {
+      assertEvent(event, "ROOM.EVENT");
+      return event.event.type === "session-ended" && event.event.sessionId === context.join?.sessionId;
+    },
+    /** The room says our own participation ended (dropped, kicked, or left from elsewhere). */
+    removesUs: ({ context, event }) => {
+      assertEvent(event, "ROOM.EVENT");
+      return event.event.type === "user-left" && event.event.peerId === context.join?.peerId;
+    },
+    /** Someone joined or left: the uplink budget is split anew. */
+    changesRoster: ({ event }) => {
+      assertEvent(event, "ROOM.EVENT");
+      return event.event.type === "user-joined" || event.event.type === "user-left";
+    },
+    /** We were removed without an end reason, i.e. dropped: the user may rejoin. */
+    droppedByServer: ({ context }) => context.endReason === null,
+  },
+});
