@@ -12,11 +12,11 @@ import puppeteer, { type Browser as FirefoxBrowser, type Page as FirefoxPage } f
 
 export type { FirefoxBrowser, FirefoxPage };
 
-export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 export const firefoxInstalled = () => existsSync(FIREFOX_PATH);
 
 /** Fake camera and microphone without a prompt, loopback ICE, media that may play unprompted. */
-export const FIREFOX_PREFS: Record<string, unknown> = {
+const FIREFOX_PREFS: Record<string, unknown> = {
   "media.navigator.streams.fake": true,
   "media.navigator.permission.disabled": true,
   "media.peerconnection.ice.loopback": true,
@@ -59,7 +59,7 @@ export function trackPcsInPage() {
  * that receives that track. Firefox headless never paints, so getVideoPlaybackQuality() stays 0
  * there; framesDecoded means the same thing in both engines.
  */
-export async function framesDecodedInPage(label: string): Promise<number> {
+async function framesDecodedInPage(label: string): Promise<number> {
   const tileEl = [...document.querySelectorAll("[role=group]")].find((e) => e.getAttribute("aria-label") === label);
   const stream = tileEl?.querySelector("video")?.srcObject as MediaStream | null | undefined;
   const track = stream?.getVideoTracks()[0];
@@ -82,7 +82,7 @@ export async function framesDecodedInPage(label: string): Promise<number> {
  * headless Firefox without a sound device never runs an AudioContext. Where one does run
  * (Chromium), a WebAudio analyser's peak RMS counts too, as in media.ts.
  */
-export async function audioPeakInPage([label, ms]: [string, number]): Promise<number> {
+async function audioPeakInPage([label, ms]: [string, number]): Promise<number> {
   const tileEl = [...document.querySelectorAll("[role=group]")].find((e) => e.getAttribute("aria-label") === label);
   const stream = tileEl?.querySelector("video")?.srcObject as MediaStream | null | undefined;
   const track = stream?.getAudioTracks()[0];
@@ -147,7 +147,7 @@ export function tileStateInPage(label: string) {
 }
 
 /** Clicks the enabled button or link whose accessible name (aria-label, else text) is `name`. */
-export function clickByNameInPage(name: string | null): boolean {
+function clickByNameInPage(name: string | null): boolean {
   // Buttons before links: the header's "Log in" link must not win over the form's button.
   const el = [...document.querySelectorAll<HTMLElement>("button"), ...document.querySelectorAll<HTMLElement>("a")].find(
     (e) => (e.getAttribute("aria-label") ?? e.textContent?.trim()) === name && !(e as HTMLButtonElement).disabled,
@@ -260,11 +260,11 @@ export async function firefoxWaitTile(
 /** Anything that evaluates a function with one argument in a page: Playwright's or puppeteer's. */
 export type AnyPage = Page | FirefoxPage;
 
-export function framesDecoded(page: AnyPage, label: string): Promise<number> {
+function framesDecoded(page: AnyPage, label: string): Promise<number> {
   return (page as FirefoxPage).evaluate(framesDecodedInPage, label);
 }
 
-export function audioPeak(page: AnyPage, label: string, ms = 2_000): Promise<number> {
+function audioPeak(page: AnyPage, label: string, ms = 2_000): Promise<number> {
   return (page as FirefoxPage).evaluate(audioPeakInPage, [label, ms] as [string, number]);
 }
 

@@ -8,7 +8,7 @@ import { toast } from "sonner";
 import type { ActorRefFrom } from "xstate";
 import type { CallMachine } from "../../../machines/call.machine";
 
-export const SHARE_FAILED_MESSAGE = "Your screen can't be shared from this browser.";
+const SHARE_FAILED_MESSAGE = "Your screen can't be shared from this browser.";
 
 export function useShareFailureToast(actor: ActorRefFrom<CallMachine>) {
   useEffect(() => {
