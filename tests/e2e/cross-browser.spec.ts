@@ -12,9 +12,12 @@ import {
   expectAudioArriving,
   expectFramesDecoding,
   firefoxClick,
+  firefoxClickJoin,
   firefoxInstalled,
   firefoxJoin,
   firefoxMember,
+  firefoxOpenPrejoin,
+  firefoxPrejoinState,
   firefoxWaitTile,
   launchFirefox,
   firefoxUserClick,
@@ -54,7 +57,16 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
   await clickJoin(alice);
 
   const bob = await firefoxMember(firefox, baseURL!, "bob@example.com");
-  await firefoxJoin(bob, baseURL!, studyId);
+  await test.step("Firefox pre-join: live preview, level meter, named devices to pick", async () => {
+    await firefoxOpenPrejoin(bob, baseURL!, studyId);
+    const named = (options: string[]) => options.filter((o) => !/^Default (camera|microphone)$/.test(o)).length;
+    await expect.poll(async () => named((await firefoxPrejoinState(bob)).cameras)).toBeGreaterThan(0);
+    await expect.poll(async () => named((await firefoxPrejoinState(bob)).microphones)).toBeGreaterThan(0);
+    const prejoin = await firefoxPrejoinState(bob);
+    expect(prejoin.previewLive).toBe(true);
+    expect(prejoin.meter).toBe(true);
+    await firefoxClickJoin(bob);
+  });
 
   await test.step("media both ways", async () => {
     await expectFramesDecoding(alice, "Bob");

@@ -214,8 +214,8 @@ export async function firefoxMember(browser: FirefoxBrowser, baseURL: string, em
   return page;
 }
 
-/** Pre-join screen of the study's call in Firefox, then join (or start) and wait for "Leave call". */
-export async function firefoxJoin(page: FirefoxPage, baseURL: string, studyId: string) {
+/** Opens the study's pre-join screen in Firefox and waits until devices settle (Join enabled). */
+export async function firefoxOpenPrejoin(page: FirefoxPage, baseURL: string, studyId: string) {
   await page.goto(`${baseURL}/studies/${studyId}/call`);
   await until(
     page,
@@ -226,10 +226,41 @@ export async function firefoxJoin(page: FirefoxPage, baseURL: string, studyId: s
     null,
     "join button never enabled",
   );
+}
+
+/** What the pre-join screen shows: the device pickers' options and whether the preview is live. */
+export function firefoxPrejoinState(page: FirefoxPage) {
+  return page.evaluate(() => {
+    const options = (label: string) => {
+      const select = [...document.querySelectorAll("label")]
+        .find((l) => l.firstChild?.textContent?.trim() === label)
+        ?.querySelector("select");
+      return select ? [...select.options].map((o) => o.textContent ?? "") : [];
+    };
+    const preview = [...document.querySelectorAll("[role=group]")]
+      .find((e) => e.getAttribute("aria-label") === "Camera preview")
+      ?.querySelector("video")?.srcObject as MediaStream | null | undefined;
+    return {
+      cameras: options("Camera"),
+      microphones: options("Microphone"),
+      previewLive: preview?.getVideoTracks().some((t) => t.readyState === "live") ?? false,
+      meter: document.querySelector('[aria-label="Microphone level"]') !== null,
+    };
+  });
+}
+
+/** From the pre-join screen: join (or start) and wait for "Leave call". */
+export async function firefoxClickJoin(page: FirefoxPage) {
   await page.evaluate(() =>
     [...document.querySelectorAll("button")].find((b) => /^(Join|Start) call$/.test(b.textContent ?? ""))?.click(),
   );
   await until(page, clickableInPage, "Leave call", "never got into the call");
+}
+
+/** Pre-join screen of the study's call in Firefox, then join (or start) and wait for "Leave call". */
+export async function firefoxJoin(page: FirefoxPage, baseURL: string, studyId: string) {
+  await firefoxOpenPrejoin(page, baseURL, studyId);
+  await firefoxClickJoin(page);
 }
 
 function clickableInPage(name: string | null): boolean {
