@@ -6,6 +6,7 @@ import * as m0003 from "./migrations/0003-video-call-closure-checks.js";
 import * as m0004 from "./migrations/0004-video-call-functions.js";
 import * as m0005 from "./migrations/0005-media-time-rule.js";
 import * as m0006 from "./migrations/0006-sessions.js";
+import * as m0008 from "./migrations/0008-chat.js";
 
 interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0004-video-call-functions", up: m0004.up, down: m0004.down },
   { name: "0005-media-time-rule", up: m0005.up, down: m0005.down },
   { name: "0006-sessions", up: m0006.up, down: m0006.down },
+  { name: "0008-chat", up: m0008.up, down: m0008.down },
 ];
 
 function createMigrator(sequelize: Sequelize) {

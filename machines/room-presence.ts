@@ -53,6 +53,9 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
       return { ...state, session: withParticipants(s, participants) };
     }
     case "connection-state":
+    case "chat-message":
+    case "chat-read":
+    case "chat-typing":
       return state;
   }
 }

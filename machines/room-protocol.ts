@@ -4,6 +4,8 @@
  * server is free to import these types from here.
  */
 
+import type { ChatEvent } from "./chat-protocol";
+
 export type LeaveReason = "LEFT" | "DROPPED" | "KICKED";
 
 export interface MediaFlags {
@@ -60,7 +62,8 @@ export type RoomEvent =
       state: LinkState;
       attempt?: number;
       maxAttempts?: number;
-    };
+    }
+  | ChatEvent;
 
 export interface IceServer {
   urls: string | string[];

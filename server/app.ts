@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import { chatFileRoutes } from "./chat-files.js";
 import { createPeerServer, PEER_MOUNT, PEER_SOCKET_PATH, refuseUpgrade } from "./peer-server.js";
 import { crossSiteGuard, cspNonce, refusingActions, securityHeaders } from "./security.js";
 import type { Services } from "./services/index.js";
@@ -90,6 +91,8 @@ export async function createAppServer(opts: { config: Config; services: Services
       },
     }),
   );
+
+  app.use(chatFileRoutes(services, log));
 
   const peer = createPeerServer({
     httpServer,

@@ -35,6 +35,12 @@ describe("config", () => {
     );
   });
 
+  it("limits uploads to 25 MB unless MAX_UPLOAD_BYTES says otherwise", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).MAX_UPLOAD_BYTES).toBe(25 * 1024 * 1024);
+    expect(loadConfig({ MAX_UPLOAD_BYTES: "1024", DATA_DIR: tmp() }).MAX_UPLOAD_BYTES).toBe(1024);
+    expect(() => loadConfig({ MAX_UPLOAD_BYTES: "-1", DATA_DIR: tmp() })).toThrowError(/MAX_UPLOAD_BYTES/);
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig({ DATABASE_URL: "", DATA_DIR: tmp() }).DATABASE_URL).toBeUndefined();
   });

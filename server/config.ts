@@ -30,6 +30,12 @@ const EnvSchema = z.object({
   /** Participations silent for longer than this are closed by the sweeper. */
   STALE_AFTER_MS: z.coerce.number().int().positive().default(60_000),
   PEER_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(12_000),
+  /** Largest file a call's chat accepts; bigger uploads are refused with 413 and leave nothing on disk. */
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
   SEED_DEMO: z.enum(["auto", "always", "never"]).default("auto"),
 });
 

@@ -41,8 +41,16 @@ export class RoomEventBus {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(studyId: string, event: RoomEvent): StoredRoomEvent {
+  /**
+   * `replay: false` is for notices that mean nothing a moment later (chat-typing): they go to live
+   * subscribers only, so a burst of them can't push the events a resume needs out of the ring.
+   */
+  publish(studyId: string, event: RoomEvent, opts: { replay?: boolean } = {}): StoredRoomEvent {
     const stored: StoredRoomEvent = { id: `${this.epoch}-${++this.seq}`, seq: this.seq, studyId, event };
+    if (opts.replay === false) {
+      this.emitter.emit(studyId, stored);
+      return stored;
+    }
     let ring = this.rings.get(studyId);
     if (!ring) {
       ring = { events: [], evictedUpTo: 0 };

@@ -21,6 +21,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       self: { userId: user.id, name: user.name },
       call: session,
       debug,
+      maxUploadBytes: context.services.maxUploadBytes,
     });
   } catch (err) {
     throw toErrorResponse(err);
@@ -28,11 +29,20 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 }
 
 export default function CallPage() {
-  const { study, self, call, debug } = useLoaderData<typeof loader>();
+  const { study, self, call, debug, maxUploadBytes } = useLoaderData<typeof loader>();
   // Media devices, PeerJS and WebRTC exist only in the browser: render the call after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   const me = useMemo(() => self, [self.userId, self.name]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!mounted) return <p role="status">Getting the call ready…</p>;
-  return <CallRoom studyId={study.id} studyName={study.name} self={me} initialCall={call} debug={debug} />;
+  return (
+    <CallRoom
+      studyId={study.id}
+      studyName={study.name}
+      self={me}
+      initialCall={call}
+      debug={debug}
+      maxUploadBytes={maxUploadBytes}
+    />
+  );
 }

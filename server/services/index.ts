@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
 import type { Sequelize } from "sequelize";
 import { createAuth } from "../auth.js";
 import { CONFIG_DEFAULTS, type Config } from "../config.js";
@@ -5,6 +8,8 @@ import { RoomEventBus } from "../events.js";
 import { logger, type Logger } from "../logger.js";
 import { SessionStore } from "../sessions.js";
 import { AccountService } from "./accounts.js";
+import { ChatService, type ChatLimits } from "./chat/service.js";
+import { DiskStorage, type FileStorage } from "./chat/storage.js";
 import { MembershipCache } from "./memberships.js";
 import { StudyService } from "./studies.js";
 import type { PeerAccess } from "./video-call/presence.js";
@@ -21,6 +26,10 @@ export interface Services {
   videoCallRest: VideoCallRest;
   events: RoomEventBus;
   peerAccess: PeerAccess;
+  chat: ChatService;
+  /** Where chat files' bytes live; the file routes stream through it. */
+  files: FileStorage;
+  maxUploadBytes: number;
   /** Background work (sweepers, boot clean-up) started after migrations and stopped on shutdown. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -30,12 +39,16 @@ export interface ServiceOptions {
   /** The clock every stored call timestamp comes from; tests inject their own. */
   now?: () => Date;
   log?: Logger;
+  /** Chat rate limits; benchmarks raise them. */
+  chatLimits?: ChatLimits;
 }
 
 /** The composition of domain services; one set per process, shared by Remix, tRPC and PeerServer hooks. */
 export function createServices(
   sequelize: Sequelize,
-  config: Pick<Config, "SESSION_SECRET"> & Partial<VideoCallConfig>,
+  config: Pick<Config, "SESSION_SECRET"> &
+    Partial<VideoCallConfig> &
+    Partial<Pick<Config, "DATA_DIR" | "MAX_UPLOAD_BYTES">>,
   options: ServiceOptions = {},
 ): Services {
   const accounts = new AccountService();
@@ -63,8 +76,19 @@ export function createServices(
     now: options.now,
     log: options.log ?? logger,
   });
+  const chat = new ChatService({
+    sequelize,
+    events,
+    now: options.now ?? (() => new Date()),
+    limits: options.chatLimits,
+  });
+  // Tests that name no DATA_DIR get a private folder (created on first upload), so no run sees another's uploads.
+  const dataDir = config.DATA_DIR ?? path.join(os.tmpdir(), `coup-data-${randomBytes(6).toString("hex")}`);
   return {
     sequelize,
+    chat,
+    files: new DiskStorage(path.join(dataDir, "uploads")),
+    maxUploadBytes: config.MAX_UPLOAD_BYTES ?? CONFIG_DEFAULTS.MAX_UPLOAD_BYTES,
     accounts,
     studies,
     auth,

@@ -23,6 +23,8 @@ import { useRoomPresence } from "./use-room-presence";
 import { useShareFailureToast } from "./use-share-failure-toast";
 import { useTalkingWhileMuted } from "./use-talking-while-muted";
 import { VideoTile } from "./video-tile";
+import { ChatPanel, ChatToggle } from "./chat/chat-panel";
+import { useCallChat } from "./chat/use-call-chat";
 
 type CallActor = ActorRefFrom<CallMachine>;
 
@@ -55,6 +57,8 @@ export function CallRoom(props: {
   /** Who is in the call when the page loaded; kept live by the room feed. */
   initialCall: RoomSession | null;
   debug: boolean;
+  /** The server's MAX_UPLOAD_BYTES, so over-size files are refused before uploading. */
+  maxUploadBytes: number;
 }) {
   const [state, setState] = useState<{ actor: CallActor; inspector: CallInspector } | null>(null);
   useEffect(() => {
@@ -88,6 +92,7 @@ function CallView({
   self,
   initialCall,
   debug,
+  maxUploadBytes,
 }: {
   actor: CallActor;
   inspector: CallInspector;
@@ -96,6 +101,7 @@ function CallView({
   self: { userId: string; name: string };
   initialCall: RoomSession | null;
   debug: boolean;
+  maxUploadBytes: number;
 }) {
   const top = useSelector(actor, (s) => {
     if (s.matches("prejoin")) return "prejoin";
@@ -156,7 +162,7 @@ function CallView({
           </button>
         </div>
       ) : null}
-      {top === "inCall" ? <InCall actor={actor} self={self} /> : null}
+      {top === "inCall" ? <InCall actor={actor} self={self} maxUploadBytes={maxUploadBytes} /> : null}
       {top === "leaving" ? <p role="status">Leaving…</p> : null}
       {top === "left" ? (
         <FocusOnMount className="card" role="status">
@@ -240,7 +246,15 @@ function useRunningSessionId(studyId: string, initial: RoomSession | null): stri
   return session && session.participants.length > 0 ? session.id : null;
 }
 
-function InCall({ actor, self }: { actor: CallActor; self: { userId: string; name: string } }) {
+function InCall({
+  actor,
+  self,
+  maxUploadBytes,
+}: {
+  actor: CallActor;
+  self: { userId: string; name: string };
+  maxUploadBytes: number;
+}) {
   const view = useSelector(
     actor,
     (s) => ({
@@ -272,6 +286,10 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
   const peers = Object.entries(view.peers) as Array<[string, PeerRef]>;
   const count = peers.length + 1;
   const controls = usePinnedControls();
+  // Chat (issue 13): toggle in the toolbar, panel beside the stage; moves into the side panel later.
+  const { studyId, join } = actor.getSnapshot().context;
+  const chat = useCallChat({ studyId, sessionId: join!.sessionId, selfId: self.userId, maxUploadBytes });
+  const people = Object.fromEntries(Object.values(view.participants).map((p) => [p.userId, p.name]));
   // Joining removed the button that was pressed: focus moves to the call's first control.
   useEffect(() => controls.current?.querySelector("button")?.focus(), [controls]);
   return (
@@ -323,6 +341,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
           />
         ))}
       </section>
+      <ChatPanel chat={chat} people={people} />
       <div ref={controls} className="controls call-controls" role="toolbar" aria-label="Call controls">
         <button
           type="button"
@@ -357,6 +376,7 @@ function InCall({ actor, self }: { actor: CallActor; self: { userId: string; nam
             />
           </div>
         </details>
+        <ChatToggle chat={chat} />
         <button type="button" className="danger" onClick={() => send({ type: "LEAVE" })}>
           Leave call
         </button>

@@ -2,7 +2,7 @@
  * A study's ended calls, newest first, one page at a time: who was there, for how long, and how
  * long muted, camera-off or sharing. The page cursor is opaque to clients.
  */
-import { Op } from "sequelize";
+import { Op, QueryTypes } from "sequelize";
 import { z } from "zod";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
 import { DomainError } from "../errors.js";
@@ -32,6 +32,8 @@ interface HistorySession {
   /** Seconds from start to the last person leaving. */
   duration: number | null;
   participants: HistoryParticipant[];
+  /** Chat messages posted during the call (text and files). */
+  messageCount: number;
 }
 export interface HistoryResult {
   sessions: HistorySession[];
@@ -70,6 +72,13 @@ export async function callHistory(
         order: [["joinedAt", "ASC"]],
       })
     : [];
+  const counts = page.length
+    ? await VideoCallSession.sequelize!.query<{ sessionId: string; count: string }>(
+        `SELECT "sessionId", count(*) AS count FROM call_messages WHERE "sessionId" IN (:ids) GROUP BY "sessionId"`,
+        { type: QueryTypes.SELECT, replacements: { ids: page.map((s) => s.id) } },
+      )
+    : [];
+  const messageCounts = new Map(counts.map((c) => [c.sessionId, Number(c.count)]));
   const bySession = new Map<string, Map<string, HistoryParticipant>>();
   for (const p of participations) {
     let people = bySession.get(p.sessionId);
@@ -106,6 +115,7 @@ export async function callHistory(
       endedAt: s.endedAt?.toISOString() ?? null,
       duration: s.duration === null ? null : round3(s.duration),
       participants: [...(bySession.get(s.id)?.values() ?? [])],
+      messageCount: messageCounts.get(s.id) ?? 0,
     })),
     nextCursor: last ? encodeCursor(last.startedAt, last.id) : null,
   };

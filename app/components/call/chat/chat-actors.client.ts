@@ -1,0 +1,62 @@
+/**
+ * The chat machine's actors in the browser: tRPC for messages, reads and typing, the study's
+ * videoCall.events stream for live chat events, and XMLHttpRequest for uploads (fetch has no
+ * upload progress).
+ */
+import { fromCallback, fromPromise, type EventObject } from "xstate";
+import { chatMachine, type SendInput, type UploadEvent, type UploadInput } from "../../../../machines/chat.machine";
+import type { ChatFeedEvent } from "../../../../machines/chat.machine";
+import { trpc } from "~/utils/trpc";
+
+export const browserChatMachine = chatMachine.provide({
+  actors: {
+    feed: fromCallback<EventObject, { studyId: string; sessionId: string }>(({ input, sendBack }) => {
+      const send = (e: ChatFeedEvent) => sendBack(e);
+      const sub = trpc().videoCall.events.subscribe(
+        { studyId: input.studyId },
+        {
+          onData: ({ data }) => {
+            // A snapshot starts every (re)connection that could not resume: reload what was missed.
+            if (data.type === "snapshot") send({ type: "FEED.RESYNC" });
+            else if (data.type === "chat-message" || data.type === "chat-read" || data.type === "chat-typing")
+              send({ type: "FEED.EVENT", event: data });
+          },
+        },
+      );
+      return () => sub.unsubscribe();
+    }),
+    loadHistory: fromPromise(({ input }: { input: { sessionId: string } }) =>
+      trpc().chat.list.query({ sessionId: input.sessionId, limit: 100 }),
+    ),
+    sendMessage: fromPromise(({ input }: { input: SendInput }) => trpc().chat.send.mutate(input)),
+    sendTyping: fromPromise(async ({ input }: { input: { sessionId: string } }) => {
+      await trpc().chat.typing.mutate(input);
+    }),
+    markRead: fromPromise(({ input }: { input: { sessionId: string; messageId: string } }) =>
+      trpc().chat.markRead.mutate(input),
+    ),
+    uploadFile: fromCallback<EventObject, UploadInput>(({ input, sendBack }) => {
+      const send = (e: UploadEvent) => sendBack(e);
+      const xhr = new XMLHttpRequest();
+      const form = new FormData();
+      form.append("file", input.file as File);
+      xhr.open("POST", `/api/calls/${input.sessionId}/files?clientId=${encodeURIComponent(input.clientId)}`);
+      xhr.upload.onprogress = (e) => send({ type: "UPLOAD.PROGRESS", loaded: e.loaded });
+      xhr.onload = () => {
+        if (xhr.status === 201) return send({ type: "UPLOAD.DONE" });
+        let message = `the server answered ${xhr.status}`;
+        try {
+          message = (JSON.parse(xhr.responseText) as { error?: string }).error ?? message;
+        } catch {
+          /* not JSON: keep the status */
+        }
+        send({ type: "UPLOAD.FAILED", message });
+      };
+      xhr.onerror = () => send({ type: "UPLOAD.FAILED", message: "the connection failed" });
+      xhr.send(form);
+      return () => {
+        if (xhr.readyState !== XMLHttpRequest.DONE) xhr.abort();
+      };
+    }),
+  },
+});
