@@ -8,7 +8,9 @@
  * needed):
  *   - two members: Alice is in the call, Bob joins (Bob's devices are already granted on the
  *     pre-join screen, as they are for a user who looked at their preview);
- *   - a 4-mesh: Alice, Bob and Carol are in, Dave joins; time until all three remotes decode.
+ *   - a 4-mesh: Alice, Bob and Carol are in, Dave joins; time until all three remotes decode;
+ *   - Chromium → Firefox: Alice (Chromium) is in the call, Bob joins in Debian's firefox-esr
+ *     (puppeteer-core over WebDriver BiDi; skipped when firefox-esr is not installed).
  * Baseline in the same run: two bare pages with PeerJS from node_modules and a bare PeerServer
  *   - cold: `new Peer()` + socket open + `peer.call` → first frame (what a join has to do at least)
  *   - warm: `peer.call` on an already open Peer → first frame.
@@ -27,6 +29,7 @@ import { chromium, type Browser, type Page } from "@playwright/test";
 import express from "express";
 import { ExpressPeerServer } from "peer";
 import { chromiumLaunchOptions } from "../tests/e2e/browser";
+import { firefoxInstalled, launchFirefox, type FirefoxPage } from "../tests/e2e/firefox";
 import {
   demoStudyId,
   ensureRemixBuild,
@@ -281,6 +284,74 @@ async function benchApp(browser: Browser) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Chromium → Firefox
+
+// Strings, not functions, for the same reason as PROBE (tsx's __name helper is not in the page).
+const FX_JOIN_READY = `(() => {
+  const b = [...document.querySelectorAll("button")].find((x) => /^(Join|Start) call$/.test(x.textContent || ""));
+  return !!b && !b.disabled && !!document.querySelector('[aria-label="Microphone level"]');
+})()`;
+const FX_CLICK = (name: string) => `(() => {
+  const el = [...document.querySelectorAll("button")].find((x) => (x.getAttribute("aria-label") || x.textContent.trim()) === ${JSON.stringify(name)} && !x.disabled);
+  if (el) el.click();
+  return !!el;
+})()`;
+const FX_FRAME_FROM_ALICE = `(() => {
+  const b = window.__bench;
+  return b.clickAt !== null && "Alice" in b.frames ? b.frames.Alice - b.clickAt : null;
+})()`;
+
+async function firefoxClick(page: FirefoxPage, name: string) {
+  await page.waitForFunction(FX_CLICK(name), { polling: 50, timeout: 15_000 });
+}
+
+/** Alice (Chromium) stays in the call; Bob joins from Firefox and leaves, RUNS + 1 times. */
+async function benchChromiumToFirefox(browser: Browser): Promise<Summary> {
+  const app = await startAppServer("coup-bench-join-ff-");
+  const firefox = await launchFirefox();
+  try {
+    const context = await browser.newContext({ baseURL: app.url, permissions: ["camera", "microphone"] });
+    const alice = await context.newPage();
+    await login(alice, "alice@example.com");
+    const studyId = await demoStudyId(alice);
+    await (await openPrejoin(alice, studyId)).click();
+    await alice.getByRole("button", { name: "Leave call" }).waitFor();
+
+    const bob = await (await firefox.createBrowserContext()).newPage();
+    await bob.evaluateOnNewDocument(PROBE);
+    await bob.goto(`${app.url}/login`);
+    await bob.type("input[name=email]", "bob@example.com");
+    await bob.type("input[name=password]", "coup-demo-pass");
+    await firefoxClick(bob, "Log in");
+    await bob.waitForFunction(`location.pathname.startsWith("/studies")`, { timeout: 15_000 });
+
+    const samples: number[] = [];
+    for (let i = 0; i < RUNS + 1; i++) {
+      await bob.goto(`${app.url}/studies/${studyId}/call`);
+      await bob.waitForFunction(FX_JOIN_READY, { polling: 50, timeout: 30_000 });
+      await bob.evaluate(
+        `[...document.querySelectorAll("button")].find((x) => /^(Join|Start) call$/.test(x.textContent || "")).click()`,
+      );
+      const handle = await bob.waitForFunction(FX_FRAME_FROM_ALICE, { polling: 20, timeout: 30_000 });
+      const ms = (await handle.jsonValue()) as number;
+      if (i > 0) samples.push(ms);
+      process.stdout.write(
+        `  Chromium → Firefox run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`,
+      );
+      await firefoxClick(bob, "Leave call");
+      await bob.waitForFunction(`document.body.innerText.includes("You left the call.")`, { timeout: 15_000 });
+      await waitForCount(alice, studyId, 1);
+    }
+    await leave(alice);
+    await context.close();
+    return summarize(samples);
+  } finally {
+    await firefox.close();
+    await app.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Raw PeerJS baseline
 
 const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
@@ -519,6 +590,11 @@ async function main() {
     const baseline = { ...(await benchBaseline(browser)), mesh: await benchBareMesh(browser) };
     console.log(`App (${RUNS} runs + warm-up each)…`);
     const app = await benchApp(browser);
+    let chromiumToFirefox: Summary | null = null;
+    if (firefoxInstalled()) {
+      console.log(`Chromium → Firefox (${RUNS} runs + warm-up)…`);
+      chromiumToFirefox = await benchChromiumToFirefox(browser);
+    } else console.log("firefox-esr not installed: no Chromium → Firefox row");
 
     const ratio = app.twoMembers.p50 / baseline.cold.p50;
     const result = {
@@ -528,7 +604,7 @@ async function main() {
       runs: RUNS,
       metric: "click on Join call (or peer.call start) → first decoded remote frame (rVFC), ms",
       baseline,
-      app,
+      app: { ...app, chromiumToFirefox },
       targets: TARGETS,
       verdict: {
         twoMembersVsColdBaseline: Number(ratio.toFixed(2)),
@@ -565,6 +641,7 @@ async function main() {
         `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms (${result.verdict.fourthJoinerVsBareMesh}× bare mesh)`,
       ),
     );
+    if (chromiumToFirefox) console.log(row("app, 2 members, Chromium → Firefox", chromiumToFirefox, ""));
     console.log("\n2 members, where the time goes (p50 of each step, ms after the click):");
     for (const { step, p50 } of app.twoMemberTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);
     console.log("\n4th joiner, where the time goes (p50 of each step, ms after the click):");

@@ -168,6 +168,73 @@ describe("parseStatsReport", () => {
     expect(parseStatsReport(map).rttMs).toBe(200);
   });
 
+  it("reads a Firefox (ESR 153) report: its field set, an RTCP-time remote report, no frame size on sends", () => {
+    // The shape firefox-esr 153 returns (fields as seen in the cross-browser E2E run): a transport
+    // naming its selected pair, pairs with Firefox's own `selected` flag, a remote-inbound-rtp
+    // stamped with the (earlier) RTCP time, and outbound video without frameWidth/frameHeight.
+    const firefox = (t: number, rx: number, tx: number): StatsLike[] => [
+      { type: "transport", id: "t1", timestamp: t, iceState: "connected", selectedCandidatePairId: "p2" },
+      {
+        type: "candidate-pair",
+        id: "p1",
+        timestamp: t,
+        state: "cancelled",
+        nominated: false,
+        selected: false,
+        currentRoundTripTime: 0,
+      },
+      {
+        type: "candidate-pair",
+        id: "p2",
+        timestamp: t,
+        state: "succeeded",
+        nominated: true,
+        selected: true,
+        currentRoundTripTime: 0.031,
+      },
+      {
+        type: "inbound-rtp",
+        id: "iv",
+        timestamp: t,
+        kind: "video",
+        mediaType: "video",
+        bytesReceived: rx,
+        packetsReceived: rx / 1000,
+        packetsLost: 0,
+        jitter: 0.0007,
+        framesPerSecond: 30,
+        frameWidth: 640,
+        frameHeight: 360,
+      },
+      {
+        type: "outbound-rtp",
+        id: "ov",
+        timestamp: t,
+        kind: "video",
+        mediaType: "video",
+        bytesSent: tx,
+        packetsSent: tx / 1000,
+      },
+      {
+        type: "remote-inbound-rtp",
+        id: "rv",
+        timestamp: t - 700,
+        kind: "video",
+        fractionLost: 0,
+        roundTripTime: 0.001,
+        packetsLost: 0,
+      },
+    ];
+    const first = parseStatsReport(firefox(10_000, 100_000, 100_000));
+    const s = parseStatsReport(firefox(12_000, 350_000, 300_000), first);
+    expect(s.rttMs).toBe(31);
+    expect(s.jitterMs).toBe(1);
+    expect(s.packetLossPct).toBe(0);
+    expect([s.inboundKbps, s.outboundKbps]).toEqual([1000, 800]);
+    expect([s.fps, s.width, s.height]).toEqual([30, 640, 360]);
+    expect(classifyQuality(s).level).toBe("good");
+  });
+
   it("falls back to remote-inbound RTT when no pair is selected and survives counter resets", () => {
     const list = report(1000, { rx: 10, tx: 10, recv: 10, lost: 0 }).filter((s) => s.type !== "candidate-pair");
     const s = parseStatsReport(list);

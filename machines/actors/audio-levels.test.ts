@@ -111,4 +111,27 @@ describe("audio level monitor", () => {
     expect(contexts[1]!.reading).toEqual(["bob"]);
     stopMeter();
   });
+
+  it("resumes a context the browser kept suspended on the next user gesture (Firefox autoplay policy)", () => {
+    const gestures = new EventTarget();
+    let allowed = false;
+    let resumes = 0;
+    const ctx = new FakeContext();
+    ctx.state = "suspended";
+    ctx.resume = async () => {
+      resumes++;
+      if (allowed) ctx.state = "running";
+    };
+    const m = new AudioLevelMonitor(() => ctx, gestures);
+    m.watch(fakeStream("mic", 0.5), () => {});
+    expect(resumes).toBe(1);
+    expect(ctx.state).toBe("suspended");
+
+    allowed = true; // a click is a gesture the autoplay policy accepts
+    gestures.dispatchEvent(new Event("pointerdown"));
+    expect(resumes).toBe(2);
+    expect(ctx.state).toBe("running");
+    gestures.dispatchEvent(new Event("keydown"));
+    expect(resumes).toBe(2); // one retry per suspension, the listeners are gone
+  });
 });

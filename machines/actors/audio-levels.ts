@@ -46,7 +46,13 @@ export class AudioLevelMonitor {
   private timer: ReturnType<typeof setInterval> | null = null;
   private recycle: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly createContext: () => LevelContext = () => new AudioContext()) {}
+  private waitingForGesture = false;
+
+  constructor(
+    private readonly createContext: () => LevelContext = () => new AudioContext(),
+    /** Where user gestures arrive (the window); null where there is none. */
+    private readonly gestures: EventTarget | null = typeof window === "undefined" ? null : window,
+  ) {}
 
   watch(stream: MediaStream, listener: (a: AudioActivity) => void): () => void {
     if (stream.getAudioTracks().length === 0) return () => {};
@@ -83,8 +89,29 @@ export class AudioLevelMonitor {
 
   private context(): LevelContext {
     this.ctx ??= this.createContext();
-    if (this.ctx.state === "suspended") void this.ctx.resume().catch(() => {});
+    if (this.ctx.state === "suspended") {
+      void this.ctx.resume().catch(() => {});
+      this.resumeOnGesture();
+    }
     return this.ctx;
+  }
+
+  /**
+   * Firefox keeps an AudioContext made before any click or key press suspended (its autoplay
+   * policy), and resume() then does nothing: the pre-join meter and the speaking rings would stay
+   * dead. The next gesture (e.g. the click on "Join call") may resume it, so try again then.
+   */
+  private resumeOnGesture() {
+    if (!this.gestures || this.waitingForGesture) return;
+    this.waitingForGesture = true;
+    const retry = () => {
+      this.waitingForGesture = false;
+      this.gestures?.removeEventListener("pointerdown", retry, true);
+      this.gestures?.removeEventListener("keydown", retry, true);
+      if (this.ctx?.state === "suspended") void this.ctx.resume().catch(() => {});
+    };
+    this.gestures.addEventListener("pointerdown", retry, true);
+    this.gestures.addEventListener("keydown", retry, true);
   }
 
   private nodesFor(ctx: LevelContext, stream: MediaStream) {

@@ -15,6 +15,7 @@ import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerSt
 import { isTypingTarget, shortcutFor, type ShortcutAction } from "~/utils/keymap";
 import { DevicePickers } from "../devices";
 import { RemoteTile } from "../remote-tile";
+import { useShareFailureToast } from "../use-share-failure-toast";
 import { useTalkingWhileMuted } from "../use-talking-while-muted";
 import { VideoTile } from "../video-tile";
 import { ShortcutsDialog } from "./shortcuts-dialog";
@@ -247,6 +248,7 @@ export function Room(props: {
   const selfVoice = useTrackStream(view.audioTrack, null);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, view.ownPeerId);
+  useShareFailureToast(actor);
   const [speaking, reporter] = useSpeaking((s) => send({ type: "SELF.SPEAKING", speaking: s }));
   const speaker = useActiveSpeaker(speaking);
   const toolbar = usePublishedHeight();
