@@ -16,7 +16,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { benchDataDir } from "./data-dir.js";
+import { benchDatabase, benchDataDir } from "./data-dir.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..");
@@ -35,7 +35,6 @@ interface Ready {
 // Child: the server under test
 
 async function serve(): Promise<void> {
-  const { createSequelize } = await import("../db/connection.js");
   const { openDatabase } = await import("../db/index.js");
   const { Study, StudyMember, User } = await import("../db/models/index.js");
   const { hashPassword } = await import("../db/passwords.js");
@@ -48,19 +47,8 @@ async function serve(): Promise<void> {
   const dataDir = benchDataDir("coup-bench-");
   let url: string | undefined;
   let dropDatabase: (() => Promise<void>) | null = null;
-  if (process.env.DATABASE_URL) {
-    // A throwaway database on the given server: the benchmark never touches real data.
-    const name = `coup_bench_${process.pid}`;
-    const admin = createSequelize(process.env.DATABASE_URL, { poolMax: 1 });
-    await admin.query(`CREATE DATABASE ${name}`);
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDatabase = async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.close();
-    };
-  }
+  if (process.env.DATABASE_URL)
+    ({ url, drop: dropDatabase } = await benchDatabase(process.env.DATABASE_URL, "coup_bench"));
   // Anything failing before the server is up still removes the throwaway database.
   const setUp = async () => {
     const db = await openDatabase({ url, dataDir });

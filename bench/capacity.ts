@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { createSequelize } from "../db/connection.js";
+import { benchDatabase } from "./data-dir.js";
 import { openDatabase } from "../db/index.js";
 import { Study, StudyMember, User } from "../db/models/index.js";
 import { createServices } from "../server/services/index.js";
@@ -503,10 +504,8 @@ async function socketMemory(dbUrl: string) {
 
 async function main() {
   if (!ADMIN_URL) throw new Error("Set DATABASE_URL to an admin connection (a fresh database is created and dropped).");
-  const name = `coup_bench_${randomBytes(4).toString("hex")}`;
-  const admin = createSequelize(ADMIN_URL, { poolMax: 1 });
-  await admin.query(`CREATE DATABASE ${name}`);
-  const dbUrl = ADMIN_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
+  const database = await benchDatabase(ADMIN_URL, "coup_bench_capacity");
+  const dbUrl = database.url;
   const db = await openDatabase({ url: dbUrl, dataDir: path.join(ROOT, ".data") });
   const results: unknown[] = [];
   try {
@@ -516,8 +515,7 @@ async function main() {
     }
   } finally {
     await db.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.close();
+    await database.drop();
   }
   mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
   const file = path.join(

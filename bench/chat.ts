@@ -21,7 +21,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { EventSource } from "eventsource";
 import type { RoomStreamEvent } from "../server/events.js";
 import type { AppRouter } from "../server/trpc/routers/_app.js";
-import { benchDataDir } from "./data-dir.js";
+import { benchDatabase, benchDataDir } from "./data-dir.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MEMBERS = 6;
@@ -41,7 +41,6 @@ interface Ready {
 // Child: the server under test
 
 async function serve(): Promise<void> {
-  const { createSequelize } = await import("../db/connection.js");
   const { openDatabase } = await import("../db/index.js");
   const { Study, StudyMember, User } = await import("../db/models/index.js");
   const { createAppServer } = await import("../server/app.js");
@@ -52,18 +51,8 @@ async function serve(): Promise<void> {
   const dataDir = benchDataDir("coup-bench-chat-");
   let url: string | undefined;
   let dropDatabase: (() => Promise<void>) | null = null;
-  if (process.env.DATABASE_URL) {
-    const name = `coup_bench_chat_${process.pid}`;
-    const admin = createSequelize(process.env.DATABASE_URL, { poolMax: 1 });
-    await admin.query(`CREATE DATABASE ${name}`);
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDatabase = async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.close();
-    };
-  }
+  if (process.env.DATABASE_URL)
+    ({ url, drop: dropDatabase } = await benchDatabase(process.env.DATABASE_URL, "coup_bench_chat"));
   const db = await openDatabase({ url, dataDir });
   process.env.NODE_ENV = "production";
   const config = loadConfig({
