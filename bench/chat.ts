@@ -10,6 +10,7 @@
  * Results go to bench/results/chat-<date>.json. Not a test: numbers depend on the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { trpcClient } from "../tests/helpers/trpc-client.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -17,10 +18,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
-import { EventSource } from "eventsource";
 import type { RoomStreamEvent } from "../server/events.js";
-import type { AppRouter } from "../server/trpc/routers/_app.js";
 import { benchDatabase, benchDataDir } from "./data-dir.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -131,24 +129,7 @@ function startServer(): Promise<{ child: ChildProcess; ready: Ready }> {
   });
 }
 
-function client(url: string, cookie: string) {
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({
-          url: `${url}/api/trpc`,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (input, init) =>
-              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie } }),
-          },
-        }),
-        false: httpBatchLink({ url: `${url}/api/trpc`, headers: { cookie } }),
-      }),
-    ],
-  });
-}
+const client = trpcClient;
 
 interface Summary {
   n: number;

@@ -4,12 +4,12 @@
  * members see on videoCall.events.
  */
 import { createHash, randomUUID } from "node:crypto";
+import { trpcClient } from "../helpers/trpc-client.js";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from "@trpc/client";
-import { EventSource } from "eventsource";
+import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Study, User } from "../../db/models/index.js";
 import type { AppServer } from "../../server/app.js";
@@ -48,23 +48,7 @@ async function person(name: string, study?: Study, status?: "ACTIVE" | "PENDING"
 }
 
 function client(cookie?: string) {
-  const headers = cookie ? { cookie } : undefined;
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({
-          url: `${server.url}/api/trpc`,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (input, init) =>
-              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-          },
-        }),
-        false: httpBatchLink({ url: `${server.url}/api/trpc`, headers }),
-      }),
-    ],
-  });
+  return trpcClient(server.url, cookie);
 }
 
 /** The tRPC error code a call fails with, or "OK". */

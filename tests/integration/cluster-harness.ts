@@ -3,8 +3,7 @@
  * prefix of their own), each with its real HTTP stack; plus clients that talk to a chosen instance.
  */
 import { randomBytes } from "node:crypto";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
-import { EventSource } from "eventsource";
+import { trpcClient } from "../helpers/trpc-client.js";
 import type { Sequelize } from "sequelize";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
@@ -13,7 +12,6 @@ import { RedisLink } from "../../server/cluster/redis.js";
 import type { RoomStreamEvent } from "../../server/events.js";
 import { logger } from "../../server/logger.js";
 import { createServices, type Services } from "../../server/services/index.js";
-import type { AppRouter } from "../../server/trpc/routers/_app.js";
 import { startTestServer } from "./video-call-harness.js";
 
 export const SECRET = "c".repeat(32);
@@ -75,25 +73,7 @@ export async function startInstance(
   };
 }
 
-export function client(url: string, cookie?: string) {
-  const headers = cookie ? { cookie } : undefined;
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({
-          url: `${url}/api/trpc`,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (input, init) =>
-              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-          },
-        }),
-        false: httpBatchLink({ url: `${url}/api/trpc`, headers }),
-      }),
-    ],
-  });
-}
+export const client = trpcClient;
 
 /** A browser-like room event subscriber over real SSE against one instance. */
 export function subscribe(url: string, cookie: string, input: { studyId: string; lastEventId?: string }) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from "@trpc/client";
-import { EventSource } from "eventsource";
+import { trpcClient } from "../helpers/trpc-client.js";
+import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StudyMember, VideoCallParticipant, VideoCallSession, type Study, type User } from "../../db/models/index.js";
 import type { AppServer } from "../../server/app.js";
@@ -54,23 +54,7 @@ async function rest(method: string, path: string, opts: { cookie?: string; body?
 const callPath = (studyId: string, action: string) => `/api/my-studies/${studyId}/video-call/${action}`;
 
 function client(cookie?: string) {
-  const headers = cookie ? { cookie } : undefined;
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({
-          url: `${server.url}/api/trpc`,
-          EventSource,
-          eventSourceOptions: {
-            fetch: (input, init) =>
-              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-          },
-        }),
-        false: httpBatchLink({ url: `${server.url}/api/trpc`, headers }),
-      }),
-    ],
-  });
+  return trpcClient(server.url, cookie);
 }
 
 /** Reads an SSE response until `marker` shows up (or the stream ends), then hangs up. */
