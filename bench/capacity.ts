@@ -21,6 +21,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadavg } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { createSequelize } from "../db/connection.js";
@@ -64,7 +66,15 @@ async function startInstance(env: Record<string, string>): Promise<{ proc: Child
   const port = await freePort();
   const proc = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "error", SEED_DEMO: "never", ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "error",
+      SEED_DEMO: "never",
+      ...env,
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   for (let i = 0; i < 300; i++) {
@@ -254,6 +264,24 @@ async function measure(client: Client, members: Member[]) {
   const relay: number[] = [];
   const status: number[] = [];
   const until = Date.now() + MEASURE_MS;
+  // The floor, measured in the same seconds through the same path (nginx in two-instance mode): a bare
+  // `GET /healthz` ten times a second. When it slows as much as the fan-out, the machine (or this client)
+  // is the limit, not the room code.
+  const floor: number[] = [];
+  const floorLoop = (async () => {
+    while (Date.now() < until) {
+      const t0 = performance.now();
+      await fetch(`${client.base}/healthz`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
+      floor.push(performance.now() - t0);
+      await sleep(100);
+    }
+  })();
+  // This client runs every simulated member in one event loop; its own delay is part of every figure.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const errorsBefore = client.errors;
   let timeouts = 0;
   // Each member acts about once per 10 s: a media toggle, a signaling message or a status read.
@@ -326,9 +354,15 @@ async function measure(client: Client, members: Member[]) {
     if (Date.now() < until)
       await client.mutate("videoCall.heartbeat", { sessionId: m.sessionId }, m.cookie).catch(() => {});
   });
-  await Promise.all([...actors, ...heartbeats]);
+  await Promise.all([...actors, ...heartbeats, floorLoop]);
+  loopDelay.disable();
   return {
     errors: client.errors - errorsBefore + timeouts,
+    healthzP50: pct(floor, 0.5),
+    healthzP99: pct(floor, 0.99),
+    fanoutP99OverHealthzP99: Math.round((pct(fanout, 0.99) / pct(floor, 0.99)) * 10) / 10,
+    clientLoopDelayP99: Math.round(loopDelay.percentile(99) / 1e5) / 10,
+    loadAvg1m: Math.round(loadavg()[0]! * 10) / 10,
     fanoutP50: pct(fanout, 0.5),
     fanoutP99: pct(fanout, 0.99),
     relayP50: pct(relay, 0.5),
@@ -502,6 +536,60 @@ async function socketMemory(dbUrl: string) {
   return row;
 }
 
+/** Cross-instance against single-instance latency at each member count both modes reached (same run). */
+function crossInstance(rows: Array<Record<string, unknown>>) {
+  const ratio = (a: unknown, b: unknown) => Math.round((Number(a) / Number(b)) * 100) / 100;
+  return rows
+    .filter((r) => r.mode === "two" && r.fanoutP50 !== undefined)
+    .flatMap((two) => {
+      const one = rows.find((r) => r.mode === "single" && r.members === two.members && r.fanoutP50 !== undefined);
+      if (!one) return [];
+      return [
+        {
+          mode: "two-vs-one",
+          members: two.members,
+          fanoutP50Ratio: ratio(two.fanoutP50, one.fanoutP50),
+          fanoutP99Ratio: ratio(two.fanoutP99, one.fanoutP99),
+          relayP50Ratio: ratio(two.relayP50, one.relayP50),
+          relayP99Ratio: ratio(two.relayP99, one.relayP99),
+        },
+      ];
+    });
+}
+
+/** The human-readable summary of the JSON rows. */
+function printTable(rows: Array<Record<string, unknown>>) {
+  const show = (v: unknown) => (Array.isArray(v) ? v.join(", ") : v === undefined ? "" : String(v));
+  console.table(
+    rows
+      .filter((r) => r.mode === "single" || r.mode === "two")
+      .map((r) => ({
+        mode: r.mode,
+        members: r.members,
+        "cpu %": show(r.cpuPct),
+        "rss MB": show(r.rssMb),
+        "fan-out p50/p99": `${show(r.fanoutP50)} / ${show(r.fanoutP99)}`,
+        "healthz p50/p99 (floor)": `${show(r.healthzP50)} / ${show(r.healthzP99)}`,
+        "fan-out p99 ÷ floor p99": show(r.fanoutP99OverHealthzP99),
+        "relay p50/p99": `${show(r.relayP50)} / ${show(r.relayP99)}`,
+        "status p99": show(r.statusP99),
+        "client loop p99": show(r.clientLoopDelayP99),
+        load: show(r.loadAvg1m),
+        errors: show(r.errors ?? r.failed),
+      })),
+  );
+  for (const c of rows.filter((x) => x.mode === "two-vs-one")) {
+    console.log(
+      `${c.members} members, two instances ÷ one: fan-out p50 ${c.fanoutP50Ratio}×, p99 ${c.fanoutP99Ratio}×; relay p50 ${c.relayP50Ratio}×, p99 ${c.relayP99Ratio}×`,
+    );
+  }
+  for (const r of rows.filter((x) => x.mode === "idle-sockets")) {
+    console.log(
+      `idle signaling sockets: app ${show(r.appMbPer1000)} MB / 1,000, bare peer ${show(r.bareMbPer1000)} MB / 1,000 (ratio ${show(r.ratio)})`,
+    );
+  }
+}
+
 async function main() {
   if (!ADMIN_URL) throw new Error("Set DATABASE_URL to an admin connection (a fresh database is created and dropped).");
   const database = await benchDatabase(ADMIN_URL, "coup_bench_capacity");
@@ -522,7 +610,9 @@ async function main() {
     ROOT,
     `bench/results/capacity-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.json`,
   );
+  results.push(...crossInstance(results as Array<Record<string, unknown>>));
   writeFileSync(file, JSON.stringify(results, null, 2));
+  printTable(results as Array<Record<string, unknown>>);
   console.log(`\nwritten ${file}`);
   process.exit(0);
 }

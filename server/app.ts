@@ -59,9 +59,11 @@ export async function createAppServer(opts: { config: Config; services: Services
   app.use(securityHeaders({ production: config.NODE_ENV === "production" }));
   app.use(crossSiteGuard(log));
 
-  // The client IP feeds the login throttle; never trust a client-supplied copy of the header.
+  // The client IP feeds the login throttle. Only proxies named by TRUST_PROXY may say who the client is;
+  // anything else a client sends in X-Forwarded-For (or in our own header) is ignored.
+  if (config.TRUST_PROXY !== undefined) app.set("trust proxy", config.TRUST_PROXY);
   app.use((req, _res, next) => {
-    req.headers["x-coup-client-ip"] = req.socket.remoteAddress ?? "unknown";
+    req.headers["x-coup-client-ip"] = req.ip ?? req.socket.remoteAddress ?? "unknown";
     next();
   });
 
@@ -123,7 +125,7 @@ export async function createAppServer(opts: { config: Config; services: Services
       return createRequestHandler({
         build: res.locals.crossSite ? refusingActions(build) : build,
         mode: config.NODE_ENV === "production" ? "production" : "development",
-        getLoadContext: () => ({ services, clientIp: req.socket.remoteAddress ?? "unknown", cspNonce: cspNonce(res) }),
+        getLoadContext: () => ({ services, clientIp: req.ip ?? "unknown", cspNonce: cspNonce(res) }),
       })(req, res, next);
     } catch (err) {
       next(err);

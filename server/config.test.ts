@@ -29,6 +29,18 @@ describe("config", () => {
     expect(() => loadConfig({ SESSION_SECRET: "short", DATA_DIR: tmp() })).toThrowError(ConfigError);
   });
 
+  it("reads TRUST_PROXY as a hop count or a list of proxies, and refuses anything else", () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).TRUST_PROXY).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: "1", DATA_DIR: tmp() }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "loopback, 10.0.0.0/8,fd00::1", DATA_DIR: tmp() }).TRUST_PROXY).toEqual([
+      "loopback",
+      "10.0.0.0/8",
+      "fd00::1",
+    ]);
+    for (const bad of ["true", "nginx", "10.0.0.0/33", "10.0.0.1/8/1"])
+      expect(() => loadConfig({ TRUST_PROXY: bad, DATA_DIR: tmp() }), bad).toThrowError(/TRUST_PROXY/);
+  });
+
   it("requires SESSION_SECRET in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production", DATA_DIR: tmp() })).toThrowError(
       /SESSION_SECRET: required in production/,

@@ -1,7 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
+
+function isTrustedProxyToken(token: string): boolean {
+  if (["loopback", "linklocal", "uniquelocal"].includes(token)) return true;
+  const [address, bits, ...rest] = token.split("/");
+  if (rest.length || !address || !isIP(address)) return false;
+  if (bits === undefined) return true;
+  const max = isIP(address) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
 
 // An exported-but-empty variable (`DATABASE_URL=`) means "not set", as shells and .env files intend.
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
@@ -14,13 +24,28 @@ const EnvSchema = z.object({
   SESSION_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
   /** Set to run as one of several instances sharing events, presence and signaling through Redis (docs/deploy.md). */
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")),
-  /** This instance's name in the cluster (logs, signaling routes); a random one when unset. */
   /** Prefix of every Redis key and channel, so several clusters can share one Redis. */
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "letters, digits, _ . : - only")
     .default("coup:"),
+  /** This instance's name in the cluster (logs, signaling routes); a random one when unset. */
   INSTANCE_ID: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only (at most 64)")),
+  /**
+   * Which hops in front of the app are our own proxies, whose X-Forwarded-For names the real client
+   * (Express's `trust proxy`): a hop count, or addresses/subnets and the names loopback, linklocal,
+   * uniquelocal. Unset, the socket's address is the client — behind nginx that would make every login
+   * look like it came from nginx, and five wrong passwords would lock the account for everyone.
+   */
+  TRUST_PROXY: optional(
+    z
+      .string()
+      .refine(
+        (v) => /^\d{1,2}$/.test(v) || v.split(",").every((t) => isTrustedProxyToken(t.trim())),
+        "a hop count, or a comma-separated list of addresses, subnets, loopback, linklocal, uniquelocal",
+      )
+      .transform((v) => (/^\d+$/.test(v) ? Number(v) : v.split(",").map((t) => t.trim()))),
+  ),
   DATA_DIR: z.string().min(1).default(".data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Comma-separated STUN/TURN URLs handed to browsers; empty means host candidates only. */

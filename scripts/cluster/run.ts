@@ -41,6 +41,8 @@ async function main() {
         REDIS_URL,
         SESSION_SECRET,
         INSTANCE_ID: id,
+        // nginx on this machine is the only proxy in front; it names the client in X-Forwarded-For.
+        TRUST_PROXY: "loopback",
         SEED_DEMO: "never",
         DATA_DIR,
       },

@@ -96,6 +96,7 @@ export function createServices(
     events,
     now: options.now ?? (() => new Date()),
     limits: options.chatLimits,
+    redis,
   });
   // Tests that name no DATA_DIR get a private folder (created on first upload), so no run sees another's uploads.
   const dataDir = config.DATA_DIR ?? path.join(os.tmpdir(), `coup-data-${randomBytes(6).toString("hex")}`);

@@ -1,4 +1,5 @@
 // Two app instances sharing Postgres and Redis: room events, resume, caches, sessions, login throttle and signaling across them.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VideoCallParticipant, VideoCallSession } from "../../db/models/index.js";
 import { useTestDatabase } from "../helpers/db.js";
@@ -159,6 +160,21 @@ describe("cluster: two instances behind one Redis", () => {
     for (const i of [A, B, A, B, A]) await expect(attempt(i)).rejects.toBeTruthy();
     await new Promise((r) => setTimeout(r, 100));
     await expect(attempt(B)).rejects.toMatchObject({ code: "TOO_MANY_REQUESTS" });
+  });
+
+  it("the chat limit counts messages sent through every instance", async () => {
+    const { study, alice } = await room();
+    const { session } = await client(A.url, alice.cookie).videoCall.start.mutate({ studyId: study.id });
+    await client(A.url, alice.cookie).videoCall.join.mutate({ studyId: study.id, sessionId: session.id });
+    const send = (i: Instance, n: number) =>
+      client(i.url, alice.cookie).chat.send.mutate({ sessionId: session.id, body: `m${n}`, clientId: randomUUID() });
+    // Ten messages per 10 s, alternating instances as a round-robin balancer would send them.
+    for (let n = 0; n < 10; n++) {
+      await send(n % 2 ? B : A, n);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await expect(send(A, 10)).rejects.toMatchObject({ data: { code: "TOO_MANY_REQUESTS" } });
+    await expect(send(B, 11)).rejects.toMatchObject({ data: { code: "TOO_MANY_REQUESTS" } });
   });
 
   it("signaling from a socket on A reaches a peer on B, in order, with the sender's id", async () => {

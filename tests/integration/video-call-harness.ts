@@ -59,7 +59,7 @@ export async function ensureRemixBuild(): Promise<void> {
 }
 
 /** The production HTTP stack (Express, tRPC, PeerServer, Remix) on an ephemeral port. */
-export async function startTestServer(services: Services): Promise<AppServer> {
+export async function startTestServer(services: Services, env: Record<string, string> = {}): Promise<AppServer> {
   await ensureRemixBuild();
   const config = loadConfig({
     NODE_ENV: "test",
@@ -67,6 +67,7 @@ export async function startTestServer(services: Services): Promise<AppServer> {
     HOST: "127.0.0.1",
     SESSION_SECRET: "x".repeat(32),
     DATA_DIR: path.join(os.tmpdir(), "coup-test-data"),
+    ...env,
   });
   return createAppServer({ config, services, log: logger });
 }

@@ -6,6 +6,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import type { ChatFile, ChatMessage, ChatPage, ChatRead } from "../../../machines/chat-protocol.js";
 import type { RoomEventBus } from "../../events.js";
+import type { RedisLink } from "../../cluster/redis.js";
 import { DomainError } from "../errors.js";
 import type { ListRequest, MarkReadRequest, SendRequest, TypingRequest } from "./inputs.js";
 import { RateLimiter } from "./rate-limit.js";
@@ -81,11 +82,18 @@ export class ChatService {
       events: RoomEventBus;
       now: () => Date;
       limits?: ChatLimits;
+      /** Set in cluster mode: the limits count every instance's hits. */
+      redis?: RedisLink;
     },
   ) {
     const limits = deps.limits ?? DEFAULT_CHAT_LIMITS;
     this.messageLimit = new RateLimiter(limits.messages.max, limits.messages.windowMs);
     this.uploadLimit = new RateLimiter(limits.uploads.max, limits.uploads.windowMs);
+    if (deps.redis) {
+      this.messageLimit.shareThrough(deps.redis, "chat-messages");
+      this.uploadLimit.shareThrough(deps.redis, "chat-uploads");
+      this.typingLimit.shareThrough(deps.redis, "chat-typing");
+    }
   }
 
   /** Posts a text message; a retried send (same author and clientId) returns the stored one. */
