@@ -16,13 +16,17 @@ export type { FirefoxBrowser, FirefoxPage };
 const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 export const firefoxInstalled = () => existsSync(FIREFOX_PATH);
 
-/** Fake camera and microphone without a prompt, loopback ICE, media that may play unprompted. */
+/** Fake camera and microphone without a prompt, loopback ICE. */
 const FIREFOX_PREFS: Record<string, unknown> = {
   "media.navigator.streams.fake": true,
   "media.navigator.permission.disabled": true,
   "media.peerconnection.ice.loopback": true,
   // Real host addresses in candidates: mDNS names cannot be resolved on a lone loopback.
   "media.peerconnection.ice.obfuscate_host_addresses": false,
+};
+
+/** Media that may play unprompted (headless only: the desktop Firefox keeps its default policy). */
+const AUTOPLAY_PREFS: Record<string, unknown> = {
   "media.autoplay.default": 0,
   "media.autoplay.blocking_policy": 0,
   "media.block-autoplay-until-in-foreground": false,
@@ -31,7 +35,8 @@ const FIREFOX_PREFS: Record<string, unknown> = {
 /**
  * Headless by default. `desktop: true` runs it headed on a private Xvfb display with a PulseAudio
  * null sink (tests/e2e/desktop.ts): what a user's Firefox has, and what its AudioContext (level
- * meter, speaking rings) and getDisplayMedia need. Both are stopped when the browser closes.
+ * meter, speaking rings) and getDisplayMedia need. Both are stopped when the browser closes. It
+ * also keeps Firefox's default autoplay policy, as a user has it.
  */
 export async function launchFirefox(opts: { desktop?: boolean } = {}): Promise<FirefoxBrowser> {
   const desktop = opts.desktop ? await startDesktop() : null;
@@ -41,7 +46,7 @@ export async function launchFirefox(opts: { desktop?: boolean } = {}): Promise<F
       executablePath: FIREFOX_PATH,
       headless: !desktop,
       env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: "1", ...desktop?.env },
-      extraPrefsFirefox: FIREFOX_PREFS,
+      extraPrefsFirefox: desktop ? FIREFOX_PREFS : { ...FIREFOX_PREFS, ...AUTOPLAY_PREFS },
     });
     if (desktop) browser.once("disconnected", () => desktop.stop());
     return browser;
