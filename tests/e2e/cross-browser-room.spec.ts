@@ -141,10 +141,15 @@ test("Firefox in the room: level meter, speaking rings, real screen share, chat,
 
   const bob = await firefoxMember(firefox, baseURL!, "bob@example.com");
 
-  await test.step("Firefox pre-join: the microphone level meter moves", async () => {
+  await test.step("Firefox pre-join: the microphone level meter moves, and stops while muted", async () => {
     await firefoxOpenPrejoin(bob, baseURL!, studyId);
     // The meter shows level × 400 %; Firefox's fake tone is ~0.07 RMS. Silence would read 0.
     await expect.poll(() => bob.evaluate(meterValueInPage), { timeout: 10_000 }).toBeGreaterThan(5);
+    // Muted before joining, the meter falls still; unmuted, it moves again.
+    await firefoxClick(bob, "Mute microphone");
+    await expect.poll(() => bob.evaluate(meterValueInPage)).toBe(0);
+    await firefoxClick(bob, "Unmute microphone");
+    await expect.poll(() => bob.evaluate(meterValueInPage)).toBeGreaterThan(5);
     await firefoxClickJoin(bob);
     await expectFramesDecoding(alice, "Bob");
     await expectFramesDecoding(bob, "Alice");
@@ -192,6 +197,7 @@ test("Firefox in the room: level meter, speaking rings, real screen share, chat,
   await test.step("quality indicator from Firefox's getStats: good on a clean link, with its numbers", async () => {
     await firefoxWaitTile(bob, "Alice", (s) => s?.connection === "Connection: good", "never good", 40_000);
     const details = await bob.evaluate(qualityDetailsInPage, "Alice");
+    test.info().annotations.push({ type: "Firefox's view of Alice", description: JSON.stringify(details) });
     expect(details["Round trip"]).toMatch(/^\d+ ms$/);
     expect(details["Jitter"]).toMatch(/^\d+ ms$/);
     expect(details["Packet loss"]).toMatch(/^\d+\.\d %$/);
