@@ -82,9 +82,12 @@ export async function startDesktop(): Promise<Desktop> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "coup-e2e-desktop-"));
   const started: ChildProcess[] = [];
   const stop = () => {
+    process.off("exit", stop);
     for (const p of started) if (p.exitCode === null) p.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   };
+  // A worker that dies without closing its browser still takes the display and the sound server along.
+  process.once("exit", stop);
   try {
     const x = await startXvfb();
     started.push(x.proc);
