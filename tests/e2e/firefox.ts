@@ -9,32 +9,51 @@
 import { existsSync } from "node:fs";
 import type { Page } from "@playwright/test";
 import puppeteer, { type Browser as FirefoxBrowser, type Page as FirefoxPage } from "puppeteer-core";
+import { startDesktop } from "./desktop";
 
 export type { FirefoxBrowser, FirefoxPage };
 
 const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 export const firefoxInstalled = () => existsSync(FIREFOX_PATH);
 
-/** Fake camera and microphone without a prompt, loopback ICE, media that may play unprompted. */
+/** Fake camera and microphone without a prompt, loopback ICE. */
 const FIREFOX_PREFS: Record<string, unknown> = {
   "media.navigator.streams.fake": true,
   "media.navigator.permission.disabled": true,
   "media.peerconnection.ice.loopback": true,
   // Real host addresses in candidates: mDNS names cannot be resolved on a lone loopback.
   "media.peerconnection.ice.obfuscate_host_addresses": false,
+};
+
+/** Media that may play unprompted (headless only: the desktop Firefox keeps its default policy). */
+const AUTOPLAY_PREFS: Record<string, unknown> = {
   "media.autoplay.default": 0,
   "media.autoplay.blocking_policy": 0,
   "media.block-autoplay-until-in-foreground": false,
 };
 
-export function launchFirefox(): Promise<FirefoxBrowser> {
-  return puppeteer.launch({
-    browser: "firefox",
-    executablePath: FIREFOX_PATH,
-    headless: true,
-    env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: "1" },
-    extraPrefsFirefox: FIREFOX_PREFS,
-  });
+/**
+ * Headless by default. `desktop: true` runs it headed on a private Xvfb display with a PulseAudio
+ * null sink (tests/e2e/desktop.ts): what a user's Firefox has, and what its AudioContext (level
+ * meter, speaking rings) and getDisplayMedia need. Both are stopped when the browser closes. It
+ * also keeps Firefox's default autoplay policy, as a user has it.
+ */
+export async function launchFirefox(opts: { desktop?: boolean } = {}): Promise<FirefoxBrowser> {
+  const desktop = opts.desktop ? await startDesktop() : null;
+  try {
+    const browser = await puppeteer.launch({
+      browser: "firefox",
+      executablePath: FIREFOX_PATH,
+      headless: !desktop,
+      env: { ...process.env, MOZ_CRASHREPORTER_DISABLE: "1", ...desktop?.env },
+      extraPrefsFirefox: desktop ? FIREFOX_PREFS : { ...FIREFOX_PREFS, ...AUTOPLAY_PREFS },
+    });
+    if (desktop) browser.once("disconnected", () => desktop.stop());
+    return browser;
+  } catch (error) {
+    desktop?.stop();
+    throw error;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -56,8 +75,8 @@ export function trackPcsInPage() {
 
 /**
  * Frames decoded so far for the video shown in the tile `label`, from getStats of the connection
- * that receives that track. Firefox headless never paints, so getVideoPlaybackQuality() stays 0
- * there; framesDecoded means the same thing in both engines.
+ * that receives that track. Firefox's getVideoPlaybackQuality() stays 0 for a MediaStream (headed
+ * or not); framesDecoded means the same thing in both engines.
  */
 async function framesDecodedInPage(label: string): Promise<number> {
   const tileEl = [...document.querySelectorAll("[role=group]")].find((e) => e.getAttribute("aria-label") === label);
@@ -134,13 +153,17 @@ async function audioPeakInPage([label, ms]: [string, number]): Promise<number> {
   return Math.max(peak, statsRms);
 }
 
-/** The tile's visible state: present, "Muted" pill, camera-off avatar, connection level. */
+/** The tile's visible state: present, "Muted" / "Speaking" / "Presenting" pills, camera-off avatar, connection level. */
 export function tileStateInPage(label: string) {
   const tileEl = [...document.querySelectorAll("[role=group]")].find((e) => e.getAttribute("aria-label") === label);
   if (!tileEl) return null;
   const name = label.replace(/ \(you\)$/, "");
   return {
     muted: [...tileEl.querySelectorAll(".pill")].some((p) => p.textContent === "Muted"),
+    speaking:
+      tileEl.getAttribute("data-speaking") === "true" &&
+      [...tileEl.querySelectorAll(".pill")].some((p) => p.textContent === "Speaking"),
+    presenting: [...tileEl.querySelectorAll(".pill")].some((p) => p.textContent === "Presenting"),
     cameraOff: tileEl.querySelector(`[role=img][aria-label="${name}'s camera is off"]`) !== null,
     connection: tileEl.querySelector("summary[aria-label^='Connection: ']")?.getAttribute("aria-label") ?? null,
   };
@@ -164,7 +187,7 @@ export function textVisibleInPage(text: string): boolean {
 // Driving a Firefox member (the calls the Chromium specs make through Playwright locators)
 
 /** Retries `probe` in the page until it returns true (the BiDi equivalent of a locator wait). */
-async function until(
+export async function firefoxUntil(
   page: FirefoxPage,
   probe: (arg: string | null) => boolean,
   arg: string | null,
@@ -184,7 +207,7 @@ async function until(
  * which getDisplayMedia requires.
  */
 export async function firefoxUserClick(page: FirefoxPage, name: string) {
-  await until(page, clickableInPage, name, `no "${name}" to click`);
+  await firefoxUntil(page, clickableInPage, name, `no "${name}" to click`);
   const handle = await page.evaluateHandle(
     (n) =>
       [...document.querySelectorAll("button")].find(
@@ -197,7 +220,7 @@ export async function firefoxUserClick(page: FirefoxPage, name: string) {
 }
 
 export async function firefoxClick(page: FirefoxPage, name: string, timeout = 15_000) {
-  await until(page, clickByNameInPage, name, `no enabled "${name}" to click`, timeout);
+  await firefoxUntil(page, clickByNameInPage, name, `no enabled "${name}" to click`, timeout);
 }
 
 /** A member in a fresh Firefox user context (own cookies), logged in, the RTC probe installed. */
@@ -210,14 +233,19 @@ export async function firefoxMember(browser: FirefoxBrowser, baseURL: string, em
   await page.type("input[name=email]", email);
   await page.type("input[name=password]", "coup-demo-pass");
   await firefoxClick(page, "Log in");
-  await until(page, (path) => location.pathname.startsWith(path ?? ""), "/studies", "login did not reach /studies");
+  await firefoxUntil(
+    page,
+    (path) => location.pathname.startsWith(path ?? ""),
+    "/studies",
+    "login did not reach /studies",
+  );
   return page;
 }
 
 /** Opens the study's pre-join screen in Firefox and waits until devices settle (Join enabled). */
 export async function firefoxOpenPrejoin(page: FirefoxPage, baseURL: string, studyId: string) {
   await page.goto(`${baseURL}/studies/${studyId}/call`);
-  await until(
+  await firefoxUntil(
     page,
     () =>
       [...document.querySelectorAll("button")].some(
@@ -254,7 +282,7 @@ export async function firefoxClickJoin(page: FirefoxPage) {
   await page.evaluate(() =>
     [...document.querySelectorAll("button")].find((b) => /^(Join|Start) call$/.test(b.textContent ?? ""))?.click(),
   );
-  await until(page, clickableInPage, "Leave call", "never got into the call");
+  await firefoxUntil(page, clickableInPage, "Leave call", "never got into the call");
 }
 
 /** Pre-join screen of the study's call in Firefox, then join (or start) and wait for "Leave call". */
@@ -274,8 +302,9 @@ export async function firefoxWaitTile(
   label: string,
   want: (s: ReturnType<typeof tileStateInPage>) => boolean,
   what: string,
+  timeout = 15_000,
 ) {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + timeout;
   let last: ReturnType<typeof tileStateInPage> = null;
   while (Date.now() < deadline) {
     last = await page.evaluate(tileStateInPage, label);
