@@ -138,7 +138,12 @@ export function buildLanes(
         const p = e.payload;
         open.set(who!, {
           since: at,
-          flags: { audio: bool(p.audio, true), video: bool(p.video, true), screen: bool(p.screen, false), speaking: false },
+          flags: {
+            audio: bool(p.audio, true),
+            video: bool(p.video, true),
+            screen: bool(p.screen, false),
+            speaking: false,
+          },
         });
         laneOf(who!).markers.push({ kind: "join", at, label: MARKER_LABELS.join });
         break;
@@ -292,6 +297,13 @@ export function tickStep(seconds: number): number {
   return TICK_STEPS.find((s) => seconds / s <= MAX_TICKS) ?? Math.ceil(seconds / MAX_TICKS / 3600) * 3600;
 }
 
+/** Axis labels: m:ss, or h:mm once the call reaches an hour (its ticks are whole minutes then). */
+function tickLabel(t: number, span: number): string {
+  if (span < 3600) return formatDuration(t);
+  const m = Math.round(t / 60);
+  return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}`;
+}
+
 /** The lanes as SVG geometry over a call of `duration` seconds. */
 export function layoutTimeline(lanes: Lane[], duration: number, opts: LayoutOptions = DEFAULT_LAYOUT): TimelineLayout {
   const x0 = opts.labelWidth;
@@ -301,7 +313,7 @@ export function layoutTimeline(lanes: Lane[], duration: number, opts: LayoutOpti
   const xOf = (t: number) => x0 + Math.min(span, Math.max(0, t)) * scale;
   const step = tickStep(span);
   const ticks: Tick[] = [];
-  for (let t = 0; t <= span + 1e-9; t += step) ticks.push({ x: round(xOf(t)), label: formatDuration(t) });
+  for (let t = 0; t <= span + 1e-9; t += step) ticks.push({ x: round(xOf(t)), label: tickLabel(t, span) });
 
   const laneLayouts = lanes.map((lane, i): LaneLayout => {
     const y = AXIS_HEIGHT + i * LANE_HEIGHT;
@@ -356,7 +368,13 @@ function mergeMarkers(lane: Lane, xOf: (t: number) => number, y: number, within:
       prev.title = `${lane.name}: ${MARKER_LABELS[m.kind]} ×${prev.count}`;
       continue;
     }
-    const shape: MarkerShape = { kind: m.kind, x, y, count: 1, title: `${lane.name}: ${m.label} at ${formatDuration(m.at)}` };
+    const shape: MarkerShape = {
+      kind: m.kind,
+      x,
+      y,
+      count: 1,
+      title: `${lane.name}: ${m.label} at ${formatDuration(m.at)}`,
+    };
     out.push(shape);
     lastOfKind.set(m.kind, shape);
   }
