@@ -49,8 +49,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StudyPage() {
-  const { study, me, members, meId, call, maxParticipants, pastCalls, morePastCalls } =
-    useLoaderData<typeof loader>();
+  const { study, me, members, meId, call, maxParticipants, pastCalls, morePastCalls } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const active = members.filter((m) => m.status === "ACTIVE");
   const pending = members.filter((m) => m.status === "PENDING");

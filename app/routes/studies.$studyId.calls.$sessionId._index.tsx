@@ -37,7 +37,8 @@ export default function PastCallPage() {
   return (
     <div className="page">
       <p>
-        <Link to={`/studies/${study.id}`}>← {study.name}</Link> · <Link to={`/studies/${study.id}/calls`}>Past calls</Link>
+        <Link to={`/studies/${study.id}`}>← {study.name}</Link> ·{" "}
+        <Link to={`/studies/${study.id}/calls`}>Past calls</Link>
       </p>
       <h1>Call of {formatCallDate(session.startedAt)}</h1>
       <p className="muted">

@@ -49,9 +49,7 @@ export default function PastCallsPage() {
         </div>
       )}
       <nav className="pager" aria-label="Pages">
-        {!firstPage ? (
-          <Link to={`/studies/${study.id}/calls`}>Newest calls</Link>
-        ) : null}
+        {!firstPage ? <Link to={`/studies/${study.id}/calls`}>Newest calls</Link> : null}
         {history.nextCursor ? (
           <Link to={`/studies/${study.id}/calls?cursor=${encodeURIComponent(history.nextCursor)}`}>Older calls →</Link>
         ) : null}

@@ -45,7 +45,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Each person's percentage of all speaking time (whole numbers), or null when nobody spoke. */
-export function talkShares(people: PersonTotals[]): Array<number | null> {
+function talkShares(people: PersonTotals[]): Array<number | null> {
   const all = people.reduce((s, p) => s + p.secondsSpeaking, 0);
   return people.map((p) => (all > 0 ? Math.round((p.secondsSpeaking / all) * 100) : null));
 }

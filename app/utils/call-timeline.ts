@@ -240,7 +240,7 @@ export interface LayoutOptions {
   /** Markers closer than this (px, same lane and kind) are drawn as one with a count. */
   mergeWithinPx: number;
 }
-export const DEFAULT_LAYOUT: LayoutOptions = { width: 960, labelWidth: 150, mergeWithinPx: 6 };
+const DEFAULT_LAYOUT: LayoutOptions = { width: 960, labelWidth: 150, mergeWithinPx: 6 };
 
 interface Rect {
   kind: SegmentKind;
@@ -261,7 +261,7 @@ interface Tick {
   x: number;
   label: string;
 }
-export interface LaneLayout {
+interface LaneLayout {
   userId: string;
   name: string;
   y: number;

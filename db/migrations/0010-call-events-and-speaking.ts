@@ -21,7 +21,9 @@ import { PERSON_LOCK } from "./0004-video-call-functions.js";
 const EVENT_KIND_CHECK = `kind ~ '^[a-z][a-z0-9_.-]{0,39}$'`;
 
 /** video_call_close_row; `speaking` = this migration's version (also accrues speaking time), else 0005's. */
-const CLOSE_ROW_SQL = (speaking: boolean) => `CREATE OR REPLACE FUNCTION video_call_close_row(p_id uuid, p_at timestamptz, p_reason leave_reason)
+const CLOSE_ROW_SQL = (
+  speaking: boolean,
+) => `CREATE OR REPLACE FUNCTION video_call_close_row(p_id uuid, p_at timestamptz, p_reason leave_reason)
      RETURNS SETOF video_call_participants LANGUAGE sql AS $$
        UPDATE video_call_participants p SET
          "leftAt" = c.at,

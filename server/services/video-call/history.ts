@@ -27,7 +27,7 @@ export interface HistoryParticipant {
   /** Why their last participation ended. */
   leaveReason: LeaveReason | null;
 }
-export interface HistorySession {
+interface HistorySession {
   id: string;
   roomId: string;
   startedBy: string;
@@ -85,10 +85,7 @@ export async function callHistory(
   const messageCounts = new Map(counts.map((c) => [c.sessionId, Number(c.count)]));
   const bySession = new Map<string, HistoryParticipant[]>();
   for (const s of page)
-    bySession.set(
-      s.id,
-      summarizeParticipations(participations.filter((p) => p.sessionId === s.id)),
-    );
+    bySession.set(s.id, summarizeParticipations(participations.filter((p) => p.sessionId === s.id)));
   const last = sessions.length > limit ? page[page.length - 1] : undefined;
   return {
     sessions: page.map((s) => ({

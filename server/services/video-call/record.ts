@@ -9,7 +9,7 @@ import { DomainError } from "../errors.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
 import { summarizeParticipations, type HistoryParticipant } from "./history.js";
 
-export interface RecordEvent {
+interface RecordEvent {
   kind: string;
   /** ISO, server clock. */
   at: string;
@@ -17,7 +17,7 @@ export interface RecordEvent {
   targetId: string | null;
   payload: Record<string, unknown>;
 }
-export interface TranscriptMessage {
+interface TranscriptMessage {
   id: string;
   authorName: string;
   body: string;
