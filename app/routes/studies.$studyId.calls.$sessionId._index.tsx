@@ -47,7 +47,7 @@ export default function PastCallPage() {
       <section className="card" aria-labelledby="people-heading">
         <h2 id="people-heading">Who took part</h2>
         {balance ? <p data-testid="talk-balance">Talk balance: {balance}</p> : null}
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Who took part, per person">
           <table className="data-table" aria-labelledby="people-heading" data-testid="people-table">
             <thead>
               <tr>

@@ -25,7 +25,7 @@ export default function PastCallsPage() {
       {history.sessions.length === 0 ? (
         <p className="muted">No calls yet.</p>
       ) : (
-        <div className="card table-scroll">
+        <div className="card table-scroll" tabIndex={0} role="region" aria-label="Past calls table">
           <table className="data-table" aria-label="Past calls">
             <thead>
               <tr>

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { aliceStartsBobJoins, expectVideoFlowing, leaveCall, tile } from "./media";
@@ -65,6 +66,10 @@ test("after a call with a mute, a screen share and a drop, its history page show
   await expect(alice.getByTestId("timeline-summary")).toContainText(/Bob: in the call .*muted .*dropped\./);
   await expect(alice.getByTestId("timeline-summary")).toContainText(/Alice: in the call .*sharing screen /);
 
+  // Both history pages pass axe.
+  const violations = async () => (await new AxeBuilder({ page: alice }).analyze()).violations.map((v) => v.id);
+  expect(await violations()).toEqual([]);
+
   // "Download CSV" gives the table's rows, cell for cell.
   const [download] = await Promise.all([
     alice.waitForEvent("download"),
@@ -80,4 +85,8 @@ test("after a call with a mute, a screen share and a drop, its history page show
   // Demo names need no CSV quoting, so a row is its cells joined by commas.
   expect(csv.trimEnd().split("\r\n")).toEqual(shown);
   expect(shown).toHaveLength(3);
+
+  await alice.getByRole("link", { name: "Past calls" }).click();
+  await expect(alice.getByRole("table", { name: "Past calls" })).toContainText("Alice, Bob");
+  expect(await violations()).toEqual([]);
 });
