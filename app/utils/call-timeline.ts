@@ -307,7 +307,8 @@ function tickLabel(t: number, span: number): string {
 /** The lanes as SVG geometry over a call of `duration` seconds. */
 export function layoutTimeline(lanes: Lane[], duration: number, opts: LayoutOptions = DEFAULT_LAYOUT): TimelineLayout {
   const x0 = opts.labelWidth;
-  const x1 = opts.width - 12;
+  // Room on the right for the last tick's label, centred on the end of the call.
+  const x1 = opts.width - 24;
   const span = Math.max(duration, 1);
   const scale = (x1 - x0) / span;
   const xOf = (t: number) => x0 + Math.min(span, Math.max(0, t)) * scale;

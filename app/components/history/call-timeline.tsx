@@ -13,7 +13,7 @@ const MARKER_GLYPH: Record<MarkerKind, string> = {
   removed: "⊘",
   reconnect: "↻",
   "link-lost": "!",
-  hand: "✋",
+  hand: "▲",
   host: "★",
 };
 
