@@ -148,6 +148,22 @@ describe("call events, in-process with a manual clock", () => {
     expect(people.find((p) => p.userId === bob.id)).toMatchObject({ handsRaised: 1, leaveReason: "LEFT" });
   });
 
+  it("a call from before events were stored still shows who was there and how they left", async () => {
+    clock = new ManualClock();
+    services = createServices(db().sequelize, { SESSION_SECRET: SECRET }, { now: clock.now });
+    const { alice, bob, study } = await trio();
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    clock.advance(7);
+    await as(alice).videoCall.leave({ sessionId: session.id });
+    await db().sequelize.query(`DELETE FROM video_call_events WHERE "sessionId" = $1`, { bind: [session.id] });
+    const { events } = await as(bob).videoCall.record({ studyId: study.id, sessionId: session.id });
+    expect(events.map((e) => [e.kind, e.targetId, e.payload])).toEqual([
+      ["joined", alice.id, {}],
+      ["left", alice.id, { reason: "LEFT" }],
+    ]);
+  });
+
   it("a drop (grace ran out) is stored as left DROPPED", async () => {
     clock = new ManualClock();
     services = createServices(db().sequelize, { SESSION_SECRET: SECRET, DROP_GRACE_MS: 50 }, { now: clock.now });

@@ -36,6 +36,27 @@ export interface CallRecord {
 const MAX_EVENTS = 20_000;
 const MAX_MESSAGES = 2_000;
 
+/**
+ * A call from before its events were stored (migration 0010) still has its participations: who
+ * was there when, and how they left. Its timeline shows that much; media changes are unknown.
+ */
+function presenceOnly(participations: VideoCallParticipant[]): RecordEvent[] {
+  return participations.flatMap((p) => [
+    { kind: "joined", at: p.joinedAt.toISOString(), actorId: p.userId, targetId: p.userId, payload: {} },
+    ...(p.leftAt
+      ? [
+          {
+            kind: "left",
+            at: p.leftAt.toISOString(),
+            actorId: p.userId,
+            targetId: p.userId,
+            payload: { reason: p.leaveReason },
+          },
+        ]
+      : []),
+  ]);
+}
+
 export async function callRecord(
   sequelize: Sequelize,
   studyId: string,
@@ -93,13 +114,15 @@ export async function callRecord(
       startedByName: starter?.name ?? FORMER_MEMBER_NAME,
     },
     people: summarizeParticipations(participations),
-    events: events.slice(0, MAX_EVENTS).map((e) => ({
-      kind: e.kind,
-      at: new Date(e.at).toISOString(),
-      actorId: e.actorId,
-      targetId: e.targetId,
-      payload: e.payload,
-    })),
+    events: events.some((e) => e.kind === "joined")
+      ? events.slice(0, MAX_EVENTS).map((e) => ({
+          kind: e.kind,
+          at: new Date(e.at).toISOString(),
+          actorId: e.actorId,
+          targetId: e.targetId,
+          payload: e.payload,
+        }))
+      : presenceOnly(participations),
     messages: messages.slice(0, MAX_MESSAGES).map((m) => ({
       id: m.id,
       authorName: m.authorName ?? FORMER_MEMBER_NAME,
