@@ -133,6 +133,11 @@ export const up: MigrationFn = async ({ context: { query, transaction } }) => {
          PERFORM video_call_log_event(NEW."sessionId", NEW.id, 'joined', NEW."userId", NEW."userId",
            jsonb_build_object('peerId', NEW."peerId", 'audio', NEW.audio, 'video', NEW.video, 'screen', NEW.screen),
            NEW."joinedAt");
+         -- A row written already closed (an import, a test fixture) has its leave too.
+         IF NEW."leftAt" IS NOT NULL THEN
+           PERFORM video_call_log_event(NEW."sessionId", NEW.id, 'left', NEW."userId", NEW."userId",
+             jsonb_build_object('reason', NEW."leaveReason", 'peerId', NEW."peerId"), NEW."leftAt");
+         END IF;
          RETURN NULL;
        END IF;
        IF (OLD.audio, OLD.video, OLD.screen, OLD.speaking) IS DISTINCT FROM (NEW.audio, NEW.video, NEW.screen, NEW.speaking) THEN

@@ -164,6 +164,32 @@ describe("call events, in-process with a manual clock", () => {
     ]);
   });
 
+  it("a participation written already closed gets its join and its leave", async () => {
+    clock = new ManualClock();
+    services = createServices(db().sequelize, { SESSION_SECRET: SECRET }, { now: clock.now });
+    const { alice, study, names } = await trio();
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    const t = clock.now();
+    await VideoCallParticipant.create({
+      sessionId: session.id,
+      userId: alice.id,
+      peerId: "pimported",
+      joinedAt: t,
+      leftAt: new Date(t.getTime() + 5_000),
+      leaveReason: "DROPPED",
+      duration: 5,
+      lastSeenAt: t,
+      audio: true,
+      video: true,
+      audioChangedAt: t,
+      videoChangedAt: t,
+      screenChangedAt: t,
+    });
+    const rows = await eventsOf(session.id);
+    expect(script(rows, names)).toEqual(["started:A", "joined:A", "left:A"]);
+    expect(rows[2]!.payload).toMatchObject({ reason: "DROPPED" });
+  });
+
   it("a drop (grace ran out) is stored as left DROPPED", async () => {
     clock = new ManualClock();
     services = createServices(db().sequelize, { SESSION_SECRET: SECRET, DROP_GRACE_MS: 50 }, { now: clock.now });
