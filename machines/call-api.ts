@@ -11,7 +11,7 @@ export interface CallApi {
   /** Join the study's running session, starting one first if none is running. */
   joinOrStart(studyId: string): Promise<JoinedCall>;
   leave(input: { studyId?: string; sessionId: string }): Promise<void>;
-  setMedia(input: { sessionId: string } & MediaFlags): Promise<void>;
+  setMedia(input: { sessionId: string; speaking: boolean } & MediaFlags): Promise<void>;
   heartbeat(input: { sessionId: string }): Promise<void>;
   /** Raise or lower the caller's hand; answers the server's handRaisedAt (null when lowered). */
   setHand(input: { sessionId: string; raised: boolean }): Promise<{ handRaisedAt: string | null }>;

@@ -80,6 +80,7 @@ export const callActionsSetup = rosterSetup.extend({
         video: context.wantVideo && context.videoTrack !== null,
         screen: false,
       },
+      speaking: false,
       publishPending: false,
       publishAttempt: 0,
       feedAttempt: 0,
@@ -89,6 +90,13 @@ export const callActionsSetup = rosterSetup.extend({
       const track = params.kind === "audio" ? context.audioTrack : params.kind === "video" ? context.videoTrack : null;
       if (track) enqueue.sendTo("tracks", { type: "TRACKS.ENABLE", track, enabled: params.on });
       enqueue.assign({ media: { ...context.media, [params.kind]: params.on } });
+      enqueue.raise({ type: "MEDIA.CHANGED" });
+    }),
+    /** A change of our own voice activity is published like a media change. */
+    noteSpeaking: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "SELF.SPEAKING");
+      if (event.speaking === context.speaking) return;
+      enqueue.assign({ speaking: event.speaking });
       enqueue.raise({ type: "MEDIA.CHANGED" });
     }),
     storeAcquired: enqueueActions(({ context, event, enqueue }, params: { kind: DeviceKind }) => {

@@ -69,6 +69,8 @@ export interface SetHandInput {
 
 export interface PublishMediaInput extends MediaFlags {
   sessionId: string;
+  /** Our own voice activity, so the server can accrue speaking time (the call history's talk balance). */
+  speaking: boolean;
 }
 
 export interface ReportLinkInput {

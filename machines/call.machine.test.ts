@@ -270,7 +270,7 @@ describe("prejoin", () => {
     h.actor.send({ type: "JOIN" });
     h.joins.pending[0]!.resolve(joinResult("me-peer", T1));
     await flush();
-    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false }]);
+    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false, speaking: false }]);
     expect(h.actor.getSnapshot().matches({ inCall: { audio: "off", video: "on" } })).toBe(true);
   });
 });
@@ -328,7 +328,7 @@ describe("listen-only join", () => {
   it("joins without devices and turns the camera on later without reloading", async () => {
     const early = participant("early", T0);
     const h = await joined({ media: new MediaError("no-device"), room: [early] });
-    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: false, screen: false }]);
+    expect(h.published).toEqual([{ sessionId: SESSION, audio: false, video: false, screen: false, speaking: false }]);
     // We joined later, so we dial; with no local media at all.
     expect(liveCallTo(h, "early").input.localStream).toBeNull();
 
@@ -341,7 +341,13 @@ describe("listen-only join", () => {
 
     expect(h.actor.getSnapshot().matches({ inCall: { video: "on", audio: "off" } })).toBe(true);
     expect(liveCallTo(h, "early").received).toContainEqual({ type: "REPLACE_VIDEO_TRACK", track: lateCam });
-    expect(h.published.at(-1)).toEqual({ sessionId: SESSION, audio: false, video: true, screen: false });
+    expect(h.published.at(-1)).toEqual({
+      sessionId: SESSION,
+      audio: false,
+      video: true,
+      screen: false,
+      speaking: false,
+    });
   });
 
   it("a microphone picked while the microphone is being turned on is the one turned on", async () => {
@@ -590,11 +596,37 @@ describe("media toggles in the call", () => {
     bob.report({ type: "CALL.ICE_STATE", state: "checking" });
     h.actor.send({ type: "TOGGLE_AUDIO" });
     await flush();
-    expect(h.published.at(-1)).toEqual({ sessionId: SESSION, audio: false, video: true, screen: false });
+    expect(h.published.at(-1)).toEqual({
+      sessionId: SESSION,
+      audio: false,
+      video: true,
+      screen: false,
+      speaking: false,
+    });
     expect(h.trackCommands).toContainEqual({ type: "TRACKS.ENABLE", track: mic, enabled: false });
     bob.report({ type: "CALL.ICE_STATE", state: "connected" });
     expect(h.peer("bob")?.value).toBe("connected");
     expect(h.calls.calls).toHaveLength(1);
+  });
+
+  it("publishes our own speaking starts and stops with the media flags, once each", async () => {
+    const h = await joined();
+    expect(h.published).toHaveLength(0);
+    h.actor.send({ type: "SELF.SPEAKING", speaking: true });
+    await flush();
+    h.actor.send({ type: "SELF.SPEAKING", speaking: true });
+    await flush();
+    expect(h.published).toEqual([{ sessionId: SESSION, audio: true, video: true, screen: false, speaking: true }]);
+    h.actor.send({ type: "SELF.SPEAKING", speaking: false });
+    await flush();
+    expect(h.published.at(-1)).toEqual({
+      sessionId: SESSION,
+      audio: true,
+      video: true,
+      screen: false,
+      speaking: false,
+    });
+    expect(h.published).toHaveLength(2);
   });
 
   it("rapid toggles publish serially and end on the latest flags", async () => {
@@ -636,11 +668,11 @@ describe("media toggles in the call", () => {
     actor.send({ type: "TOGGLE_AUDIO" });
     actor.send({ type: "TOGGLE_VIDEO" });
     actor.send({ type: "TOGGLE_AUDIO" });
-    expect(inputs).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false }]);
+    expect(inputs).toEqual([{ sessionId: SESSION, audio: false, video: true, screen: false, speaking: false }]);
     release!();
     await flush();
     expect(inputs).toHaveLength(2);
-    expect(inputs[1]).toEqual({ sessionId: SESSION, audio: true, video: false, screen: false });
+    expect(inputs[1]).toEqual({ sessionId: SESSION, audio: true, video: false, screen: false, speaking: false });
     release!();
     await flush();
     expect(inputs).toHaveLength(2);
@@ -671,7 +703,7 @@ describe("media toggles in the call", () => {
     actor.send({ type: "JOIN" });
     joins.pending[0]!.resolve(joinResult("me-peer", T1));
     await flush();
-    expect(inputs).toEqual([{ sessionId: SESSION, audio: true, video: false, screen: false }]);
+    expect(inputs).toEqual([{ sessionId: SESSION, audio: true, video: false, screen: false, speaking: false }]);
   });
 });
 

@@ -159,6 +159,7 @@ export const callMachine = machineSetup.createMachine({
     linkReports: {},
     participants: {},
     media: { audio: false, video: false, screen: false },
+    speaking: false,
     publishPending: false,
     feedAttempt: 0,
     publishAttempt: 0,
@@ -410,6 +411,8 @@ export const callMachine = machineSetup.createMachine({
          */
         publish: {
           initial: "init",
+          // Talking starts and stops are published too (the server accrues speaking time).
+          on: { "SELF.SPEAKING": { actions: "noteSpeaking" } },
           states: {
             // The server records a join as microphone and camera on; only a difference is published.
             init: { always: [{ guard: "mediaMatchesJoin", target: "idle" }, { target: "publishing" }] },
@@ -418,7 +421,11 @@ export const callMachine = machineSetup.createMachine({
               entry: "clearPublishPending",
               invoke: {
                 src: "publishMedia",
-                input: ({ context }) => ({ sessionId: context.join?.sessionId ?? "", ...context.media }),
+                input: ({ context }) => ({
+                  sessionId: context.join?.sessionId ?? "",
+                  ...context.media,
+                  speaking: context.speaking,
+                }),
                 onDone: [
                   { guard: "publishPending", target: "publishing", reenter: true, actions: "clearPublishFailures" },
                   { target: "idle", actions: "clearPublishFailures" },

@@ -100,6 +100,8 @@ export interface CallContext {
   participants: Record<string, RoomParticipant>;
   /** Flags as published to the room. */
   media: MediaFlags;
+  /** Our own speaking detector's verdict, published with the media flags (speaking time in the history). */
+  speaking: boolean;
   publishPending: boolean;
   /** Failed attempts in a row of the room feed and of publishing media (retried by the policy). */
   feedAttempt: number;

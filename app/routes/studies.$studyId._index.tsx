@@ -1,7 +1,8 @@
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { CallWidget } from "~/components/call/call-widget";
 import { FormMessage } from "~/components/form-message";
+import { formatCallDate, formatDuration } from "~/utils/call-table";
 import { requireUser } from "~/utils/auth.server";
 import { formError, toErrorResponse, readForm } from "~/utils/http.server";
 
@@ -12,7 +13,20 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   try {
     const view = await context.services.studies.getForMember(user.id, params.studyId);
     const { session } = await context.services.videoCall.status(user.id, { studyId: view.study.id });
-    return json({ ...view, meId: user.id, call: session, maxParticipants: context.services.videoCall.maxParticipants });
+    const past = await context.services.videoCall.history(user.id, { studyId: view.study.id, limit: 5 });
+    return json({
+      ...view,
+      meId: user.id,
+      call: session,
+      maxParticipants: context.services.videoCall.maxParticipants,
+      pastCalls: past.sessions.map((s) => ({
+        id: s.id,
+        startedAt: s.startedAt,
+        duration: s.duration,
+        people: s.participants.map((p) => p.name),
+      })),
+      morePastCalls: past.nextCursor !== null,
+    });
   } catch (err) {
     throw toErrorResponse(err);
   }
@@ -35,7 +49,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StudyPage() {
-  const { study, me, members, meId, call, maxParticipants } = useLoaderData<typeof loader>();
+  const { study, me, members, meId, call, maxParticipants, pastCalls, morePastCalls } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const active = members.filter((m) => m.status === "ACTIVE");
   const pending = members.filter((m) => m.status === "PENDING");
@@ -50,6 +64,28 @@ export default function StudyPage() {
       ) : null}
       <CallWidget studyId={study.id} initial={call} maxParticipants={maxParticipants} meId={meId} />
       <FormMessage result={result} />
+      <section className="card" aria-labelledby="past-calls-heading">
+        <h2 id="past-calls-heading">Past calls</h2>
+        {pastCalls.length === 0 ? (
+          <p className="muted">No calls yet.</p>
+        ) : (
+          <ul className="past-calls" aria-label="Past calls">
+            {pastCalls.map((c) => (
+              <li key={c.id}>
+                <Link to={`/studies/${study.id}/calls/${c.id}`}>{formatCallDate(c.startedAt)}</Link>{" "}
+                <span className="muted">
+                  {c.duration === null ? "" : formatDuration(c.duration)} · {c.people.join(", ") || "Nobody joined"}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+        {pastCalls.length > 0 ? (
+          <p>
+            <Link to={`/studies/${study.id}/calls`}>{morePastCalls ? "All past calls" : "Past calls page"}</Link>
+          </p>
+        ) : null}
+      </section>
       <section className="card">
         <h2>Members</h2>
         <ul className="members" aria-label="Members">

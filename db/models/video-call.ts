@@ -76,6 +76,10 @@ export class VideoCallParticipant extends Model<
   declare handRaisedAt: CreationOptional<Date | null>;
   /** How often this participation raised its hand. */
   declare handRaises: CreationOptional<number>;
+  /** The browser's own voice-activity flag; time counts while it and `audio` are on (migration 0010). */
+  declare speaking: CreationOptional<boolean>;
+  declare speakingChangedAt: CreationOptional<Date | null>;
+  declare speakingTime: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
   declare user?: NonAttribute<User>;
@@ -103,6 +107,9 @@ export class VideoCallParticipant extends Model<
         screenChangedAt: { type: DataTypes.DATE, allowNull: false },
         handRaisedAt: { type: DataTypes.DATE, allowNull: true },
         handRaises: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        speaking: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        speakingChangedAt: { type: DataTypes.DATE, allowNull: true },
+        speakingTime: { type: DataTypes.DOUBLE, allowNull: false, defaultValue: 0 },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -8,7 +8,7 @@ import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "
 import { DomainError } from "../errors.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
 
-interface HistoryParticipant {
+export interface HistoryParticipant {
   userId: string;
   name: string;
   avatarUrl: string | null;
@@ -17,6 +17,8 @@ interface HistoryParticipant {
   secondsMuted: number;
   secondsVideoOff: number;
   secondsScreenShared: number;
+  /** Speaking with the microphone on, as the person's browser detected it (migration 0010). */
+  secondsSpeaking: number;
   joins: number;
   /** Times they raised their hand, over every join of that session. */
   handsRaised: number;
@@ -81,10 +83,29 @@ export async function callHistory(
       )
     : [];
   const messageCounts = new Map(counts.map((c) => [c.sessionId, Number(c.count)]));
-  const bySession = new Map<string, Map<string, HistoryParticipant>>();
+  const bySession = new Map<string, HistoryParticipant[]>();
+  for (const s of page)
+    bySession.set(s.id, summarizeParticipations(participations.filter((p) => p.sessionId === s.id)));
+  const last = sessions.length > limit ? page[page.length - 1] : undefined;
+  return {
+    sessions: page.map((s) => ({
+      id: s.id,
+      roomId: s.roomId,
+      startedBy: s.startedBy,
+      startedAt: s.startedAt.toISOString(),
+      endedAt: s.endedAt?.toISOString() ?? null,
+      duration: s.duration === null ? null : round3(s.duration),
+      participants: bySession.get(s.id) ?? [],
+      messageCount: messageCounts.get(s.id) ?? 0,
+    })),
+    nextCursor: last ? encodeCursor(last.startedAt, last.id) : null,
+  };
+}
+
+/** One call's participations (in join order) folded into one row per person, in first-join order. */
+export function summarizeParticipations(participations: VideoCallParticipant[]): HistoryParticipant[] {
+  const people = new Map<string, HistoryParticipant>();
   for (const p of participations) {
-    let people = bySession.get(p.sessionId);
-    if (!people) bySession.set(p.sessionId, (people = new Map()));
     const person = people.get(p.userId) ?? {
       userId: p.userId,
       name: p.user?.name ?? FORMER_MEMBER_NAME,
@@ -93,6 +114,7 @@ export async function callHistory(
       secondsMuted: 0,
       secondsVideoOff: 0,
       secondsScreenShared: 0,
+      secondsSpeaking: 0,
       joins: 0,
       handsRaised: 0,
       firstJoinedAt: p.joinedAt.toISOString(),
@@ -103,26 +125,14 @@ export async function callHistory(
     person.secondsMuted = round3(person.secondsMuted + p.audioMutedTime);
     person.secondsVideoOff = round3(person.secondsVideoOff + p.videoOffTime);
     person.secondsScreenShared = round3(person.secondsScreenShared + p.screenSharedTime);
+    person.secondsSpeaking = round3(person.secondsSpeaking + p.speakingTime);
     person.joins += 1;
     person.handsRaised += p.handRaises;
     person.lastLeftAt = p.leftAt?.toISOString() ?? null;
     person.leaveReason = p.leaveReason;
     people.set(p.userId, person);
   }
-  const last = sessions.length > limit ? page[page.length - 1] : undefined;
-  return {
-    sessions: page.map((s) => ({
-      id: s.id,
-      roomId: s.roomId,
-      startedBy: s.startedBy,
-      startedAt: s.startedAt.toISOString(),
-      endedAt: s.endedAt?.toISOString() ?? null,
-      duration: s.duration === null ? null : round3(s.duration),
-      participants: [...(bySession.get(s.id)?.values() ?? [])],
-      messageCount: messageCounts.get(s.id) ?? 0,
-    })),
-    nextCursor: last ? encodeCursor(last.startedAt, last.id) : null,
-  };
+  return [...people.values()];
 }
 
 function encodeCursor(startedAt: Date, id: string): string {

@@ -23,6 +23,8 @@ export const SetMediaSchema = SessionCallSchema.extend({
   audio: z.boolean("audio must be true or false"),
   video: z.boolean("video must be true or false"),
   screen: z.boolean("screen must be true or false"),
+  /** The browser's own voice activity (its speaking detector); absent = not speaking. */
+  speaking: z.boolean("speaking must be true or false").default(false),
 });
 export const SetHandSchema = SessionCallSchema.extend({ raised: z.boolean("raised must be true or false") });
 /** A browser's report about its link to another participant (machines/ has the client-side `ReportLinkInput`). */
@@ -37,6 +39,8 @@ export const HistorySchema = z.object({
   limit: z.number().int().min(1, "limit must be at least 1").max(50, "limit is at most 50").default(20),
   cursor: z.string().max(200, "cursor is too long").nullish(),
 });
+/** One past call of a study (the history page and its CSV). */
+export const CallRecordSchema = z.object({ studyId: uuid("Study id"), sessionId: uuid("Session id") });
 export const WatchSchema = z.object({
   studyId: uuid("Study id"),
   /** Set by httpSubscriptionLink when it reconnects. */
@@ -50,4 +54,5 @@ export type SetMediaRequest = z.output<typeof SetMediaSchema>;
 export type SetHandRequest = z.output<typeof SetHandSchema>;
 export type LinkReportRequest = z.output<typeof LinkReportSchema>;
 export type HistoryRequest = z.output<typeof HistorySchema>;
+export type CallRecordRequest = z.output<typeof CallRecordSchema>;
 export type WatchRequest = z.output<typeof WatchSchema>;

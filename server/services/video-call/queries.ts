@@ -15,10 +15,17 @@
  *   video_call_set_hand    — db/migrations/0007-participant-cap-and-hands.ts
  *   video_call_close       — db/migrations/0004-video-call-functions.ts
  *   video_call_end_if_empty — db/migrations/0004-video-call-functions.ts
- *   video_call_set_media   — db/migrations/0005-media-time-rule.ts
- *   video_call_close_row   — db/migrations/0005-media-time-rule.ts (replaces 0004's; called by join and close)
+ *   video_call_set_media   — db/migrations/0010-call-events-and-speaking.ts (0005's plus speaking time)
+ *   video_call_close_row   — db/migrations/0010-call-events-and-speaking.ts (0005's plus speaking time;
+ *                            called by join and close)
  *   video_call_accrue      — db/migrations/0005-media-time-rule.ts (THE media-time rule; close_row and
  *                            set_media use it)
+ *   video_call_log_event   — db/migrations/0010-call-events-and-speaking.ts (one row of video_call_events)
+ *
+ * The call's history (video_call_events) is written in the same transaction as each change:
+ * triggers on video_call_participants and video_call_sessions (migration 0010) log joins, leaves,
+ * media and hand changes, starts and ends whichever function made them; reportLink inserts its
+ * event in its own one statement.
  *
  * Lock order (as the functions take them):
  *   1. always first, the person's advisory lock for (session, person): every join, close and media
@@ -281,10 +288,19 @@ export class CallQueries {
    * into their totals (the one media-time rule, video_call_accrue). Null when they have no open
    * participation; `changed` is false when the flags were already these.
    */
-  async setMedia(sessionId: string, userId: string, flags: MediaFlags, at: Date): Promise<MediaSet | null> {
+  async setMedia(
+    sessionId: string,
+    userId: string,
+    flags: MediaFlags,
+    speaking: boolean,
+    at: Date,
+  ): Promise<MediaSet | null> {
     const [row] = await this.sequelize.query<{ userId: string; peerId: string; joinedAt: Date; changed: boolean }>(
-      `SELECT * FROM video_call_set_media($1, $2, $3, $4, $5, $6)`,
-      { bind: [sessionId, userId, flags.audio, flags.video, flags.screen, at], type: QueryTypes.SELECT },
+      `SELECT * FROM video_call_set_media($1, $2, $3, $4, $5, $6, $7)`,
+      {
+        bind: [sessionId, userId, flags.audio, flags.video, flags.screen, speaking, at],
+        type: QueryTypes.SELECT,
+      },
     );
     return row ? { ...row, ...flags } : null;
   }
@@ -311,12 +327,30 @@ export class CallQueries {
     return row ?? null;
   }
 
-  /** The open participations of the reporter and of the peer they report about. */
-  linkParties(sessionId: string, userId: string, remotePeerId: string) {
-    return VideoCallParticipant.findAll({
-      where: { sessionId, leftAt: null, [Op.or]: [{ userId }, { peerId: remotePeerId }] },
-      attributes: ["userId", "peerId"],
-    });
+  /**
+   * The open participations of the reporter and of the peer they report about and, when both are
+   * in the call, the report as a `link` event of the history (one statement: nothing is logged
+   * for a report the service refuses).
+   */
+  async reportLink(
+    sessionId: string,
+    userId: string,
+    remotePeerId: string,
+    payload: Record<string, unknown>,
+    at: Date,
+  ): Promise<Array<{ userId: string; peerId: string }>> {
+    return this.sequelize.query<{ userId: string; peerId: string }>(
+      `WITH parties AS (
+         SELECT p.id, p."userId", p."peerId", p."userId" = $2 AS reporter FROM video_call_participants p
+          WHERE p."sessionId" = $1 AND p."leftAt" IS NULL AND (p."userId" = $2 OR p."peerId" = $3)
+       ), logged AS (
+         INSERT INTO video_call_events ("sessionId", "participantId", kind, "actorId", "targetId", payload, at)
+         SELECT $1, t.id, 'link', r."userId", t."userId", $4::jsonb || jsonb_build_object('reporterPeerId', r."peerId"), $5
+           FROM parties r, parties t WHERE r.reporter AND t."peerId" = $3 AND NOT t.reporter
+       )
+       SELECT "userId", "peerId" FROM parties`,
+      { bind: [sessionId, userId, remotePeerId, JSON.stringify(payload), at], type: QueryTypes.SELECT },
+    );
   }
 
   /** The study's running call and who is in it, or null when there is none. */

@@ -27,7 +27,9 @@ import type { MembershipCache } from "../memberships.js";
 import type { StudyService } from "../studies.js";
 import { iceServersFor } from "../turn.js";
 import { callHistory, type HistoryResult } from "./history.js";
+import { callRecord, type CallRecord } from "./record.js";
 import type {
+  CallRecordRequest,
   HistoryRequest,
   JoinSessionRequest,
   LinkReportRequest,
@@ -134,6 +136,15 @@ export class VideoCallService {
   async history(userId: string, { studyId, limit, cursor }: HistoryRequest): Promise<HistoryResult> {
     await this.requireMember(userId, studyId);
     return callHistory(studyId, limit, cursor);
+  }
+
+  /** One ended call of the study in full (totals, room events, chat); another study's call is NOT_FOUND. */
+  async record(
+    userId: string,
+    { studyId, sessionId }: CallRecordRequest,
+  ): Promise<CallRecord & { truncated: boolean }> {
+    await this.requireMember(userId, studyId);
+    return callRecord(this.deps.sequelize, studyId, sessionId);
   }
 
   /**
@@ -252,11 +263,11 @@ export class VideoCallService {
     return { ok: true, lastSeenAt: now.toISOString() };
   }
 
-  /** Records the caller's media flags; time spent muted, camera-off or sharing accrues per change. */
+  /** Records the caller's media flags; time spent muted, camera-off, sharing or speaking accrues per change. */
   async setMedia(userId: string, input: SetMediaRequest): Promise<{ participant: RoomParticipant }> {
-    const { sessionId, studyId, audio, video, screen } = input;
+    const { sessionId, studyId, audio, video, screen, speaking } = input;
     const session = await this.requireSession(userId, sessionId, studyId);
-    const row = await this.queries.setMedia(sessionId, userId, { audio, video, screen }, this.now());
+    const row = await this.queries.setMedia(sessionId, userId, { audio, video, screen }, speaking, this.now());
     if (!row) return this.notInCall(sessionId, "You are not in this call. Join it again.");
     if (row.changed) {
       this.snapshots.invalidate(session.studyId);
@@ -303,7 +314,18 @@ export class VideoCallService {
   /** Relays what the caller sees of its link to another participant, as that participant's tile state. */
   async reportLink(userId: string, input: LinkReportRequest): Promise<{ success: true }> {
     const session = await this.requireSession(userId, input.sessionId, input.studyId);
-    const open = await this.queries.linkParties(input.sessionId, userId, input.remotePeerId);
+    const open = await this.queries.reportLink(
+      input.sessionId,
+      userId,
+      input.remotePeerId,
+      {
+        state: input.state,
+        peerId: input.remotePeerId,
+        ...(input.attempt !== undefined ? { attempt: input.attempt } : {}),
+        ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
+      },
+      this.now(),
+    );
     const reporter = open.find((p) => p.userId === userId);
     if (!reporter) return this.notInCall(input.sessionId, "You are not in this call. Join it again.");
     const remote = open.find((p) => p.peerId === input.remotePeerId);

@@ -1,5 +1,6 @@
 import { tracked } from "@trpc/server";
 import {
+  CallRecordSchema,
   HistorySchema,
   JoinSessionSchema,
   LinkReportSchema,
@@ -22,6 +23,10 @@ export const videoCallRouter = router({
   history: authedProcedure
     .input(HistorySchema)
     .query(({ ctx, input }) => ctx.services.videoCall.history(ctx.user.id, input)),
+  /** One ended call in full: per-person totals, its stored room events, the chat transcript. */
+  record: authedProcedure
+    .input(CallRecordSchema)
+    .query(({ ctx, input }) => ctx.services.videoCall.record(ctx.user.id, input)),
   start: authedProcedure
     .input(StudyCallSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.start(ctx.user.id, input)),
