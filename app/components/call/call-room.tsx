@@ -136,6 +136,7 @@ function CallView({
           self={self}
           maxUploadBytes={maxUploadBytes}
           inspector={debug ? <DebugPanel actor={actor} inspector={inspector} /> : undefined}
+          debugInspector={debug ? inspector : undefined}
         />
       </div>
     );

@@ -5,7 +5,7 @@
 import { useActorRef, useSelector } from "@xstate/react";
 import { useEffect, useRef } from "react";
 import { toast } from "sonner";
-import type { ActorRefFrom } from "xstate";
+import type { ActorRefFrom, InspectionEvent } from "xstate";
 import { browserChatMachine } from "./chat-actors.client";
 
 export type ChatActor = ActorRefFrom<typeof browserChatMachine>;
@@ -15,9 +15,13 @@ export function useCallChat(opts: {
   sessionId: string;
   selfId: string;
   maxUploadBytes: number;
+  /** The Inspector's event ring (?debug=1). */
+  inspect?: (e: InspectionEvent) => void;
 }): ChatActor {
+  const { inspect, ...input } = opts;
   const chat = useActorRef(browserChatMachine, {
-    input: { ...opts, newClientId: () => crypto.randomUUID() },
+    input: { ...input, newClientId: () => crypto.randomUUID() },
+    inspect,
   });
   useEffect(() => {
     const update = () => chat.send({ type: "VISIBILITY", visible: document.visibilityState === "visible" });
