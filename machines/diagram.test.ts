@@ -116,6 +116,28 @@ describe("toMermaid", () => {
   });
 });
 
+it("boxes a parallel root, since Mermaid allows concurrent regions only inside a composite state", () => {
+  const parallel = setup({}).createMachine({
+    id: "both",
+    type: "parallel",
+    states: { a: { initial: "x", states: { x: {} } }, b: { initial: "y", states: { y: {} } } },
+  });
+  expect(toMermaid(describeMachine(parallel)).split("\n")).toEqual([
+    "stateDiagram-v2",
+    '  state "both (parallel)" as both {',
+    '    state "a" as both_a {',
+    "      [*] --> both_a_x",
+    '      state "x" as both_a_x',
+    "    }",
+    "    --",
+    '    state "b" as both_b {',
+    "      [*] --> both_b_y",
+    '      state "y" as both_b_y',
+    "    }",
+    "  }",
+  ]);
+});
+
 describe("activePaths", () => {
   it("lists every active state with its ancestors", () => {
     expect([...activePaths("idle")]).toEqual(["idle"]);

@@ -180,20 +180,30 @@ export function transitionLabel(t: DiagramTransition): string {
 /**
  * Mermaid `stateDiagram-v2` source. Every state is declared (nested, parallel regions split by
  * `--`) before any transition, and each transition is written in the innermost block holding both
- * its ends, so Mermaid never creates a state in the wrong block by meeting it in a transition first.
+ * its ends (but never among a parallel state's regions, where Mermaid fails to render), so Mermaid
+ * never creates a state in the wrong block by meeting it in a transition first.
  * Transitions that only run actions (no target) and the root's own (taken in any state) are left
  * out; the tables beside the diagram list them.
  */
 export function toMermaid(diagram: MachineDiagram): string {
   const lines = ["stateDiagram-v2"];
   const id = (path: string) => [diagram.id, ...(path ? path.split(".") : [])].join("_").replace(/[^A-Za-z0-9_]/g, "_");
+  const parallel = new Set<string>();
+  const markParallel = (s: DiagramState) => {
+    if (s.type === "parallel") parallel.add(s.path);
+    s.children.forEach(markParallel);
+  };
+  markParallel(diagram.root);
   const byScope = new Map<string, Array<[string, string, string]>>();
   const collect = (s: DiagramState) => {
     // The root is no box of its own: its transitions (taken in any state) are listed beside the diagram.
     if (s.path !== "")
       for (const t of s.transitions)
         for (const target of t.targets) {
-          const scope = commonParent(s.path, target);
+          let scope = commonParent(s.path, target);
+          // Mermaid fails ("No such shape: divider") on a transition written among a parallel
+          // state's regions, so such a transition is written one block further out.
+          while (scope !== "" && parallel.has(scope)) scope = scope.split(".").slice(0, -1).join(".");
           const edges = byScope.get(scope) ?? [];
           edges.push([id(s.path), id(target), transitionLabel(t)]);
           byScope.set(scope, edges);
@@ -217,9 +227,18 @@ export function toMermaid(diagram: MachineDiagram): string {
         lines.push(`${indent}}`);
       }
     });
-    for (const [from, to, label] of byScope.get(s.path) ?? []) lines.push(`${indent}${from} --> ${to} : ${label}`);
+    if (s.type !== "parallel") edges(s.path, indent);
   };
-  block(diagram.root, "  ");
+  const edges = (scope: string, indent: string) => {
+    for (const [from, to, label] of byScope.get(scope) ?? []) lines.push(`${indent}${from} --> ${to} : ${label}`);
+  };
+  if (diagram.root.type === "parallel") {
+    // Mermaid allows `--` (concurrent regions) only inside a composite state, so a parallel root gets a box.
+    lines.push(`  state "${diagram.id} (parallel)" as ${id("")} {`);
+    block(diagram.root, "    ");
+    lines.push("  }");
+    edges("", "  ");
+  } else block(diagram.root, "  ");
   return lines.join("\n");
 }
 
