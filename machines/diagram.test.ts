@@ -27,6 +27,7 @@ const machine = setup({
       states: {
         left: {
           initial: "a",
+          on: { GO: ".b" },
           states: {
             a: {
               invoke: { src: "load", onDone: "b", onError: "#demo.done" },
@@ -108,6 +109,11 @@ describe("toMermaid", () => {
     expect(inner).toBeLessThan(lines.indexOf('state "right" as demo_busy_right {'));
     expect(lines).toContain("demo_idle --> demo_busy : GO [and(ready, allowed(me))]");
     expect(lines).toContain("demo_idle --> demo_idle : GO");
+  });
+
+  it("writes a transition whose ends meet in a parallel state outside its regions (Mermaid fails among them)", () => {
+    const at = lines.indexOf("demo_busy_left --> demo_busy_left_b : GO");
+    expect(at).toBeGreaterThan(lines.indexOf('state "done" as demo_done'));
   });
 
   it("leaves out transitions that stay put and those of the root (listed in the tables instead)", () => {
