@@ -10,6 +10,7 @@ import type { CallMachine, PeerRef } from "../../../machines/call.machine";
 import { activePaths } from "../../../machines/diagram";
 import { peerStatus } from "../../../machines/peer.machine";
 import type { CallInspector } from "./inspector";
+import { say } from "./messages";
 import { qualityDetails } from "./remote-tile";
 import { diagramOf, StateTree } from "./state-tree";
 
@@ -22,9 +23,9 @@ export function DebugPanel({ actor, inspector }: { actor: ActorRefFrom<CallMachi
     const json = inspector.snapshot(actor, actor.getSnapshot().context.peers);
     try {
       await navigator.clipboard.writeText(json);
-      setCopied("Snapshot copied to the clipboard.");
+      setCopied(say("snapshotCopied"));
     } catch (e) {
-      setCopied(`Couldn't copy the snapshot: ${e instanceof Error ? e.message : String(e)}`);
+      setCopied(say("snapshotNotCopied", { reason: e instanceof Error ? e.message : String(e) }));
     }
   };
   const peerList = Object.values(peers) as PeerRef[];

@@ -7,6 +7,7 @@ import { useEffect, useRef } from "react";
 import { toast } from "sonner";
 import type { ActorRefFrom, InspectionEvent } from "xstate";
 import { browserChatMachine } from "./chat-actors.client";
+import { say } from "../messages";
 
 export type ChatActor = ActorRefFrom<typeof browserChatMachine>;
 
@@ -43,10 +44,16 @@ export function useCallChat(opts: {
     if (!latest || latest.id === shown.current) return;
     shown.current = latest.id;
     if (open || latest.authorId === opts.selfId) return;
-    toast(`${latest.authorName}: ${latest.kind === "file" ? `shared ${latest.body}` : latest.body}`, {
-      id: "chat-message",
-      action: { label: "Open chat", onClick: () => chat.send({ type: "OPEN" }) },
-    });
+    const name = latest.authorName;
+    toast(
+      latest.kind === "file"
+        ? say("chatToastFile", { name, file: latest.body })
+        : say("chatToast", { name, message: latest.body }),
+      {
+        id: "chat-message",
+        action: { label: "Open chat", onClick: () => chat.send({ type: "OPEN" }) },
+      },
+    );
   }, [latest, open, chat, opts.selfId, historyReady]);
   return chat;
 }
