@@ -18,7 +18,7 @@ export interface InspectableActor {
   getSnapshot(): { value: unknown; context: unknown; status?: string };
 }
 
-export const EVENT_RING_SIZE = 50;
+const EVENT_RING_SIZE = 50;
 
 export class CallInspector {
   events: InspectedEvent[] = [];
