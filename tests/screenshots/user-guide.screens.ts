@@ -4,7 +4,11 @@ import { expect, test } from "../e2e/fixtures";
 import { clickJoin, joinButton, leaveCall, openCallPage, openStudy, waitUntilNoCall } from "../e2e/media";
 
 const OUT = "docs/screenshots";
-const shot = (page: Page, name: string) => page.screenshot({ path: `${OUT}/${name}.png` });
+async function shot(page: Page, name: string) {
+  await page.mouse.move(1, 1); // no hover tooltip in the picture
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${OUT}/${name}.png` });
+}
 
 test("user guide screenshots", async ({ loginAs }) => {
   const alice = await loginAs("alice@example.com");
@@ -40,6 +44,8 @@ test("user guide screenshots", async ({ loginAs }) => {
   await alice.getByRole("textbox", { name: "Message" }).fill("Yes, I'll share my screen in a minute.");
   await alice.getByRole("textbox", { name: "Message" }).press("Enter");
   await expect(alice.getByText("Seen by Bob")).toBeVisible({ timeout: 10_000 });
+  // The toast of Bob's message (it came while Alice's chat was closed) goes away by itself.
+  await expect(alice.getByText("Bob: Shall we start")).toBeHidden({ timeout: 15_000 });
   await shot(alice, "chat");
 
   await alice.keyboard.press("Escape");
@@ -53,8 +59,13 @@ test("user guide screenshots", async ({ loginAs }) => {
   await expect(joinButton(alice)).toBeEnabled();
   await clickJoin(alice);
   const panel = alice.getByRole("region", { name: "Debug panel" });
-  await panel.getByTestId("peer-debug").filter({ hasText: "Bob" }).locator("summary").click();
   await expect(panel.locator('li[data-state-path="inCall.audio.on"]')).toHaveAttribute("aria-current", "true");
+  await expect(panel.getByTestId("peer-debug").filter({ hasText: "Bob" }).locator("summary")).toContainText(
+    "connected",
+  );
+  await alice.waitForTimeout(1_500); // Bob's video frames
+  // The running call's regions in view.
+  await panel.locator('li[data-state-path="inCall"]').evaluate((el) => el.scrollIntoView({ block: "start" }));
   await shot(alice, "inspector");
   await leaveCall(bob);
   await leaveCall(alice);
