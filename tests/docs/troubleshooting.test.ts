@@ -18,6 +18,8 @@ const headings = doc.split("\n").filter((l) => l.startsWith("#"));
 /** The placeholders filled the way the guide quotes them ("Connection to Bob lost"). */
 const SAMPLE = {
   name: "Bob",
+  /** Whoever acts on you (host controls: "{host} muted you"). */
+  host: "Alice",
   attempt: 2,
   maxAttempts: 3,
   level: "poor",
