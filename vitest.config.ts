@@ -8,6 +8,7 @@ export default defineConfig({
       "server/**/*.test.ts",
       "db/**/*.test.ts",
       "tests/integration/**/*.test.ts",
+      "tests/docs/**/*.test.ts",
     ],
     environment: "node",
     globalSetup: ["tests/setup/global-db.ts"],

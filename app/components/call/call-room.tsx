@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState, type ComponentProps } from "react
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallEndReason, CallMachine } from "../../../machines/call.machine";
 import { callFullText, isCallFull } from "../../../machines/room-presence";
+import type { JoinErrorReason } from "../../../machines/errors";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DebugPanel } from "./debug-panel";
@@ -11,23 +12,24 @@ import { CallInspector } from "./inspector";
 import { Prejoin, type PrejoinStatus } from "./prejoin";
 import { useRoomPresence } from "./use-room-presence";
 import { RoomWithChat } from "./chat/room-with-chat";
+import { say, type CallMessage } from "./messages";
 
 type CallActor = ActorRefFrom<CallMachine>;
 
-const JOIN_ERRORS: Record<string, string> = {
-  forbidden: "You are not allowed to join this call.",
-  "not-found": "This call has ended.",
-  full: "This call is full.",
-  network: "We couldn't reach the server. Check your connection and try again.",
-  signaling: "We couldn't connect to the call server. Try again in a moment.",
-  unknown: "Something went wrong while joining.",
+/** "full" is said with the call's size (callFullText), the way the server refuses it. */
+const JOIN_ERRORS: Record<Exclude<JoinErrorReason, "full">, CallMessage> = {
+  forbidden: "joinForbidden",
+  "not-found": "joinNotFound",
+  network: "joinNetwork",
+  signaling: "joinSignaling",
+  unknown: "joinUnknown",
 };
 
-const END_REASONS: Record<CallEndReason, string> = {
-  left: "You left the call.",
-  kicked: "You left the call.",
-  "session-ended": "The call has ended.",
-  replaced: "You joined from another tab.",
+const END_REASONS: Record<CallEndReason, CallMessage> = {
+  left: "endLeft",
+  kicked: "endLeft",
+  "session-ended": "endSessionEnded",
+  replaced: "endReplaced",
 };
 
 /** Owns the call actor for the page's lifetime; everything below renders its snapshots. */
@@ -63,7 +65,7 @@ export function CallRoom(props: {
       actor.stop();
     };
   }, [props.studyId, props.self]);
-  if (!state) return <p role="status">Getting the call ready…</p>;
+  if (!state) return <p role="status">{say("preparing")}</p>;
   return <CallView actor={state.actor} inspector={state.inspector} {...props} />;
 }
 
@@ -136,6 +138,7 @@ function CallView({
           self={self}
           maxUploadBytes={maxUploadBytes}
           inspector={debug ? <DebugPanel actor={actor} inspector={inspector} /> : undefined}
+          debugInspector={debug ? inspector : undefined}
         />
       </div>
     );
@@ -160,21 +163,21 @@ function CallView({
           onSelectDevice={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
         />
       ) : null}
-      {top === "joining" ? <p role="status">Joining the call…</p> : null}
+      {top === "joining" ? <p role="status">{say("joining")}</p> : null}
       {top === "joinFailed" ? (
         <div className="banner danger" role="alert">
           {ctx.joinError?.reason === "full"
             ? callFullText(maxParticipants)
-            : (JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? JOIN_ERRORS.unknown)}{" "}
+            : say(JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? "joinUnknown")}{" "}
           <button type="button" onClick={() => send({ type: "RETRY" })}>
             Try again
           </button>
         </div>
       ) : null}
-      {top === "leaving" ? <p role="status">Leaving…</p> : null}
+      {top === "leaving" ? <p role="status">{say("leaving")}</p> : null}
       {top === "left" ? (
         <FocusOnMount className="card" role="status">
-          <p>{END_REASONS[ctx.endReason ?? "left"]}</p>
+          <p>{say(END_REASONS[ctx.endReason ?? "left"])}</p>
           <p>
             <a href={`/studies/${studyId}/call`}>
               {ctx.endReason === "replaced" ? "Take the call back here" : "Rejoin"}

@@ -1,24 +1,53 @@
-// The developer's view of a call (only with ?debug=1): every machine's state, peer stats and budgets, the last events.
+/**
+ * The Inspector (only with ?debug=1): the call machine's state tree with the active states marked,
+ * each peer machine (expand for its tree and link stats), the last events, and "Copy snapshot"
+ * (every machine's state and the recent events as JSON, for a bug report).
+ */
 import { shallowEqual, useSelector } from "@xstate/react";
-import { useSyncExternalStore } from "react";
+import { useState, useSyncExternalStore } from "react";
 import type { ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
+import { activePaths } from "../../../machines/diagram";
 import { peerStatus } from "../../../machines/peer.machine";
 import type { CallInspector } from "./inspector";
+import { say } from "./messages";
 import { qualityDetails } from "./remote-tile";
+import { diagramOf, StateTree } from "./state-tree";
 
-/** The developer's view of the call (shown with ?debug=1): machine states, peer budgets, last events. */
 export function DebugPanel({ actor, inspector }: { actor: ActorRefFrom<CallMachine>; inspector: CallInspector }) {
   useSyncExternalStore(inspector.subscribe, inspector.getVersion, inspector.getVersion);
   const value = useSelector(actor, (s) => JSON.stringify(s.value));
   const peers = useSelector(actor, (s) => s.context.peers);
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async () => {
+    const json = inspector.snapshot(actor, actor.getSnapshot().context.peers);
+    try {
+      await navigator.clipboard.writeText(json);
+      setCopied(say("snapshotCopied"));
+    } catch (e) {
+      setCopied(say("snapshotNotCopied", { reason: e instanceof Error ? e.message : String(e) }));
+    }
+  };
+  const peerList = Object.values(peers) as PeerRef[];
   return (
     <section className="debug-panel" aria-label="Debug panel" tabIndex={0}>
-      <h2>Machines</h2>
-      <p>
-        call: <code className="state-chip">{value}</code>
+      <p className="debug-actions">
+        <button type="button" className="secondary" onClick={() => void copy()}>
+          Copy snapshot
+        </button>{" "}
+        <span role="status">{copied}</span>
       </p>
-      {(Object.values(peers) as PeerRef[]).map((p) => (
+      <h2>Call machine</h2>
+      <p>
+        <code className="state-chip">{value}</code>
+      </p>
+      <StateTree
+        diagram={diagramOf(actor.getSnapshot().machine)}
+        active={activePaths(JSON.parse(value))}
+        label="Call machine states"
+      />
+      <h2>Peer machines ({peerList.length})</h2>
+      {peerList.map((p) => (
         <PeerDebug key={p.id} peer={p} />
       ))}
       <h2>Last events</h2>
@@ -37,7 +66,8 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
   const v = useSelector(
     peer,
     (s) => ({
-      value: peerStatus(s),
+      value: JSON.stringify(s.value),
+      status: peerStatus(s),
       name: s.context.remote.name,
       role: s.context.role,
       sample: s.context.quality?.sample,
@@ -47,10 +77,11 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
     shallowEqual,
   );
   return (
-    <div data-testid="peer-debug">
-      <strong>{v.name}</strong> ({v.role}): <code className="state-chip">{v.value}</code> quality={v.level ?? "–"}{" "}
-      budget=
-      {Math.round(v.budget.maxBitrate / 1000)}kbps
+    <details data-testid="peer-debug" className="peer-debug">
+      <summary>
+        <strong>{v.name}</strong> ({v.role}): <code className="state-chip">{v.status}</code> quality=
+        {v.level ?? "–"} budget={Math.round(v.budget.maxBitrate / 1000)}kbps
+      </summary>
       <ul>
         {qualityDetails(v.sample).map(([k, val]) => (
           <li key={k}>
@@ -58,6 +89,11 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
           </li>
         ))}
       </ul>
-    </div>
+      <StateTree
+        diagram={diagramOf(peer.getSnapshot().machine)}
+        active={activePaths(JSON.parse(v.value))}
+        label={`Peer machine states for ${v.name}`}
+      />
+    </details>
   );
 }

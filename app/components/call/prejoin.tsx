@@ -3,27 +3,16 @@ import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { DeviceKind } from "../../../machines/call.machine";
 import { initials } from "~/utils/initials";
 import { DevicePickers } from "./devices";
+import { say } from "./messages";
 
 export type PrejoinStatus =
   "idle" | "start" | "requestingDevices" | "ready" | "acquiringVideo" | "denied" | "noDevice" | "inUse" | "failed";
 
 const MESSAGES: Partial<Record<PrejoinStatus, { title: string; body: string }>> = {
-  denied: {
-    title: "Camera and microphone are blocked",
-    body: "Your browser is not letting this page use them. Click the camera icon in the address bar (or open Site settings → Camera and Microphone), choose Allow, then press “Try again”. You can also join without them to listen and watch.",
-  },
-  noDevice: {
-    title: "No camera or microphone found",
-    body: "Plug one in (or check it is switched on) and press “Try again”. You can also join without them to listen and watch.",
-  },
-  inUse: {
-    title: "Your camera or microphone is busy",
-    body: "Another app or browser tab is using it. Close that app, then press “Try again” — or join now to listen and watch.",
-  },
-  failed: {
-    title: "We couldn't start your camera or microphone",
-    body: "Press “Try again”, or join to listen and watch and turn them on later.",
-  },
+  denied: { title: say("devicesDenied"), body: say("devicesDeniedHelp") },
+  noDevice: { title: say("noDevice"), body: say("noDeviceHelp") },
+  inUse: { title: say("devicesInUse"), body: say("devicesInUseHelp") },
+  failed: { title: say("devicesFailed"), body: say("devicesFailedHelp") },
 };
 
 function LevelMeter({ stream }: { stream: MediaStream | null }) {
@@ -77,7 +66,7 @@ export function Prejoin(props: {
           <video ref={videoRef} autoPlay playsInline muted hidden={!hasMedia || !props.wantVideo} />
           {!hasMedia || !props.wantVideo ? <div className="avatar">{initials(props.name, 1)}</div> : null}
         </div>
-        {busy ? <p role="status">Asking for your camera and microphone…</p> : null}
+        {busy ? <p role="status">{say("askingDevices")}</p> : null}
         {message ? (
           <div className="banner danger" role="alert">
             <strong>{message.title}.</strong> {message.body}
@@ -120,11 +109,7 @@ export function Prejoin(props: {
         <button type="button" onClick={props.onJoin} disabled={busy}>
           {props.running ? "Join call" : "Start call"}
         </button>
-        {!hasMedia && !busy ? (
-          <p className="muted">
-            You'll join without camera and microphone: you can listen and watch, and turn them on later.
-          </p>
-        ) : null}
+        {!hasMedia && !busy ? <p className="muted">{say("listenOnly")}</p> : null}
       </div>
     </section>
   );

@@ -5,6 +5,7 @@ import { MAX_RECONNECT_ATTEMPTS } from "../../../machines/reconnect-policy";
 import type { QualitySample } from "../../../machines/quality";
 import type { LinkReport } from "../../../machines/link-reports";
 import { VideoTile, type TileProps } from "./video-tile";
+import { say } from "./messages";
 
 const fmt = (v: number | null | undefined, unit: string, digits = 0) =>
   v == null ? "–" : `${v.toFixed(digits)} ${unit}`;
@@ -54,12 +55,16 @@ export function RemoteTile({
   );
   const phase = linkPhase(view.status, view.attempt);
   let linkStatus: string | null = null;
-  if (phase === "lost") linkStatus = `Connection to ${view.remote.name} lost`;
-  else if (phase === "reconnecting") linkStatus = `Reconnecting (${view.attempt}/${view.maxAttempts})`;
+  if (phase === "lost") linkStatus = say("peerLost", { name: view.remote.name });
+  else if (phase === "reconnecting")
+    linkStatus = say("peerReconnectingTile", { attempt: view.attempt, maxAttempts: view.maxAttempts });
   // What the others report about this person (e.g. their own network dropped): shown the same way.
   else if (reported?.state === "reconnecting" && reported.attempt)
-    linkStatus = `Reconnecting (${reported.attempt}/${reported.maxAttempts ?? MAX_RECONNECT_ATTEMPTS})`;
-  else if (phase === "connecting") linkStatus = "Connecting…";
+    linkStatus = say("peerReconnectingTile", {
+      attempt: reported.attempt,
+      maxAttempts: reported.maxAttempts ?? MAX_RECONNECT_ATTEMPTS,
+    });
+  else if (phase === "connecting") linkStatus = say("peerConnecting");
   return (
     <VideoTile
       label={view.remote.name}

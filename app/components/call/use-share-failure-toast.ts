@@ -7,8 +7,7 @@ import { useEffect } from "react";
 import { toast } from "sonner";
 import type { ActorRefFrom } from "xstate";
 import type { CallMachine } from "../../../machines/call.machine";
-
-const SHARE_FAILED_MESSAGE = "Your screen can't be shared from this browser.";
+import { say } from "./messages";
 
 export function useShareFailureToast(actor: ActorRefFrom<CallMachine>) {
   useEffect(() => {
@@ -17,8 +16,7 @@ export function useShareFailureToast(actor: ActorRefFrom<CallMachine>) {
       const wasStarting = starting;
       starting = s.matches({ inCall: { screen: "starting" } });
       const failed = wasStarting && s.matches({ inCall: { screen: "off" } }) && s.context.mediaError;
-      if (failed && s.context.mediaError?.reason !== "denied")
-        toast.error(SHARE_FAILED_MESSAGE, { id: "share-failed" });
+      if (failed && s.context.mediaError?.reason !== "denied") toast.error(say("shareFailed"), { id: "share-failed" });
     });
     return () => sub.unsubscribe();
   }, [actor]);

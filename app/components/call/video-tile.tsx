@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from 
 import { audioLevelMonitor } from "../../../machines/actors/audio-levels";
 import type { QualityLevel } from "../../../machines/quality";
 import { initials } from "~/utils/initials";
+import { say } from "./messages";
 
 export interface TileProps {
   /** Accessible name of the tile: the display name, or "<name> (you)". */
@@ -69,7 +70,7 @@ export function VideoTile(props: TileProps) {
     >
       <video ref={videoRef} autoPlay playsInline muted={props.isSelf} hidden={!showVideo} />
       {!showVideo ? (
-        <div className="avatar" aria-label={`${props.name}'s camera is off`} role="img">
+        <div className="avatar" aria-label={say("tileCameraOff", { name: props.name })} role="img">
           {initials(props.name)}
         </div>
       ) : null}
@@ -79,12 +80,12 @@ export function VideoTile(props: TileProps) {
         </span>
         {props.hand ? (
           <span className="pill hand" title={`Hand raised (${props.hand})`}>
-            <Hand aria-hidden="true" size={14} /> Hand raised
+            <Hand aria-hidden="true" size={14} /> {say("tileHandRaised")}
           </span>
         ) : null}
-        {props.micMuted ? <span className="pill">Muted</span> : null}
-        {props.presenting ? <span className="pill accent">Presenting</span> : null}
-        {isSpeaking ? <span className="pill ok">Speaking</span> : null}
+        {props.micMuted ? <span className="pill">{say("tileMuted")}</span> : null}
+        {props.presenting ? <span className="pill accent">{say("tilePresenting")}</span> : null}
+        {isSpeaking ? <span className="pill ok">{say("tileSpeaking")}</span> : null}
         {props.quality ? <QualityIndicator {...props.quality} /> : null}
       </div>
       {props.menu}
@@ -105,7 +106,7 @@ export function VideoTile(props: TileProps) {
 function QualityIndicator({ level, details }: { level: QualityLevel; details: Array<[string, string]> }) {
   return (
     <details className={`quality q-${level}`}>
-      <summary aria-label={`Connection: ${level}`}>
+      <summary aria-label={say("tileQuality", { level })}>
         <span aria-hidden="true" className="bars">
           <i />
           <i />

@@ -7,6 +7,7 @@ import { fromCallback, fromPromise, type EventObject } from "xstate";
 import { chatMachine, type SendInput, type UploadEvent, type UploadInput } from "../../../../machines/chat.machine";
 import type { ChatFeedEvent } from "../../../../machines/chat.machine";
 import { trpc } from "~/utils/trpc";
+import { say } from "../messages";
 
 export const browserChatMachine = chatMachine.provide({
   actors: {
@@ -44,7 +45,7 @@ export const browserChatMachine = chatMachine.provide({
       xhr.upload.onprogress = (e) => send({ type: "UPLOAD.PROGRESS", loaded: e.loaded });
       xhr.onload = () => {
         if (xhr.status === 201) return send({ type: "UPLOAD.DONE" });
-        let message = `the server answered ${xhr.status}`;
+        let message = say("chatUploadStatus", { status: xhr.status });
         try {
           message = (JSON.parse(xhr.responseText) as { error?: string }).error ?? message;
         } catch {
@@ -52,7 +53,7 @@ export const browserChatMachine = chatMachine.provide({
         }
         send({ type: "UPLOAD.FAILED", message });
       };
-      xhr.onerror = () => send({ type: "UPLOAD.FAILED", message: "the connection failed" });
+      xhr.onerror = () => send({ type: "UPLOAD.FAILED", message: say("chatUploadNetwork") });
       xhr.send(form);
       return () => {
         if (xhr.readyState !== XMLHttpRequest.DONE) xhr.abort();

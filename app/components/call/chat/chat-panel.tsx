@@ -16,6 +16,7 @@ import {
 import type { ChatMessage } from "../../../../machines/chat-protocol";
 import { formatBytes, groupByAuthor, linkify, seenBy, typingLine } from "../../../../machines/chat.view";
 import type { ChatActor } from "./use-call-chat";
+import { say } from "../messages";
 
 const THUMBNAIL_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 
@@ -122,9 +123,9 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
           setPinned(el.scrollHeight - el.scrollTop - el.clientHeight < 40);
         }}
       >
-        {view.loading ? <p className="muted">Loading messages…</p> : null}
+        {view.loading ? <p className="muted">{say("chatLoading")}</p> : null}
         {!view.loading && view.messages.length === 0 && view.outbox.length === 0 ? (
-          <p className="muted">No messages yet. Say hello!</p>
+          <p className="muted">{say("chatEmpty")}</p>
         ) : null}
         {groupByAuthor(view.messages).map((group) => (
           <div className="chat-group" key={group[0]!.id}>
@@ -141,10 +142,10 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
           <div className="chat-message is-pending" key={o.clientId}>
             <p className="chat-body">{o.body}</p>
             {o.status === "sending" ? (
-              <p className="chat-meta">Sending…</p>
+              <p className="chat-meta">{say("chatSending")}</p>
             ) : (
               <p className="chat-meta chat-failed">
-                Not sent —{" "}
+                {say("chatNotSent")}{" "}
                 <button
                   type="button"
                   className="link-button"
@@ -176,7 +177,7 @@ export function ChatPanel({ chat, people }: { chat: ChatActor; people: Record<st
       {view.upload ? (
         <div className="chat-upload">
           <label>
-            Uploading {view.upload.file.name}
+            {say("chatUploading", { file: view.upload.file.name })}
             <progress max={view.upload.file.size} value={view.upload.loaded} />
           </label>
           <button type="button" className="secondary" onClick={() => chat.send({ type: "CANCEL_UPLOAD" })}>
@@ -253,7 +254,7 @@ function MessageItem({ message, seenBy: readers }: { message: ChatMessage; seenB
           )}
         </p>
       )}
-      {readers.length > 0 ? <p className="chat-meta">Seen by {readers.join(", ")}</p> : null}
+      {readers.length > 0 ? <p className="chat-meta">{say("chatSeenBy", { names: readers.join(", ") })}</p> : null}
     </div>
   );
 }

@@ -4,8 +4,9 @@
  * tab is showing is the machine's `open`, not a flag of the room's.
  */
 import { shallowEqual, useSelector } from "@xstate/react";
-import type { ComponentProps, ReactNode } from "react";
+import { useEffect, type ComponentProps, type ReactNode } from "react";
 import { unreadCount } from "../../../../machines/chat.view";
+import type { CallInspector } from "../inspector";
 import { Room } from "../room/room";
 import { ChatPanel } from "./chat-panel";
 import { useCallChat } from "./use-call-chat";
@@ -15,12 +16,22 @@ export function RoomWithChat(props: {
   self: { userId: string; name: string };
   maxUploadBytes: number;
   inspector?: ReactNode;
+  /** With ?debug=1: the chat machine's events and state go into the Inspector too. */
+  debugInspector?: CallInspector;
 }) {
   const { actor, self, maxUploadBytes } = props;
   const studyId = useSelector(actor, (s) => s.context.studyId);
   const sessionId = useSelector(actor, (s) => s.context.join?.sessionId ?? "");
   const participants = useSelector(actor, (s) => s.context.participants);
-  const chat = useCallChat({ studyId, sessionId, selfId: self.userId, maxUploadBytes });
+  const debugInspector = props.debugInspector;
+  const chat = useCallChat({
+    studyId,
+    sessionId,
+    selfId: self.userId,
+    maxUploadBytes,
+    inspect: debugInspector?.inspect,
+  });
+  useEffect(() => debugInspector?.attach("chat", chat), [debugInspector, chat]);
   const { open, unread } = useSelector(
     chat,
     (s) => ({ open: s.context.open, unread: unreadCount(s.context) }),

@@ -5,8 +5,9 @@
 import { useActorRef, useSelector } from "@xstate/react";
 import { useEffect, useRef } from "react";
 import { toast } from "sonner";
-import type { ActorRefFrom } from "xstate";
+import type { ActorRefFrom, InspectionEvent } from "xstate";
 import { browserChatMachine } from "./chat-actors.client";
+import { say } from "../messages";
 
 export type ChatActor = ActorRefFrom<typeof browserChatMachine>;
 
@@ -15,9 +16,13 @@ export function useCallChat(opts: {
   sessionId: string;
   selfId: string;
   maxUploadBytes: number;
+  /** The Inspector's event ring (?debug=1). */
+  inspect?: (e: InspectionEvent) => void;
 }): ChatActor {
+  const { inspect, ...input } = opts;
   const chat = useActorRef(browserChatMachine, {
-    input: { ...opts, newClientId: () => crypto.randomUUID() },
+    input: { ...input, newClientId: () => crypto.randomUUID() },
+    inspect,
   });
   useEffect(() => {
     const update = () => chat.send({ type: "VISIBILITY", visible: document.visibilityState === "visible" });
@@ -39,10 +44,16 @@ export function useCallChat(opts: {
     if (!latest || latest.id === shown.current) return;
     shown.current = latest.id;
     if (open || latest.authorId === opts.selfId) return;
-    toast(`${latest.authorName}: ${latest.kind === "file" ? `shared ${latest.body}` : latest.body}`, {
-      id: "chat-message",
-      action: { label: "Open chat", onClick: () => chat.send({ type: "OPEN" }) },
-    });
+    const name = latest.authorName;
+    toast(
+      latest.kind === "file"
+        ? say("chatToastFile", { name, file: latest.body })
+        : say("chatToast", { name, message: latest.body }),
+      {
+        id: "chat-message",
+        action: { label: "Open chat", onClick: () => chat.send({ type: "OPEN" }) },
+      },
+    );
   }, [latest, open, chat, opts.selfId, historyReady]);
   return chat;
 }

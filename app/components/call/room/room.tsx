@@ -24,14 +24,15 @@ import { Stage, type StageTile } from "./stage";
 import { Toolbar } from "./toolbar";
 import { useRoomPrefs } from "./use-room-prefs";
 import { usePeerToasts, usePresenceToasts } from "./toasts";
+import { say } from "../messages";
 
 type CallActor = ActorRefFrom<CallMachine>;
 const SELF = "self";
 
 const SERVER_TROUBLE = {
-  "room-feed": "Lost touch with the call server: people joining or leaving may not show up.",
-  heartbeat: "Can't reach the server: you may be dropped from the call.",
-  publish: "Others may not see whether your microphone or camera is on.",
+  "room-feed": "roomFeedLost",
+  heartbeat: "heartbeatFailing",
+  publish: "publishFailed",
 } as const;
 
 function useTrackStream(audio: MediaStreamTrack | null, video: MediaStreamTrack | null): MediaStream | null {
@@ -376,19 +377,19 @@ export function Room(props: {
             <div className="banner" role="alert">
               {view.signalingOffline ? (
                 <>
-                  Lost connection to the call server.{" "}
+                  {say("signalingLost")}{" "}
                   <button type="button" onClick={() => send({ type: "RETRY_SIGNALING" })}>
                     Reconnect
                   </button>
                 </>
               ) : (
-                "Reconnecting to the call server… your current video keeps flowing."
+                say("signalingReconnecting")
               )}
             </div>
           ) : null}
           {view.serverTrouble ? (
             <div className="banner" role="alert">
-              {SERVER_TROUBLE[view.serverTrouble]}{" "}
+              {say(SERVER_TROUBLE[view.serverTrouble])}{" "}
               <button type="button" onClick={() => send({ type: "RETRY_SERVER" })}>
                 Try again
               </button>
@@ -396,7 +397,7 @@ export function Room(props: {
           ) : null}
           {talkingWhileMuted ? (
             <div className="banner" role="status">
-              You are muted
+              {say("talkingWhileMuted")}
             </div>
           ) : null}
         </section>
@@ -474,7 +475,8 @@ function useHandToasts(people: Person[]) {
     known.current = now;
     if (!before) return;
     for (const p of people)
-      if (!p.self && p.handRaisedAt && !before.get(p.id)) toast(`${p.name} raised their hand`, { id: `hand:${p.id}` });
+      if (!p.self && p.handRaisedAt && !before.get(p.id))
+        toast(say("handRaised", { name: p.name }), { id: `hand:${p.id}` });
   }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
 }
 
@@ -484,9 +486,9 @@ function useHandPrompt(asking: boolean, keep: () => void) {
   keepRef.current = keep;
   useEffect(() => {
     if (!asking) return;
-    toast("Lower your hand?", {
+    toast(say("lowerHand"), {
       id: "hand-prompt",
-      description: "You've been talking for a while. It goes down in a few seconds.",
+      description: say("lowerHandHelp"),
       duration: Infinity,
       action: { label: "Keep it raised", onClick: () => keepRef.current() },
     });

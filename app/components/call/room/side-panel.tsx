@@ -7,6 +7,7 @@ import { Hand, Mic, MicOff, Video, VideoOff, X } from "lucide-react";
 import type { ReactNode } from "react";
 import type { PeerRef } from "../../../../machines/call.machine";
 import { linkPhase, peerStatus } from "../../../../machines/peer.machine";
+import { say } from "../messages";
 
 export type PanelTab = "people" | "chat" | "inspector";
 
@@ -37,13 +38,15 @@ function Connection({ peer }: { peer: PeerRef | null }) {
   if (!peer) return null;
   return (
     <span className="person-state">
-      {phase === "connected"
-        ? "Connected"
-        : phase === "lost"
-          ? "Connection lost"
-          : phase === "reconnecting"
-            ? "Reconnecting"
-            : "Connecting"}
+      {say(
+        phase === "connected"
+          ? "personConnected"
+          : phase === "lost"
+            ? "personLost"
+            : phase === "reconnecting"
+              ? "personReconnecting"
+              : "personConnecting",
+      )}
     </span>
   );
 }

@@ -4,6 +4,7 @@ import { useEffect, useRef } from "react";
 import { toast } from "sonner";
 import type { PeerRef } from "../../../../machines/call.machine";
 import { linkPhase, peerStatus } from "../../../../machines/peer.machine";
+import { say } from "../messages";
 
 /** Toasts for one remote's link changes: "Reconnecting to Bob…", "Connection to Bob lost", "Reconnected to Bob". */
 export function usePeerToasts(peer: PeerRef) {
@@ -18,9 +19,9 @@ export function usePeerToasts(peer: PeerRef) {
     previous.current = phase;
     if (before === phase) return;
     const id = `link:${peerId}`;
-    if (phase === "reconnecting" && !troubled.current) toast.warning(`Reconnecting to ${name}…`, { id });
-    else if (phase === "lost") toast.error(`Connection to ${name} lost`, { id });
-    else if (phase === "connected" && troubled.current) toast.success(`Reconnected to ${name}`, { id });
+    if (phase === "reconnecting" && !troubled.current) toast.warning(say("peerReconnectingToast", { name }), { id });
+    else if (phase === "lost") toast.error(say("peerLost", { name }), { id });
+    else if (phase === "connected" && troubled.current) toast.success(say("peerReconnected", { name }), { id });
     if (phase === "reconnecting" || phase === "lost") troubled.current = true;
     else if (phase === "connected") troubled.current = false;
   }, [phase, name, peerId]);
@@ -41,7 +42,7 @@ export function usePresenceToasts(
     known.current = now;
     // The first snapshot is who was already here, not news.
     if (!before) return;
-    for (const [id, name] of now) if (!before.has(id)) toast(`${name} joined`, { id: `presence:${id}` });
-    for (const [id, name] of before) if (!now.has(id)) toast(`${name} left`, { id: `presence:${id}` });
+    for (const [id, name] of now) if (!before.has(id)) toast(say("joined", { name }), { id: `presence:${id}` });
+    for (const [id, name] of before) if (!now.has(id)) toast(say("left", { name }), { id: `presence:${id}` });
   }, [participants, ownPeerId]);
 }
