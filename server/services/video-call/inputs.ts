@@ -23,7 +23,8 @@ export const JoinSessionSchema = z.object({
   sessionId: uuid("Session id"),
   grant: GrantSchema.optional(),
 });
-export const PrepareJoinSchema = StudyCallSchema;
+/** Asking for a pre-join grant names the study (the grant is for whichever call runs when the click comes). */
+export const PrepareJoinSchema = z.object({ studyId: uuid("Study id") });
 /** `studyId` is optional: tRPC clients name only the session, REST routes carry the study in the URL. */
 export const SessionCallSchema = z.object({ sessionId: uuid("Session id"), studyId: uuid("Study id").optional() });
 export const SetMediaSchema = SessionCallSchema.extend({

@@ -18,7 +18,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { RedisLink } from "../../cluster/redis.js";
 
 /** How long an unused grant stays valid (the issue allows at most 2 minutes). */
-export const GRANT_TTL_MS = 90_000;
+const GRANT_TTL_MS = 90_000;
 
 const GRANT_PATTERN = /^g[0-9a-f]{32}$/;
 const LOCAL_MAX = 10_000;
@@ -29,7 +29,7 @@ export interface PrejoinGrant {
   expiresAt: number;
 }
 
-export function newGrantToken(): string {
+function newGrantToken(): string {
   return `g${randomBytes(16).toString("hex")}`;
 }
 
