@@ -451,6 +451,10 @@ async function benchApp(browser: Browser) {
     // Steady 4-person call (issue #16 §3): everyone in, each page's main-thread busy time.
     await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
     const steadyCpu = await mainThreadBusy([alice, bob, carol, dave]);
+    // What that busy time is: 10 s of CPU profile of one member's page, after the measured window.
+    const steadyProfiler = await startProfiler(alice);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const steadyProfile = await stopProfiler(steadyProfiler);
     for (const p of [dave, bob, carol, alice]) await leave(p);
     for (const p of Object.values(pages)) await p.context().close();
     const timeline = (all: Record<string, number[]>) =>
@@ -467,6 +471,7 @@ async function benchApp(browser: Browser) {
       fourthJoinerOps: Object.entries(fourthOps).map(([what, samples]) => ({ what, p50: summarize(samples).p50 })),
       fourthJoinerProfiles: profiles,
       steadyCpu,
+      steadyProfile,
     };
   } finally {
     await app.stop();
@@ -886,6 +891,10 @@ async function main() {
     console.log(
       `\nSteady 4-person call, main-thread busy ms per s (CDP TaskDuration, ${STEADY_MS / 1000} s): app pages ${app.steadyCpu.perPage.join(", ")} (mean ${app.steadyCpu.mean}); bare pages ${bareSteady.map((b) => b.perPage.join(", ")).join(" | ")} (mean ${bareBusy}); ratio ${result.verdict.steadyCpuVsBare}× (goal ≤ 1.3×)`,
     );
+    console.log(
+      `\nCPU profile of 10 s of the steady call, Alice's page: ${app.steadyProfile.totalMs} ms of JS; heaviest self time:`,
+    );
+    for (const { fn, selfMs } of app.steadyProfile.top) console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
     console.log("\n4th joiner, what the pages did from click to all frames (p50 per run):");
     for (const { what, p50 } of app.fourthJoinerOps) console.log(`  ${String(p50).padStart(6)}  ${what}`);
     for (const [who, prof] of Object.entries(app.fourthJoinerProfiles ?? {})) {
