@@ -80,7 +80,8 @@ function summarize(samples: number[]): Summary {
 function installProbe(page: Page) {
   // A string, not a function: tsx (esbuild keepNames) wraps named functions in a `__name` helper
   // that does not exist in the page, and the script would die at its first named arrow.
-  return page.addInitScript(PROBE);
+  const noSetParameters = process.env.JOIN_NO_SETPARAMETERS === "1" ? "window.__benchNoSetParameters = true;" : "";
+  return page.addInitScript(noSetParameters + PROBE);
 }
 
 const PROBE = `(() => {
@@ -107,6 +108,9 @@ const PROBE = `(() => {
   timed(window.BaseAudioContext && BaseAudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.AudioContext && AudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.RTCRtpSender && RTCRtpSender.prototype, "setParameters", "setParameters");
+  // JOIN_NO_SETPARAMETERS=1: what a join costs without the bitrate budget's setParameters (a probe, not the app).
+  if (window.__benchNoSetParameters && window.RTCRtpSender)
+    RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
   document.addEventListener("click", (e) => {
     const b = e.target && e.target.closest ? e.target.closest("button") : null;
     if (b && /^(Join|Start) call$/.test(b.textContent || "")) bench.clickAt = performance.now();
@@ -829,6 +833,7 @@ async function main() {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", loadavg: os.loadavg() },
       isolated: process.env.COUP_ISOLATED === "1",
+      noSetParameters: process.env.JOIN_NO_SETPARAMETERS === "1",
       runs: RUNS,
       metric: "click on Join call (or peer.call start) → first decoded remote frame (rVFC), ms",
       baseline: { ...baseline, steadyCpu: bareSteady },
