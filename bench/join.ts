@@ -131,14 +131,17 @@ const PROBE = `(() => {
     armed.add(v);
     v.requestVideoFrameCallback((now) => record(v, now));
   }
-  setInterval(() => {
+  const timer = setInterval(() => {
     for (const v of polled) {
       if (!v.isConnected) polled.delete(v);
       else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
     }
   }, 5);
   // Attributes too: a tile's name can arrive after its <video> (a call that beat the room event).
-  new MutationObserver(() => document.querySelectorAll("video").forEach(watch)).observe(document, {
+  const observer = new MutationObserver(() => document.querySelectorAll("video").forEach(watch));
+  // The probe's own polling must not count as the app's CPU in the steady-call window.
+  bench.stop = () => { clearInterval(timer); observer.disconnect(); };
+  observer.observe(document, {
     childList: true, subtree: true, attributes: true,
   });
 })();`;
@@ -454,6 +457,8 @@ async function benchApp(browser: Browser) {
     daveCold(false);
     // Steady 4-person call (issue #16 §3): everyone in, each page's main-thread busy time.
     await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
+    for (const p of [alice, bob, carol, dave])
+      await p.evaluate(() => (window as unknown as { __bench: { stop(): void } }).__bench.stop());
     const steadyCpu = await mainThreadBusy([alice, bob, carol, dave]);
     // What that busy time is: 10 s of CPU profile of one member's page, after the measured window.
     const steadyProfiler = await startProfiler(alice);
