@@ -129,7 +129,10 @@ export function createPeerServer(opts: {
     };
     ws.emit = ((event: string | symbol, ...args: unknown[]) => {
       if (event !== "message" || state === "open") return emit(event, ...args);
-      if (state === "checking") return (void held.push(args), true);
+      if (state === "checking") {
+        held.push(args);
+        return true;
+      }
       if (!isPeerToPeer(args[0])) return emit(event, ...args);
       held.push(args);
       check();
