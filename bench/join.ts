@@ -80,11 +80,37 @@ function summarize(samples: number[]): Summary {
 function installProbe(page: Page) {
   // A string, not a function: tsx (esbuild keepNames) wraps named functions in a `__name` helper
   // that does not exist in the page, and the script would die at its first named arrow.
-  return page.addInitScript(PROBE);
+  const noSetParameters = process.env.JOIN_NO_SETPARAMETERS === "1" ? "window.__benchNoSetParameters = true;" : "";
+  return page.addInitScript(noSetParameters + PROBE);
 }
 
 const PROBE = `(() => {
-  const bench = (window.__bench = { clickAt: null, frames: {} });
+  const bench = (window.__bench = { clickAt: null, frames: {}, ops: [] });
+  // What the app does during a join (issue #16 §1), as [name, start, duration] since page start:
+  // long tasks, getUserMedia, Web Audio sources, RTCRtpSender.setParameters.
+  const op = (name, start, dur) => bench.ops.push([name, start, dur]);
+  try {
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) op("longtask", e.startTime, e.duration); })
+      .observe({ type: "longtask", buffered: false });
+  } catch {}
+  const timed = (proto, key, name) => {
+    const orig = proto && proto[key];
+    if (typeof orig !== "function") return;
+    proto[key] = function (...args) {
+      const t = performance.now();
+      const r = orig.apply(this, args);
+      if (r && typeof r.then === "function") r.then(() => op(name, t, performance.now() - t), () => op(name, t, performance.now() - t));
+      else op(name, t, performance.now() - t);
+      return r;
+    };
+  };
+  if (navigator.mediaDevices) timed(MediaDevices.prototype, "getUserMedia", "getUserMedia");
+  timed(window.BaseAudioContext && BaseAudioContext.prototype, "createMediaStreamSource", "audio source node");
+  timed(window.AudioContext && AudioContext.prototype, "createMediaStreamSource", "audio source node");
+  timed(window.RTCRtpSender && RTCRtpSender.prototype, "setParameters", "setParameters");
+  // JOIN_NO_SETPARAMETERS=1: what a join costs without the bitrate budget's setParameters (a probe, not the app).
+  if (window.__benchNoSetParameters && window.RTCRtpSender)
+    RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
   document.addEventListener("click", (e) => {
     const b = e.target && e.target.closest ? e.target.closest("button") : null;
     if (b && /^(Join|Start) call$/.test(b.textContent || "")) bench.clickAt = performance.now();
@@ -105,20 +131,39 @@ const PROBE = `(() => {
     armed.add(v);
     v.requestVideoFrameCallback((now) => record(v, now));
   }
-  setInterval(() => {
+  const timer = setInterval(() => {
     for (const v of polled) {
       if (!v.isConnected) polled.delete(v);
       else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
     }
   }, 5);
   // Attributes too: a tile's name can arrive after its <video> (a call that beat the room event).
-  new MutationObserver(() => document.querySelectorAll("video").forEach(watch)).observe(document, {
+  const observer = new MutationObserver(() => document.querySelectorAll("video").forEach(watch));
+  // The probe's own polling must not count as the app's CPU in the steady-call window.
+  bench.stop = () => { clearInterval(timer); observer.disconnect(); };
+  observer.observe(document, {
     childList: true, subtree: true, attributes: true,
   });
 })();`;
 
-async function joinAndWait(page: Page, studyId: string, remotes: string[]): Promise<number> {
+/**
+ * Opens the pre-join screen and clicks Join once the screen is as a user finds it after looking at
+ * their preview: devices up and, when `warm`, the pre-join signaling socket open (coup:signaling-warm).
+ * Cold runs block `videoCall.prepareJoin` (see coldSwitch), so the click does everything after it.
+ */
+async function joinAndWait(
+  page: Page,
+  studyId: string,
+  remotes: string[],
+  warm = true,
+  beforeClick?: () => Promise<unknown>,
+): Promise<number> {
   const join = await openPrejoin(page, studyId);
+  if (warm)
+    await page.waitForFunction(() => performance.getEntriesByName("coup:signaling-warm").length > 0, null, {
+      timeout: 15_000,
+    });
+  await beforeClick?.();
   await join.click();
   const handle = await page
     .waitForFunction(
@@ -190,8 +235,115 @@ function whenAll(byPeer: Record<string, number> | undefined, n: number): number 
   return times.length >= n ? Math.max(...times) : undefined;
 }
 
+/** Per kind, how many of the probe's ops (long tasks, getUserMedia, …) started in [since, since + ms], and their total ms. */
+function opsSince(page: Page, since: number, ms: number): Promise<Record<string, { n: number; ms: number }>> {
+  return page.evaluate(
+    ({ since, ms }) => {
+      const out: Record<string, { n: number; ms: number }> = {};
+      const ops = (window as unknown as { __bench: { ops: Array<[string, number, number]> } }).__bench.ops;
+      for (const [name, start, dur] of ops) {
+        const at = performance.timeOrigin + start - since;
+        if (at < 0 || at > ms) continue;
+        const o = (out[name] ??= { n: 0, ms: 0 });
+        o.n++;
+        o.ms += dur;
+      }
+      return out;
+    },
+    { since, ms },
+  );
+}
+
+/** Cold runs: `videoCall.prepareJoin` answers 503 on pages switched cold, so no pre-join socket opens. */
+const coldPages = new WeakSet<Page>();
+async function coldSwitch(page: Page) {
+  await page.route(/\/api\/trpc\/[^?]*prepareJoin/, (route) =>
+    coldPages.has(page)
+      ? route.fulfill({ status: 503, contentType: "application/json", body: "{}" })
+      : route.continue(),
+  );
+  return (cold: boolean) => (cold ? coldPages.add(page) : coldPages.delete(page));
+}
+
+function addOps(into: Record<string, number[]>, who: string, ops: Record<string, { n: number; ms: number }>) {
+  for (const [name, { n, ms }] of Object.entries(ops)) {
+    (into[`${who}: ${name} (count)`] ??= []).push(n);
+    (into[`${who}: ${name} (ms)`] ??= []).push(ms);
+  }
+}
+
 function prefixed(who: string, steps: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(steps).map(([k, v]) => [`${who}: ${k}`, v]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU: main-thread busy time and profiles (CDP)
+
+const STEADY_MS = Number(process.env.STEADY_MS ?? 30_000);
+
+/**
+ * Each page's renderer main-thread busy time over STEADY_MS (CDP Performance.getMetrics
+ * TaskDuration, seconds of task time), as ms of busy time per second of wall time.
+ */
+async function mainThreadBusy(pages: Page[]): Promise<{ perPage: number[]; mean: number; windowMs: number }> {
+  const sessions = await Promise.all(pages.map((p) => p.context().newCDPSession(p)));
+  await Promise.all(sessions.map((c) => c.send("Performance.enable")));
+  const taskSeconds = async () =>
+    Promise.all(
+      sessions.map(async (c) => {
+        const { metrics } = await c.send("Performance.getMetrics");
+        return metrics.find((m) => m.name === "TaskDuration")?.value ?? NaN;
+      }),
+    );
+  // Let the call settle (bitrate ramp-up, layout) before the window.
+  await new Promise((r) => setTimeout(r, 5_000));
+  const before = await taskSeconds();
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, STEADY_MS));
+  const after = await taskSeconds();
+  const windowMs = Date.now() - t0;
+  const perPage = after.map((a, i) => Math.round(((a - before[i]!) * 1000 * 1000) / windowMs) / 1);
+  await Promise.all(sessions.map((c) => c.detach()));
+  return { perPage, mean: Math.round(perPage.reduce((x, y) => x + y, 0) / perPage.length), windowMs };
+}
+
+interface ProfileSummary {
+  totalMs: number;
+  /** Self time by function (name and script), the heaviest first. */
+  top: Array<{ fn: string; selfMs: number }>;
+}
+
+async function startProfiler(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.send("Profiler.start");
+  return cdp;
+}
+
+async function stopProfiler(cdp: Awaited<ReturnType<typeof startProfiler>>): Promise<ProfileSummary> {
+  const { profile } = await cdp.send("Profiler.stop");
+  await cdp.detach();
+  const self = new Map<string, number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const deltas = profile.timeDeltas ?? [];
+  let total = 0;
+  (profile.samples ?? []).forEach((id, i) => {
+    const node = byId.get(id);
+    const dt = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
+    if (!node) return;
+    const f = node.callFrame;
+    if (f.functionName === "(idle)" || f.functionName === "(program)") return;
+    total += dt;
+    const script = f.url ? f.url.replace(/^.*\/(build|node_modules)\//, "$1/").split("?")[0] : "";
+    const key = `${f.functionName || "(anonymous)"} ${script}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  const top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms * 10) / 10 }));
+  return { totalMs: Math.round(total), top };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,39 +364,73 @@ async function benchApp(browser: Browser) {
     const { alice, bob, carol, dave } = pages as Record<"alice" | "bob" | "carol" | "dave", Page>;
     const studyId = await demoStudyId(alice);
 
-    // Alice starts the call once and stays; Bob joins and leaves RUNS times.
+    // Alice starts the call once and stays; Bob joins and leaves 2 × RUNS times, alternating a
+    // pre-warmed join (the app as shipped) and a cold one (no pre-join grant), so both see the same load.
     await (await openPrejoin(alice, studyId)).click();
     await alice.getByRole("button", { name: "Leave call" }).waitFor();
+    const bobCold = await coldSwitch(bob);
     const two: number[] = [];
+    const twoCold: number[] = [];
     const steps: Record<string, number[]> = {};
-    for (let i = 0; i < RUNS + 1; i++) {
-      const ms = await joinAndWait(bob, studyId, ["Alice"]);
+    for (let i = 0; i < 2 * RUNS + 1; i++) {
+      const cold = i % 2 === 0 && i > 0;
+      bobCold(cold);
+      const ms = await joinAndWait(bob, studyId, ["Alice"], !cold);
       if (i > 0) {
         // the first run warms caches (routes, JIT), not a user-visible cost
-        two.push(ms);
+        (cold ? twoCold : two).push(ms);
         const since = await clickedAt(bob);
-        const marks = {
-          ...prefixed("joiner", await stepsSince(bob, since)),
-          ...prefixed("in call", await stepsSince(alice, since)),
-          "joiner: first remote frame": ms,
-        };
-        for (const [k, v] of Object.entries(marks)) (steps[k] ??= []).push(v);
+        if (!cold) {
+          const marks = {
+            ...prefixed("joiner", await stepsSince(bob, since)),
+            ...prefixed("in call", await stepsSince(alice, since)),
+            "joiner: first remote frame": ms,
+          };
+          for (const [k, v] of Object.entries(marks)) (steps[k] ??= []).push(v);
+        }
       }
-      process.stdout.write(`  2 members run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
+      process.stdout.write(
+        `  2 members run ${i} (${cold ? "cold" : "warm"}): ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`,
+      );
       await leave(bob);
       await waitForCount(alice, studyId, 1);
     }
+    bobCold(false);
 
     // Alice, Bob and Carol stay; Dave joins and leaves RUNS times.
     await joinAndWait(bob, studyId, ["Alice"]);
     await joinAndWait(carol, studyId, ["Alice", "Bob"]);
     const fourth: number[] = [];
+    const fourthCold: number[] = [];
     const fourthSteps: Record<string, number[]> = {};
-    for (let i = 0; i < RUNS + 1; i++) {
-      const ms = await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
-      if (i > 0) {
+    const fourthOps: Record<string, number[]> = {};
+    const daveCold = await coldSwitch(dave);
+    let profiles: Record<string, ProfileSummary> | null = null;
+    for (let i = 0; i < 2 * RUNS + 1; i++) {
+      const cold = i % 2 === 0 && i > 0;
+      daveCold(cold);
+      // The last warm run is profiled (CDP Profiler on the joiner and one answering page).
+      const profiled = !cold && i === 2 * RUNS - 1;
+      let profilers: Array<Awaited<ReturnType<typeof startProfiler>>> = [];
+      const ms = await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"], !cold, async () => {
+        if (profiled) profilers = await Promise.all([dave, alice].map(startProfiler));
+      });
+      if (profiled)
+        profiles = {
+          joiner: await stopProfiler(profilers[0]!),
+          "answering (Alice)": await stopProfiler(profilers[1]!),
+        };
+      if (i > 0 && cold) fourthCold.push(ms);
+      if (i > 0 && !cold) {
         fourth.push(ms);
         const since = await clickedAt(dave);
+        addOps(fourthOps, "joiner", await opsSince(dave, since, ms));
+        for (const [who, p] of [
+          ["Alice", alice],
+          ["Bob", bob],
+          ["Carol", carol],
+        ] as const)
+          addOps(fourthOps, `answering ${who}`, await opsSince(p, since, ms));
         const joiner = await peerStepsSince(dave, since);
         const marks: Record<string, number | undefined> = {
           ...prefixed("joiner", await stepsSince(dave, since)),
@@ -262,11 +448,23 @@ async function benchApp(browser: Browser) {
         for (const k of ["joiner: call-dial", "joiner: call-stream", "joiner: call-ice-connected"]) delete marks[k];
         for (const [k, v] of Object.entries(marks)) if (v !== undefined) (fourthSteps[k] ??= []).push(v);
       }
-      process.stdout.write(`  4th joiner run ${i}: ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`);
+      process.stdout.write(
+        `  4th joiner run ${i} (${cold ? "cold" : "warm"}): ${Math.round(ms)} ms${i === 0 ? " (warm-up, dropped)" : ""}\n`,
+      );
       await leave(dave);
       await waitForCount(alice, studyId, 3);
     }
-    for (const p of [bob, carol, alice]) await leave(p);
+    daveCold(false);
+    // Steady 4-person call (issue #16 §3): everyone in, each page's main-thread busy time.
+    await joinAndWait(dave, studyId, ["Alice", "Bob", "Carol"]);
+    for (const p of [alice, bob, carol, dave])
+      await p.evaluate(() => (window as unknown as { __bench: { stop(): void } }).__bench.stop());
+    const steadyCpu = await mainThreadBusy([alice, bob, carol, dave]);
+    // What that busy time is: 10 s of CPU profile of one member's page, after the measured window.
+    const steadyProfiler = await startProfiler(alice);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const steadyProfile = await stopProfiler(steadyProfiler);
+    for (const p of [dave, bob, carol, alice]) await leave(p);
     for (const p of Object.values(pages)) await p.context().close();
     const timeline = (all: Record<string, number[]>) =>
       Object.entries(all)
@@ -274,9 +472,15 @@ async function benchApp(browser: Browser) {
         .sort((a, b) => a.p50 - b.p50);
     return {
       twoMembers: summarize(two),
+      twoMembersCold: summarize(twoCold),
       fourthJoiner: summarize(fourth),
+      fourthJoinerCold: summarize(fourthCold),
       twoMemberTimeline: timeline(steps),
       fourthJoinerTimeline: timeline(fourthSteps),
+      fourthJoinerOps: Object.entries(fourthOps).map(([what, samples]) => ({ what, p50: summarize(samples).p50 })),
+      fourthJoinerProfiles: profiles,
+      steadyCpu,
+      steadyProfile,
     };
   } finally {
     await app.stop();
@@ -510,6 +714,33 @@ async function benchBareMesh(browser: Browser) {
   return summarize(samples);
 }
 
+/** Four bare PeerJS pages in a full mesh, sending the same media as the app: each page's main-thread busy time. */
+async function benchBareSteady(browser: Browser) {
+  const { server, port } = await startBarePeerServer();
+  const peerOptions = { host: "127.0.0.1", port, path: "/peerjs", key: "peerjs", secure: false, debug: 0 };
+  const pages: Page[] = [];
+  const ids = ["s1", "s2", "s3", "s4"];
+  for (const [i, id] of ids.entries()) {
+    const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.addScriptTag({ content: BARE_MESH });
+    await page.evaluate(([opts, id, earlier]) => window.__mesh.start(opts, id, earlier), [
+      peerOptions,
+      id,
+      ids.slice(0, i),
+    ] as const);
+    pages.push(page);
+  }
+  await Promise.all(
+    pages.map((p) => p.waitForFunction(() => window.__mesh.framesFrom().length === 3, null, { timeout: 30_000 })),
+  );
+  const busy = await mainThreadBusy(pages);
+  for (const p of pages) await p.context().close();
+  await new Promise((r) => server.close(r));
+  return busy;
+}
+
 declare global {
   interface Window {
     __mesh: {
@@ -588,10 +819,16 @@ async function main() {
   try {
     console.log(`Raw PeerJS baseline (${RUNS} runs + warm-up)…`);
     const baseline = { ...(await benchBaseline(browser)), mesh: await benchBareMesh(browser) };
-    console.log(`App (${RUNS} runs + warm-up each)…`);
+    console.log(`Bare PeerJS 4-mesh, steady, main-thread busy time over ${STEADY_MS / 1000} s…`);
+    const bareSteady = [await benchBareSteady(browser)];
+    console.log(`App (${RUNS} warm + ${RUNS} cold runs, interleaved, + warm-up each)…`);
     const app = await benchApp(browser);
+    console.log("Bare PeerJS 4-mesh, steady, again (after the app, so the ratio spans the same machine state)…");
+    bareSteady.push(await benchBareSteady(browser));
+    const bareBusy = Math.round(bareSteady.reduce((a, b) => a + b.mean, 0) / bareSteady.length);
     let chromiumToFirefox: Summary | null = null;
-    if (firefoxInstalled()) {
+    if (process.env.JOIN_FIREFOX === "0") console.log("JOIN_FIREFOX=0: no Chromium → Firefox row");
+    else if (firefoxInstalled()) {
       console.log(`Chromium → Firefox (${RUNS} runs + warm-up)…`);
       chromiumToFirefox = await benchChromiumToFirefox(browser);
     } else console.log("firefox-esr not installed: no Chromium → Firefox row");
@@ -601,9 +838,10 @@ async function main() {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", loadavg: os.loadavg() },
       isolated: process.env.COUP_ISOLATED === "1",
+      noSetParameters: process.env.JOIN_NO_SETPARAMETERS === "1",
       runs: RUNS,
       metric: "click on Join call (or peer.call start) → first decoded remote frame (rVFC), ms",
-      baseline,
+      baseline: { ...baseline, steadyCpu: bareSteady },
       app: { ...app, chromiumToFirefox },
       targets: TARGETS,
       verdict: {
@@ -613,6 +851,10 @@ async function main() {
         fourthJoinerP50Ok: app.fourthJoiner.p50 <= TARGETS.fourthJoinerP50Ms,
         // Not a target of its own: how much of the 4th joiner's time the bare mesh also needs here.
         fourthJoinerVsBareMesh: Number((app.fourthJoiner.p50 / baseline.mesh.p50).toFixed(2)),
+        twoMembersColdVsColdBaseline: Number((app.twoMembersCold.p50 / baseline.cold.p50).toFixed(2)),
+        fourthJoinerColdVsBareMesh: Number((app.fourthJoinerCold.p50 / baseline.mesh.p50).toFixed(2)),
+        /** Steady 4-person call: app page main-thread busy ms/s ÷ bare page's (goal ≤ 1.3). */
+        steadyCpuVsBare: Number((app.steadyCpu.mean / bareBusy).toFixed(2)),
       },
     };
     mkdirSync(path.join(HERE, "results"), { recursive: true });
@@ -641,7 +883,34 @@ async function main() {
         `p50 ≤ ${TARGETS.fourthJoinerP50Ms} ms (${result.verdict.fourthJoinerVsBareMesh}× bare mesh)`,
       ),
     );
+    console.log(
+      row(
+        "app, 2 members, cold (no pre-join)",
+        app.twoMembersCold,
+        `${result.verdict.twoMembersColdVsColdBaseline}× cold baseline`,
+      ),
+    );
+    console.log(
+      row(
+        "app, 4th joiner, cold (no pre-join)",
+        app.fourthJoinerCold,
+        `${result.verdict.fourthJoinerColdVsBareMesh}× bare mesh`,
+      ),
+    );
     if (chromiumToFirefox) console.log(row("app, 2 members, Chromium → Firefox", chromiumToFirefox, ""));
+    console.log(
+      `\nSteady 4-person call, main-thread busy ms per s (CDP TaskDuration, ${STEADY_MS / 1000} s): app pages ${app.steadyCpu.perPage.join(", ")} (mean ${app.steadyCpu.mean}); bare pages ${bareSteady.map((b) => b.perPage.join(", ")).join(" | ")} (mean ${bareBusy}); ratio ${result.verdict.steadyCpuVsBare}× (goal ≤ 1.3×)`,
+    );
+    console.log(
+      `\nCPU profile of 10 s of the steady call, Alice's page: ${app.steadyProfile.totalMs} ms of JS; heaviest self time:`,
+    );
+    for (const { fn, selfMs } of app.steadyProfile.top) console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
+    console.log("\n4th joiner, what the pages did from click to all frames (p50 per run):");
+    for (const { what, p50 } of app.fourthJoinerOps) console.log(`  ${String(p50).padStart(6)}  ${what}`);
+    for (const [who, prof] of Object.entries(app.fourthJoinerProfiles ?? {})) {
+      console.log(`\nCPU profile of one warm 4th join, ${who}: ${prof.totalMs} ms of JS; heaviest self time:`);
+      for (const { fn, selfMs } of prof.top) console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
+    }
     console.log("\n2 members, where the time goes (p50 of each step, ms after the click):");
     for (const { step, p50 } of app.twoMemberTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);
     console.log("\n4th joiner, where the time goes (p50 of each step, ms after the click):");

@@ -3,13 +3,15 @@
  * its SSE subscription); machines never import that client, so tests can fake it.
  */
 import type { JoinedCall } from "./call.contracts";
-import type { LinkState, MediaFlags, RoomEvent, RoomSession } from "./room-protocol";
+import type { LinkState, MediaFlags, PrejoinGrantResult, RoomEvent, RoomSession } from "./room-protocol";
 
 export interface CallApi {
-  /** Join a running session. */
-  join(input: { studyId: string; sessionId: string }): Promise<JoinedCall>;
+  /** A pre-join grant for this study: the pre-join screen opens its signaling socket with it. */
+  prepareJoin(studyId: string): Promise<PrejoinGrantResult>;
+  /** Join a running session; `grant`: the pre-join grant whose socket is open (the join may consume it). */
+  join(input: { studyId: string; sessionId: string; grant?: string }): Promise<JoinedCall>;
   /** Join the study's running session, starting one first if none is running. */
-  joinOrStart(studyId: string): Promise<JoinedCall>;
+  joinOrStart(studyId: string, grant?: string): Promise<JoinedCall>;
   leave(input: { studyId?: string; sessionId: string }): Promise<void>;
   setMedia(input: { sessionId: string; speaking: boolean } & MediaFlags): Promise<void>;
   heartbeat(input: { sessionId: string }): Promise<void>;

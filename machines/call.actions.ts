@@ -71,6 +71,26 @@ export const callActionsSetup = rosterSetup.extend({
     }),
     storeHand: assign({ handRaisedAt: ({ event }) => outputOf<{ handRaisedAt: string | null }>(event).handRaisedAt }),
     clearHand: assign({ handRaisedAt: null }),
+    /** Pre-join warm-up (`warmUp`): the socket on offer, which the click joins with. */
+    storeWarm: assign({
+      warm: ({ event }) => {
+        assertEvent(event, "WARM.READY");
+        return event.warm;
+      },
+    }),
+    forgetWarm: assign({ warm: null }),
+    /** Join clicked: the warm-up keeps the socket it offered and stops renewing. */
+    holdWarm: sendTo("warmUp", { type: "WARM.HOLD" }),
+    /** The join answered: its participation took the warm socket over, or it went cold and the socket goes. */
+    settleWarm: enqueueActions(({ context, enqueue }) => {
+      const tookOver = !!context.join?.warm && context.warm !== null;
+      enqueue.sendTo("warmUp", { type: tookOver ? "WARM.HAND_OVER" : "WARM.STOP" });
+      if (!tookOver) enqueue.assign({ warm: null });
+    }),
+    dropWarm: enqueueActions(({ enqueue }) => {
+      enqueue.sendTo("warmUp", { type: "WARM.STOP" });
+      enqueue.assign({ warm: null });
+    }),
     storeJoinError: assign({
       joinError: ({ event }) => ("error" in event ? toJoinError(event.error) : null),
     }),

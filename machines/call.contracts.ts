@@ -31,6 +31,8 @@ export interface JoinCallInput {
   studyId: string;
   /** Null: start the study's session if none is running, else join the running one. */
   sessionId: string | null;
+  /** The pre-join grant whose socket is open (`warmUp`), if any. */
+  grant?: string | null;
 }
 
 export interface SignalingInput {
@@ -38,7 +40,28 @@ export interface SignalingInput {
   iceServers: IceServer[];
   /** "relay" forces every call through TURN (server config ICE_TRANSPORT_POLICY). */
   iceTransportPolicy: "all" | "relay";
+  /** The pre-join socket the join consumed the grant of: adopt it instead of opening one. */
+  warm?: SignalingHandle | null;
 }
+
+export interface WarmUpInput {
+  studyId: string;
+}
+
+/** An open pre-join signaling socket and the grant it was opened with. */
+export interface WarmSignaling {
+  grant: string;
+  handle: SignalingHandle;
+}
+
+/** From the warm-up: a (renewed) socket is open, or the one offered is gone. */
+export type WarmUpEvent = { type: "WARM.READY"; warm: WarmSignaling } | { type: "WARM.LOST" };
+
+/**
+ * To the warm-up: HOLD (Join clicked: keep the offered socket, stop renewing), HAND_OVER (the
+ * join consumed its grant: the socket is the signaling actor's now), STOP (let everything go).
+ */
+export type WarmUpCommand = { type: "WARM.HOLD" } | { type: "WARM.HAND_OVER" } | { type: "WARM.STOP" };
 
 export type SignalingEvent =
   | { type: "SIGNALING.OPEN"; handle: SignalingHandle }

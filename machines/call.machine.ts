@@ -152,6 +152,7 @@ export const callMachine = machineSetup.createMachine({
     mediaError: null,
     joinError: null,
     join: null,
+    warm: null,
     signaling: null,
     signalingAttempt: 0,
     signalingFailedSince: null,
@@ -167,9 +168,15 @@ export const callMachine = machineSetup.createMachine({
     endReason: null,
     handRaisedAt: null,
   }),
-  // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
-  // page navigating away) always turns the camera light off.
-  invoke: { src: "localTracks", id: "tracks" },
+  invoke: [
+    // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
+    // page navigating away) always turns the camera light off.
+    { src: "localTracks", id: "tracks" },
+    // Opens the signaling socket on a pre-join grant while the user looks at the pre-join screen,
+    // so the click only needs the join request; lives as long as the machine so the socket it
+    // offered survives from the click to the signaling actor that adopts it (HOLD, HAND_OVER, STOP).
+    { src: "warmUp", id: "warmUp", input: ({ context }) => ({ studyId: context.studyId }) },
+  ],
   on: {
     /**
      * A link report is advisory, and the server refuses one about someone who has just left (their
@@ -184,7 +191,9 @@ export const callMachine = machineSetup.createMachine({
     prejoin: {
       initial: "start",
       on: {
-        JOIN: { target: "joining", actions: "rememberSession" },
+        JOIN: { target: "joining", actions: ["rememberSession", "holdWarm"] },
+        "WARM.READY": { actions: "storeWarm" },
+        "WARM.LOST": { actions: "forgetWarm" },
         LEAVE: leaveNow,
         RETRY_DEVICES: { target: ".requestingDevices", actions: "releaseLocalMedia" },
         SELECT_DEVICE: { target: ".requestingDevices", actions: ["selectDevice", "releaseLocalMedia"] },
@@ -264,9 +273,13 @@ export const callMachine = machineSetup.createMachine({
     joining: {
       invoke: {
         src: "joinCall",
-        input: ({ context }) => ({ studyId: context.studyId, sessionId: context.sessionId }),
-        onDone: { target: "inCall", actions: "storeJoin" },
-        onError: { target: "joinFailed", actions: "storeJoinError" },
+        input: ({ context }) => ({
+          studyId: context.studyId,
+          sessionId: context.sessionId,
+          ...(context.warm ? { grant: context.warm.grant } : {}),
+        }),
+        onDone: { target: "inCall", actions: ["storeJoin", "settleWarm"] },
+        onError: { target: "joinFailed", actions: ["storeJoinError", "dropWarm"] },
       },
       on: { LEAVE: leaveNow },
     },
@@ -289,6 +302,7 @@ export const callMachine = machineSetup.createMachine({
           peerId: context.join?.peerId ?? "",
           iceServers: context.join?.iceServers ?? [],
           iceTransportPolicy: context.join?.iceTransportPolicy ?? "all",
+          warm: context.join?.warm ? (context.warm?.handle ?? null) : null,
         }),
       },
       on: {

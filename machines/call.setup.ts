@@ -22,6 +22,10 @@ import type {
   SignalingCommand,
   SignalingEvent,
   SignalingInput,
+  WarmSignaling,
+  WarmUpCommand,
+  WarmUpEvent,
+  WarmUpInput,
   WatchTrackInput,
 } from "./call.contracts";
 import { type JoinError, type MediaError, type MediaErrorReason, toMediaError } from "./errors";
@@ -56,6 +60,7 @@ export type CallEvent =
   /** Our own speaking detector changed its mind (feeds the "Lower your hand?" prompt). */
   | { type: "SELF.SPEAKING"; speaking: boolean }
   | SignalingEvent
+  | WarmUpEvent
   | RoomFeedEvent
   | HeartbeatEvent
   | PeerParentEvent;
@@ -85,6 +90,8 @@ export interface CallContext {
   mediaError: MediaError | null;
   joinError: JoinError | null;
   join: JoinedCall | null;
+  /** The pre-join socket on offer (see `warmUp`); the click joins with its grant. */
+  warm: WarmSignaling | null;
   signaling: SignalingHandle | null;
   signalingAttempt: number;
   signalingFailedSince: number | null;
@@ -150,6 +157,8 @@ export const callSetup = setup({
     localTracks: missingCallback<LocalTracksCommand, void>("localTracks"),
     joinCall: missing<JoinedCall, JoinCallInput>("joinCall"),
     signaling: missingCallback<SignalingCommand, SignalingInput>("signaling"),
+    /** Pre-join: a grant and an open signaling socket, renewed until the click (none in tests unless provided). */
+    warmUp: missingCallback<WarmUpCommand, WarmUpInput>("warmUp"),
     roomEvents: missingCallback<EventObject, SessionRef>("roomEvents"),
     // Receives HeartbeatCommand; typed loosely so a fake that ignores commands fits too.
     heartbeat: missingCallback<EventObject, SessionRef>("heartbeat"),

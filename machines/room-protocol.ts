@@ -82,4 +82,15 @@ export interface JoinResult {
   iceServers: IceServer[];
   /** RTCConfiguration.iceTransportPolicy for every call; "relay" forces TURN. Absent means "all". */
   iceTransportPolicy?: "all" | "relay";
+  /** The join consumed the pre-join grant it carried: the browser's pre-join socket is this participation's. */
+  warm?: boolean;
+}
+
+/** `videoCall.prepareJoin`: a pre-join grant (opaque; the PeerJS id of the pre-join socket) and ICE servers. */
+export interface PrejoinGrantResult {
+  grant: string;
+  /** ISO timestamp. */
+  expiresAt: string;
+  iceServers: IceServer[];
+  iceTransportPolicy: "all" | "relay";
 }

@@ -1,17 +1,27 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ExpressPeerServer } from "peer";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { SignalingRelay } from "./cluster/signaling.js";
 import type { Logger } from "./logger.js";
 
 export const PEER_MOUNT = "/peerjs";
 /** PeerJS clients append "/peerjs" to the configured path for the signaling socket. */
 export const PEER_SOCKET_PATH = `${PEER_MOUNT}/peerjs`;
+/** How long a pre-join socket may stay open without its join (a grant lives 90 s; the browser renews at 60 s). */
+const PREJOIN_SOCKET_MS = 120_000;
+/** The PeerJS message types that go from one peer to another; a pre-join socket may send none before its join. */
+const PEER_TO_PEER = new Set(["OFFER", "ANSWER", "CANDIDATE", "LEAVE", "EXPIRE"]);
 
 export interface PeerHooks {
-  /** May this logged-in user register this peer id? Only the owner of an open participation may. */
-  authorize(userId: string, peerId: string): Promise<boolean>;
+  /**
+   * May this logged-in user open a socket with this id, and under which peer id? The owner of an
+   * open participation may use its peer id; an ACTIVE member may use their unused pre-join grant,
+   * whose socket is registered under the peer id its join will get (`joined: false` until then).
+   */
+  admit(userId: string, requestedId: string): Promise<{ peerId: string; joined: boolean } | null>;
+  /** Whether a pre-join socket's participation is open now. */
+  joined(userId: string, peerId: string): Promise<boolean>;
   /** The live login session the upgrade's cookie names, if any. */
   sessionFromCookie(cookie: string | undefined): Promise<{ id: string; userId: string } | null>;
   /** Calls back once when that login session ends; returns an unsubscribe. */
@@ -61,18 +71,23 @@ export function createPeerServer(opts: {
     // Cookies ride along on WebSocket upgrades from any page; only our own pages may open one.
     if (!sameOrigin(req)) return refuseUpgrade(socket, 403, "Forbidden");
     const url = new URL(req.url ?? "/", "http://localhost");
-    const peerId = url.searchParams.get("id") ?? "";
+    const requestedId = url.searchParams.get("id") ?? "";
     let session: { id: string; userId: string } | null = null;
+    let admitted: { peerId: string; joined: boolean } | null = null;
     try {
       session = await opts.hooks.sessionFromCookie(req.headers.cookie);
-      const ok = !!session && peerId.length > 0 && peerId.length <= 64;
-      if (!ok || !(await opts.hooks.authorize(session!.userId, peerId))) session = null;
+      const ok = !!session && requestedId.length > 0 && requestedId.length <= 64;
+      if (ok) admitted = await opts.hooks.admit(session!.userId, requestedId);
     } catch (err) {
-      session = null;
+      admitted = null;
       opts.log.warn({ err }, "peer upgrade check failed");
     }
-    if (!session || !wss) return refuseUpgrade(socket, 401, "Unauthorized");
-    const { id: sessionId } = session;
+    if (!session || !admitted || !wss) return refuseUpgrade(socket, 401, "Unauthorized");
+    const { id: sessionId, userId } = session;
+    const { peerId, joined } = admitted;
+    // PeerServer registers the socket under the id in the URL: a grant's socket gets its peer id.
+    url.searchParams.set("id", peerId);
+    req.url = `${url.pathname}${url.search}`;
     const server = wss;
     server.handleUpgrade(req, socket, head, (ws) => {
       // A logged-out browser keeps no signaling socket and no seat in the call.
@@ -84,8 +99,54 @@ export function createPeerServer(opts: {
       });
       ws.once("close", stop);
       opts.relay?.attach(peerId, ws);
+      if (!joined) holdUntilJoined(ws, () => opts.hooks.joined(userId, peerId));
       server.emit("connection", ws, req);
     });
+  }
+
+  /**
+   * A pre-join socket may not signal anyone until its join has opened the participation (on any
+   * instance): its first peer-to-peer message waits for that check, later ones queue behind it in
+   * order. A socket that signals without having joined, or outlives its grant unjoined, is closed.
+   */
+  function holdUntilJoined(ws: WebSocket, isJoined: () => Promise<boolean>) {
+    let state: "waiting" | "checking" | "open" = "waiting";
+    const held: unknown[][] = [];
+    const emit = ws.emit.bind(ws) as (event: string | symbol, ...args: unknown[]) => boolean;
+    const check = () => {
+      state = "checking";
+      isJoined().then(
+        (ok) => {
+          if (!ok) return ws.close(1008, "Join the call first");
+          state = "open";
+          for (const args of held.splice(0)) emit("message", ...args);
+        },
+        (err: unknown) => {
+          opts.log.warn({ err }, "pre-join socket check failed");
+          ws.close(1011, "Try again");
+        },
+      );
+    };
+    ws.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event !== "message" || state === "open") return emit(event, ...args);
+      if (state === "checking") {
+        held.push(args);
+        return true;
+      }
+      if (!isPeerToPeer(args[0])) return emit(event, ...args);
+      held.push(args);
+      check();
+      return true;
+    }) as typeof ws.emit;
+    const expiry = setTimeout(() => {
+      if (state === "waiting")
+        isJoined().then(
+          (ok) => (ok ? void (state = "open") : ws.close(1008, "Pre-join grant expired")),
+          () => ws.close(1011, "Try again"),
+        );
+    }, PREJOIN_SOCKET_MS);
+    expiry.unref();
+    ws.once("close", () => clearTimeout(expiry));
   }
 
   function close() {
@@ -99,6 +160,16 @@ export function createPeerServer(opts: {
 export function refuseUpgrade(socket: Duplex, status: number, text: string) {
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
+}
+
+function isPeerToPeer(data: unknown): boolean {
+  try {
+    const text = Buffer.isBuffer(data) ? data.toString("utf8") : typeof data === "string" ? data : "";
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+    return typeof type === "string" && PEER_TO_PEER.has(type);
+  } catch {
+    return false;
+  }
 }
 
 function sameOrigin(req: IncomingMessage): boolean {

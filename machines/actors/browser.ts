@@ -4,7 +4,8 @@
  *
  *   const machine = callMachine.provide({ actors: createBrowserCallActors({ api, peerServer }) });
  */
-import Peer, { type MediaConnection } from "peerjs";
+import type Peer from "peerjs";
+import type { MediaConnection } from "peerjs";
 import { fromCallback, fromPromise, type EventObject } from "xstate";
 import type { CallApi } from "../call-api";
 import type {
@@ -27,14 +28,9 @@ import { sameBudget, type SenderBudget } from "../quality";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 import { sharedInboundSilenceWatcher } from "./inbound-silence";
 import { mark } from "./marks";
+import { openPeer, type PeerServerOptions } from "./peer-socket";
 import { createServerActors } from "./server";
-
-interface PeerServerOptions {
-  host: string;
-  port: number;
-  path: string;
-  secure: boolean;
-}
+import { createWarmUp } from "./warm-up";
 
 export interface BrowserCallDeps {
   api: CallApi;
@@ -189,17 +185,11 @@ const localTracks = fromCallback<LocalTracksCommand, void>(({ receive }) => {
 function createSignaling(server: PeerServerOptions) {
   return fromCallback<SignalingCommand, SignalingInput>(({ input, sendBack, receive }) => {
     const send = (e: SignalingEvent) => sendBack(e);
-    mark("signaling-connect");
-    // Always our own PeerServer: never fall back to the peerjs.com cloud defaults.
-    const peer = new Peer(input.peerId, {
-      host: server.host,
-      port: server.port,
-      path: server.path,
-      secure: server.secure,
-      key: "peerjs",
-      debug: 0,
-      config: { iceServers: input.iceServers, iceTransportPolicy: input.iceTransportPolicy },
-    });
+    // The pre-join socket the join took over (warm-up.ts), unless it died since: then dial cold.
+    const warm = input.warm ? fromHandle<Peer>(input.warm) : null;
+    const adopted = warm && !warm.destroyed ? warm : null;
+    if (!adopted) mark("signaling-connect");
+    const peer = adopted ?? openPeer(server, input.peerId, input.iceServers, input.iceTransportPolicy);
     const handle = toSignalingHandle(peer);
     peer.on("open", () => {
       mark("signaling-open");
@@ -223,6 +213,16 @@ function createSignaling(server: PeerServerOptions) {
     receive((command) => {
       if (command.type === "RECONNECT" && peer.disconnected && !peer.destroyed) peer.reconnect();
     });
+    if (adopted) {
+      // Already open: the machine hears it as if it had just opened. (PeerJS re-registers a
+      // disconnected one under its grant id, which the server maps to this participation.)
+      if (adopted.open) {
+        mark("signaling-open");
+        queueMicrotask(() => {
+          if (!peer.destroyed) send({ type: "SIGNALING.OPEN", handle });
+        });
+      } else if (adopted.disconnected) adopted.reconnect();
+    }
     return () => peer.destroy();
   });
 }
@@ -474,6 +474,7 @@ function createBrowserCallActors(deps: BrowserCallDeps) {
     localTracks,
     ...createServerActors(deps.api, deps.heartbeatIntervalMs ?? 15_000),
     signaling: createSignaling(deps.peerServer),
+    warmUp: createWarmUp(deps.api, (grant, ice, policy) => openPeer(deps.peerServer, grant, ice, policy)),
     peer: peerMachine.provide({ actors: calls }),
   };
 }

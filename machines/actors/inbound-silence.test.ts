@@ -99,3 +99,27 @@ describe("inbound silence watcher", () => {
     setIntervalSpy.mockRestore();
   });
 });
+
+describe("inbound silence watcher reads", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("only the audio receivers (a synchronous read that waits for WebRTC's thread)", () => {
+    const reads = { audio: 0, video: 0 };
+    const receiver = (kind: "audio" | "video") => ({
+      track: { kind },
+      getSynchronizationSources: () => {
+        reads[kind]++;
+        return [{ timestamp: 1 }];
+      },
+    });
+    const pc = { getReceivers: () => [receiver("audio"), receiver("video")] };
+    const stop = createInboundSilenceWatcher({ silenceMs: 1_000, pollMs: 200 }).watch(
+      () => pc,
+      () => {},
+    );
+    vi.advanceTimersByTime(1_000);
+    stop();
+    expect(reads).toEqual({ audio: 5, video: 0 });
+  });
+});

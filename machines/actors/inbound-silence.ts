@@ -7,8 +7,11 @@
  * path was down in both directions.
  *
  * The detector is pure (fed a "last packet seen" value and the current time) so it is tested in
- * Node; the watcher feeds it from RTCRtpReceiver.getSynchronizationSources(), which is a
- * cheap synchronous read, unlike getStats().
+ * Node; the watcher feeds it from RTCRtpReceiver.getSynchronizationSources() of the audio
+ * receivers only. That read is synchronous and, in Chromium, waits for WebRTC's worker thread: in
+ * `bench:join` (issue #16 §1) asking every receiver five times a second cost an answering page
+ * ~205 ms of main thread during one 4th join on a loaded machine. Audio alone says the same thing
+ * (its packets come every 20 ms, muted or not) for half the calls.
  */
 
 import { createPolledSet } from "./polled-set";
@@ -42,7 +45,12 @@ export function createSilenceDetector(silenceMs: number = INBOUND_SILENCE_MS): S
 
 interface ReceiverLike {
   getSynchronizationSources(): { timestamp: number }[];
+  /** Absent in fakes: such a receiver is read. */
+  readonly track?: { kind: string } | null;
 }
+
+/** Audio packets come every 20 ms from both ends of a call: they alone tell a silence. */
+const audioOnly = (r: ReceiverLike) => !r.track || r.track.kind === "audio";
 
 /** Newest packet time over all of a connection's receivers (audio and video). */
 export function latestPacketTime(receivers: readonly ReceiverLike[]): number | null {
@@ -82,7 +90,7 @@ export function createInboundSilenceWatcher({
       if (!connection) continue;
       let latest: number | null;
       try {
-        latest = latestPacketTime(connection.getReceivers());
+        latest = latestPacketTime(connection.getReceivers().filter(audioOnly));
       } catch {
         continue; // closed connection; its owner unwatches it
       }

@@ -20,6 +20,7 @@ function run(logic: AnyActorLogic, input: unknown) {
 function fakeApi(overrides: Partial<CallApi> = {}): CallApi {
   const unused = () => Promise.reject(new Error("not used"));
   return {
+    prepareJoin: unused,
     join: unused,
     joinOrStart: unused,
     leave: unused,

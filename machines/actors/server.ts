@@ -39,9 +39,10 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
     joinCall: fromPromise<JoinedCall, JoinCallInput>(async ({ input }) => {
       mark("join-request");
       try {
+        const grant = input.grant ?? undefined;
         if (input.sessionId) {
           try {
-            const joined = await api.join({ studyId: input.studyId, sessionId: input.sessionId });
+            const joined = await api.join({ studyId: input.studyId, sessionId: input.sessionId, grant });
             mark("join-response");
             return joined;
           } catch (error) {
@@ -49,7 +50,7 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
             if (joinErrorCode(error) !== "BAD_REQUEST") throw error;
           }
         }
-        const joined = await api.joinOrStart(input.studyId);
+        const joined = await api.joinOrStart(input.studyId, grant);
         mark("join-response");
         return joined;
       } catch (error) {

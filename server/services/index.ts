@@ -90,6 +90,7 @@ export function createServices(
     now: options.now,
     log,
     cluster: cluster ?? undefined,
+    grantSecret: config.SESSION_SECRET,
   });
   const chat = new ChatService({
     sequelize,

@@ -203,6 +203,36 @@ describe("cluster: two instances behind one Redis", () => {
     sb.close();
   });
 
+  it("a pre-join grant issued on A opens a socket on B, is consumed by a join on A, and signals at once", async () => {
+    const { study, alice, bob } = await room();
+    const { session } = await client(A.url, alice.cookie).videoCall.start.mutate({ studyId: study.id });
+    const a = await client(A.url, alice.cookie).videoCall.join.mutate({ studyId: study.id, sessionId: session.id });
+    const sa = await peerSocket(A.url, alice.cookie, a.peerId);
+    const { grant } = await client(A.url, bob.cookie).videoCall.prepareJoin.mutate({ studyId: study.id });
+    const sb = await peerSocket(B.url, bob.cookie, grant);
+    expect(sb.messages[0]).toMatchObject({ type: "OPEN" });
+    expect(await VideoCallParticipant.count({ where: { userId: bob.user.id } })).toBe(0);
+    const b = await client(A.url, bob.cookie).videoCall.join.mutate({
+      studyId: study.id,
+      sessionId: session.id,
+      grant,
+    });
+    expect(b.warm).toBe(true);
+    expect(B.services.cluster!.registry.isLocal(b.peerId)).toBe(true);
+    sb.send({ type: "OFFER", dst: a.peerId, payload: { sdp: "offer" } });
+    await sa.until((m) => m.some((x) => x.type === "OFFER"), "Bob's offer on A");
+    expect(sa.messages.find((m) => m.type === "OFFER")).toMatchObject({ src: b.peerId });
+    // Used once, on any instance.
+    const again = await client(B.url, bob.cookie).videoCall.join.mutate({
+      studyId: study.id,
+      sessionId: session.id,
+      grant,
+    });
+    expect(again.warm).toBe(false);
+    sa.close();
+    sb.close();
+  });
+
   it("a message for a peer that is nowhere expires as PeerJS does", async () => {
     const { study, alice } = await room();
     const { session } = await client(A.url, alice.cookie).videoCall.start.mutate({ studyId: study.id });

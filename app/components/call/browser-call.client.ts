@@ -5,15 +5,16 @@ import { trpc } from "~/utils/trpc";
 /** CallApi over our tRPC client: the only place the call machine meets the network API. */
 function createTrpcCallApi(): CallApi {
   const api = trpc().videoCall;
-  const join = async (studyId: string, sessionId: string) => {
-    const res = await api.join.mutate({ studyId, sessionId });
+  const join = async (studyId: string, sessionId: string, grant: string | undefined) => {
+    const res = await api.join.mutate({ studyId, sessionId, grant });
     return { ...res, sessionId };
   };
   return {
-    join: ({ studyId, sessionId }) => join(studyId, sessionId),
-    async joinOrStart(studyId) {
+    prepareJoin: (studyId) => api.prepareJoin.mutate({ studyId }),
+    join: ({ studyId, sessionId, grant }) => join(studyId, sessionId, grant),
+    async joinOrStart(studyId, grant) {
       const { session } = await api.start.mutate({ studyId });
-      return join(studyId, session.id);
+      return join(studyId, session.id, grant);
     },
     async leave({ sessionId }) {
       await api.leave.mutate({ sessionId });

@@ -15,8 +15,16 @@ export const PeerIdSchema = z
   .regex(/^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/, "Peer id contains characters PeerJS doesn't allow");
 
 export const StudyCallSchema = z.object({ studyId: uuid("Study id") });
-/** Joining names the study and the session (machines/ has its own client-side `JoinCallInput`). */
-export const JoinSessionSchema = z.object({ studyId: uuid("Study id"), sessionId: uuid("Session id") });
+/** A pre-join grant token (./prejoin-grants.ts). */
+const GrantSchema = z.string("grant must be a string").regex(/^g[0-9a-f]{32}$/, "grant is not a pre-join grant");
+/** Joining names the study and the session, and may carry the pre-join grant whose socket is already open. */
+export const JoinSessionSchema = z.object({
+  studyId: uuid("Study id"),
+  sessionId: uuid("Session id"),
+  grant: GrantSchema.optional(),
+});
+/** Asking for a pre-join grant names the study (the grant is for whichever call runs when the click comes). */
+export const PrepareJoinSchema = z.object({ studyId: uuid("Study id") });
 /** `studyId` is optional: tRPC clients name only the session, REST routes carry the study in the URL. */
 export const SessionCallSchema = z.object({ sessionId: uuid("Session id"), studyId: uuid("Study id").optional() });
 export const SetMediaSchema = SessionCallSchema.extend({
@@ -49,6 +57,7 @@ export const WatchSchema = z.object({
 
 export type StudyCallRequest = z.output<typeof StudyCallSchema>;
 export type JoinSessionRequest = z.output<typeof JoinSessionSchema>;
+export type PrepareJoinRequest = z.output<typeof PrepareJoinSchema>;
 export type SessionCallRequest = z.output<typeof SessionCallSchema>;
 export type SetMediaRequest = z.output<typeof SetMediaSchema>;
 export type SetHandRequest = z.output<typeof SetHandSchema>;

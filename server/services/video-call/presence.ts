@@ -8,13 +8,24 @@ import type { LeaveReason } from "../../../db/models/index.js";
 import type { PeerRegistry } from "../../cluster/registry.js";
 import type { RedisLink } from "../../cluster/redis.js";
 import type { Config } from "../../config.js";
+import { setBounded } from "../../bounded-map.js";
 import type { Logger } from "../../logger.js";
 import { PeerIdSchema } from "./inputs.js";
 import type { CallQueries, ClosedParticipation, ParticipationRef } from "./queries.js";
 
 /** How the PeerServer asks the call domain who may register a peer id, and reports sockets coming and going. */
 export interface PeerAccess {
+  /** May this user register this (participation's) peer id? */
   authorize(userId: string, peerId: string): Promise<boolean>;
+  /**
+   * The upgrade's check for the id a socket asks for: a participation's peer id, or a pre-join
+   * grant (./prejoin-grants.ts). Answers the peer id to register the socket under, and whether its
+   * participation is open yet (`joined: false`: a pre-join socket, whose signaling waits for the
+   * join); null refuses the socket.
+   */
+  admit(userId: string, requestedId: string): Promise<{ peerId: string; joined: boolean } | null>;
+  /** Whether a pre-join socket's participation has been opened by now (by a join on any instance). */
+  joined(userId: string, peerId: string): Promise<boolean>;
   onConnect(peerId: string): void;
   onDisconnect(peerId: string): void;
 }
@@ -37,6 +48,8 @@ export interface PresenceDeps {
   cluster?: { redis: RedisLink; registry: PeerRegistry };
 }
 
+const JOINED_HERE_MAX = 1_000;
+
 const latest = (a: Date, b: Date) => (a.getTime() >= b.getTime() ? a : b);
 
 export class Presence {
@@ -44,6 +57,8 @@ export class Presence {
   private readonly dropTimers = new Map<string, NodeJS.Timeout>();
   /** Peer ids with a live PeerServer socket: that socket is proof of presence for the sweeper. */
   private readonly connectedPeers = new Set<string>();
+  /** Peer ids a pre-join grant's join opened in this process: their sockets' first message needs no query. */
+  private readonly joinedHere = new Map<string, true>();
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
   private stopped = false;
@@ -51,6 +66,9 @@ export class Presence {
   constructor(private readonly deps: PresenceDeps) {
     this.peerAccess = {
       authorize: (userId, peerId) => this.authorize(userId, peerId),
+      // The service completes these two with its grants (service.ts); alone, only peer ids exist.
+      admit: async (userId, peerId) => ((await this.authorize(userId, peerId)) ? { peerId, joined: true } : null),
+      joined: (userId, peerId) => this.joined(userId, peerId),
       onConnect: (peerId) => {
         this.connectedPeers.add(peerId);
         this.forget(peerId);
@@ -149,7 +167,17 @@ export class Presence {
     return this.dropTimers.size;
   }
 
-  private async authorize(userId: string, rawPeerId: string): Promise<boolean> {
+  /** A join in this process opened the participation of a pre-join socket's peer id. */
+  markJoined(peerId: string): void {
+    setBounded(this.joinedHere, peerId, true, JOINED_HERE_MAX);
+  }
+
+  async joined(userId: string, peerId: string): Promise<boolean> {
+    if (this.joinedHere.delete(peerId)) return true;
+    return this.authorize(userId, peerId);
+  }
+
+  async authorize(userId: string, rawPeerId: string): Promise<boolean> {
     const peer = PeerIdSchema.safeParse(rawPeerId);
     if (!peer.success || !z.uuid().safeParse(userId).success) return false;
     return this.deps.queries.claimPeer(userId, peer.data, this.deps.now());

@@ -12,6 +12,7 @@ import type {
   IceServer,
   JoinResult,
   LinkState,
+  PrejoinGrantResult,
   RoomParticipant,
   RoomSession,
 } from "../../../machines/room-protocol.js";
@@ -32,6 +33,7 @@ import type {
   CallRecordRequest,
   HistoryRequest,
   JoinSessionRequest,
+  PrepareJoinRequest,
   LinkReportRequest,
   SessionCallRequest,
   SetHandRequest,
@@ -39,6 +41,7 @@ import type {
   StudyCallRequest,
   WatchRequest,
 } from "./inputs.js";
+import { LocalGrantStore, PrejoinGrants, RedisGrantStore, isGrantToken } from "./prejoin-grants.js";
 import { Presence, type PeerAccess } from "./presence.js";
 import { CallQueries, type ClosedParticipation, type ParticipationRef } from "./queries.js";
 import { RoomSnapshots } from "./snapshots.js";
@@ -73,6 +76,8 @@ export interface VideoCallDeps {
   log?: Pick<Logger, "warn" | "error">;
   /** Set when this is one of several instances sharing Redis. */
   cluster?: { redis: RedisLink; registry: PeerRegistry };
+  /** Derives pre-join grants' peer ids; must be the same on every instance (SESSION_SECRET). Random when unset. */
+  grantSecret?: string;
 }
 
 interface SessionAccess {
@@ -98,6 +103,7 @@ export class VideoCallService {
   private readonly queries: CallQueries;
   private readonly snapshots: RoomSnapshots;
   private readonly presence: Presence;
+  private readonly grants: PrejoinGrants;
   /** A session's study never changes, so it is looked up once. */
   private readonly sessionStudies = new Map<string, string>();
 
@@ -117,7 +123,12 @@ export class VideoCallService {
         this.publish(studyId, { type: "session-ended", sessionId, endedAt: endedAt.toISOString() });
       },
     });
-    this.peerAccess = this.presence.peerAccess;
+    this.grants = new PrejoinGrants(
+      deps.cluster ? new RedisGrantStore(deps.cluster.redis) : new LocalGrantStore(),
+      deps.grantSecret ?? randomBytes(32).toString("hex"),
+      () => this.now().getTime(),
+    );
+    this.peerAccess = { ...this.presence.peerAccess, admit: (userId, id) => this.admitSocket(userId, id) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -189,13 +200,32 @@ export class VideoCallService {
   }
 
   /**
-   * Opens a participation with a fresh peer id (video_call_join). An open participation of the
+   * A pre-join grant: lets the pre-join screen open its signaling socket and fetch ICE servers
+   * before the click. Writes no call record; an unused grant just expires.
+   */
+  async prepareJoin(userId: string, { studyId }: PrepareJoinRequest): Promise<PrejoinGrantResult> {
+    await this.requireMember(userId, studyId);
+    const { grant, expiresAt } = await this.grants.issue(userId, studyId);
+    return {
+      grant,
+      expiresAt: new Date(expiresAt).toISOString(),
+      iceServers: this.iceServers(userId),
+      iceTransportPolicy: this.deps.config.ICE_TRANSPORT_POLICY,
+    };
+  }
+
+  /**
+   * Opens a participation with a fresh peer id (video_call_join), or with the peer id of the
+   * caller's pre-join grant for this study, which it consumes (`warm: true`: the browser's
+   * pre-join socket already carries this participation). A grant that is not the caller's, is
+   * used, expired or for another study is ignored: the join goes ahead cold. An open participation of the
    * same person in this session (a reload) is closed as LEFT first, so one person is never in the
    * call twice.
    */
-  async join(userId: string, { studyId, sessionId }: JoinSessionRequest): Promise<JoinResult> {
+  async join(userId: string, { studyId, sessionId, grant }: JoinSessionRequest): Promise<JoinResult> {
     await this.requireMember(userId, studyId);
-    const peerId = newPeerId();
+    const warmPeerId = grant ? await this.grants.consume(userId, grant, studyId) : null;
+    const peerId = warmPeerId ?? newPeerId();
     const max = this.deps.config.MAX_PARTICIPANTS;
     const row = await this.queries.join(sessionId, studyId, userId, peerId, this.now(), max);
     if (!row || row.outcome === "no-call")
@@ -225,10 +255,12 @@ export class VideoCallService {
         replaced: true,
       });
     }
+    if (warmPeerId) this.presence.markJoined(warmPeerId);
     this.publish(studyId, { type: "user-joined", sessionId, participant });
     return {
       participant,
       peerId,
+      warm: warmPeerId !== null,
       participants,
       iceServers: this.iceServers(userId),
       iceTransportPolicy: this.deps.config.ICE_TRANSPORT_POLICY,
@@ -445,6 +477,24 @@ export class VideoCallService {
     if (await this.queries.sessionHasEnded(sessionId))
       throw new DomainError("BAD_REQUEST", "This call has already ended.");
     throw new DomainError("NOT_FOUND", message);
+  }
+
+  /** The PeerServer upgrade's check (PeerAccess.admit): a participation's peer id, or a pre-join grant. */
+  private async admitSocket(userId: string, id: string): Promise<{ peerId: string; joined: boolean } | null> {
+    if (!isGrantToken(id)) return (await this.presence.authorize(userId, id)) ? { peerId: id, joined: true } : null;
+    const grant = await this.grants.check(userId, id);
+    if (grant) {
+      // Membership may have changed since the grant was issued.
+      const member = await this.requireMember(userId, grant.studyId).then(
+        () => true,
+        () => false,
+      );
+      return member ? { peerId: grant.peerId, joined: false } : null;
+    }
+    // A consumed grant stands for its participation's peer id (PeerJS re-registers with the id it
+    // opened with): the same rule as that peer id itself.
+    const peerId = this.grants.peerIdOf(id);
+    return (await this.presence.authorize(userId, peerId)) ? { peerId, joined: true } : null;
   }
 
   private iceServers(userId: string): IceServer[] {

@@ -4,6 +4,7 @@ import {
   HistorySchema,
   JoinSessionSchema,
   LinkReportSchema,
+  PrepareJoinSchema,
   SessionCallSchema,
   SetHandSchema,
   SetMediaSchema,
@@ -30,6 +31,10 @@ export const videoCallRouter = router({
   start: authedProcedure
     .input(StudyCallSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.start(ctx.user.id, input)),
+  /** A pre-join grant: the pre-join screen opens its signaling socket with it before the click. */
+  prepareJoin: authedProcedure
+    .input(PrepareJoinSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.prepareJoin(ctx.user.id, input)),
   join: authedProcedure
     .input(JoinSessionSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.join(ctx.user.id, input)),
