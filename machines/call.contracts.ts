@@ -4,7 +4,15 @@
  * against these types; nothing here depends on the machine itself.
  */
 import type { CallHandle, SignalingHandle } from "./handles";
-import type { IceServer, JoinResult, LinkState, MediaFlags, RoomEvent, RoomParticipant } from "./room-protocol";
+import type {
+  IceServer,
+  JoinResult,
+  LinkState,
+  MediaFlags,
+  RoomEvent,
+  RoomParticipant,
+  ViewReport,
+} from "./room-protocol";
 
 export interface RequestMediaInput {
   audio: boolean;
@@ -69,6 +77,12 @@ export interface SetHandInput {
 
 export interface PublishMediaInput extends MediaFlags {
   sessionId: string;
+}
+
+/** What `reportViews` sends: our views of the other participants' videos that changed. */
+export interface ReportViewsInput {
+  sessionId: string;
+  views: ViewReport[];
 }
 
 export interface ReportLinkInput {

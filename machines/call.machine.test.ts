@@ -507,7 +507,10 @@ describe("peers", () => {
       event: { type: "user-left", sessionId: SESSION, userId: "u", peerId: "amy", reason: "DROPPED" },
     });
     expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(2), active: true } });
-    expect(liveCallTo(h, "cid").received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(2), active: true } });
+    expect(liveCallTo(h, "cid").received.at(-1)).toEqual({
+      type: "APPLY_BUDGET",
+      budget: { ...bitrateBudget(2), active: true },
+    });
   });
 
   it("reports link state changes to the server", async () => {

@@ -112,3 +112,30 @@ export function reportedView(
   const shown = pageVisible && tile.shownFraction >= MIN_SHOWN_FRACTION && width > 0 && height > 0;
   return { width, height, shown };
 }
+
+/** What the stage measured of one remote's tile (CSS px × devicePixelRatio; see reportedView). */
+export interface TileMeasure {
+  width: number;
+  height: number;
+  shownFraction: number;
+}
+
+/**
+ * The views a receiver still has to tell: for every remote with a measured tile, its view when it
+ * differs (viewChanged) from the last one told. Remotes without a measured tile are left alone.
+ */
+export function changedViews(
+  peerIds: readonly string[],
+  tiles: Readonly<Record<string, TileMeasure>>,
+  pageVisible: boolean,
+  told: Readonly<Record<string, TileView>>,
+): Array<TileView & { peerId: string }> {
+  const changed: Array<TileView & { peerId: string }> = [];
+  for (const peerId of peerIds) {
+    const tile = tiles[peerId];
+    if (!tile) continue;
+    const view = reportedView(tile, pageVisible);
+    if (viewChanged(told[peerId] ?? null, view)) changed.push({ peerId, ...view });
+  }
+  return changed;
+}
