@@ -1,12 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createActor, fromCallback, fromPromise, type EventObject } from "xstate";
 import type {
+  JoinCallInput,
   JoinedCall,
   LocalMedia,
+  LocalTracksCommand,
+  PublishMediaInput,
   ReportViewsInput,
   RequestMediaInput,
   RoomFeedEvent,
+  SessionRef,
+  SignalingCommand,
   SignalingEvent,
+  SignalingInput,
 } from "./call.contracts";
 import { callMachine } from "./call.machine";
 import { linkEncoding } from "./link-encoding";
@@ -38,19 +44,19 @@ async function inCall() {
         audioTrack: fakeTrack("audio-mic"),
         videoTrack: fakeTrack("video-cam"),
       })),
-      joinCall: fromPromise<JoinedCall>(async () => ({
+      joinCall: fromPromise<JoinedCall, JoinCallInput>(async () => ({
         sessionId: SESSION,
         peerId: "me",
         iceServers: [],
         participant: participant("me", T1, { userId: "me" }),
       })),
-      publishMedia: fromPromise(async () => undefined),
-      heartbeat: fromCallback(() => undefined),
-      localTracks: fromCallback(() => undefined),
-      signaling: fromCallback<EventObject>(({ sendBack }) => {
+      publishMedia: fromPromise<void, PublishMediaInput>(async () => undefined),
+      heartbeat: fromCallback<EventObject, SessionRef>(() => undefined),
+      localTracks: fromCallback<LocalTracksCommand, void>(() => undefined),
+      signaling: fromCallback<SignalingCommand, SignalingInput>(({ sendBack }) => {
         signaling = sendBack;
       }),
-      roomEvents: fromCallback<EventObject>(({ sendBack }) => {
+      roomEvents: fromCallback<EventObject, SessionRef>(({ sendBack }) => {
         room = sendBack;
       }),
       reportViews: reports.logic,
