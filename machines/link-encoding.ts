@@ -27,7 +27,7 @@ export interface LinkEncoding extends SenderBudget {
  * Budgets and layers assume the 640×360 camera (actors/browser.ts asks for it). A shared screen is
  * larger: it then comes out larger than these heights, never smaller, which suits text.
  */
-export const SOURCE_HEIGHT = 360;
+const SOURCE_HEIGHT = 360;
 
 interface Layer {
   /** The largest displayed height (device px) this layer serves. */
@@ -44,9 +44,9 @@ interface Layer {
  * the smallest layer at least as tall as it is displayed, so nothing is upscaled on screen.
  */
 const LAYERS: readonly Layer[] = [
-  { upTo: 90, scaleResolutionDownBy: 4, maxBitrate: 90_000, maxFramerate: 15 },
-  { upTo: 180, scaleResolutionDownBy: 2, maxBitrate: 200_000, maxFramerate: 15 },
-  { upTo: 270, scaleResolutionDownBy: 4 / 3, maxBitrate: 400_000, maxFramerate: 24 },
+  { upTo: 90, scaleResolutionDownBy: SOURCE_HEIGHT / 90, maxBitrate: 90_000, maxFramerate: 15 },
+  { upTo: 180, scaleResolutionDownBy: SOURCE_HEIGHT / 180, maxBitrate: 200_000, maxFramerate: 15 },
+  { upTo: 270, scaleResolutionDownBy: SOURCE_HEIGHT / 270, maxBitrate: 400_000, maxFramerate: 24 },
   { upTo: Infinity, scaleResolutionDownBy: 1, maxBitrate: Number.POSITIVE_INFINITY, maxFramerate: 30 },
 ];
 
@@ -86,7 +86,7 @@ export function sameEncoding(a: LinkEncoding, b: LinkEncoding): boolean {
  * a resize only when the height moved by more than VIEW_RESIZE_STEP (a window being dragged, a
  * strip tile growing by a few pixels would otherwise re-encode the link on every frame).
  */
-export const VIEW_RESIZE_STEP = 0.15;
+const VIEW_RESIZE_STEP = 0.15;
 
 export function viewChanged(previous: TileView | null, next: TileView): boolean {
   if (!previous) return true;
