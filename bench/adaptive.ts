@@ -70,7 +70,7 @@ async function main() {
     const grid = await Promise.all(pages.map((p) => measureUplink(p, WINDOW_MS)));
 
     for (const page of pages) {
-      await page.getByRole("button", { name: "Layout" }).click();
+      await page.locator('summary[aria-label="Layout"]').click();
       await page.getByRole("button", { name: "Speaker" }).click();
     }
     for (const page of [bob, carol, dave]) await pin(page, "Alice");
