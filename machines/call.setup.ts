@@ -240,6 +240,12 @@ export const callSetup = setup({
     /** Some remote's tile is shown differently from what its sender was last told. */
     hasViewChanges: ({ context }) =>
       changedViews(Object.keys(context.peers), context.tiles, context.pageVisible, context.toldViews).length > 0,
+    /** The page comes back from the background and some tile is to be shown again: no settling then. */
+    pageComesBack: ({ context, event }) =>
+      event.type === "VIEW.PAGE" &&
+      event.visible &&
+      !context.pageVisible &&
+      changedViews(Object.keys(context.peers), context.tiles, true, context.toldViews).length > 0,
     /** We were removed without an end reason, i.e. dropped: the user may rejoin. */
     droppedByServer: ({ context }) => context.endReason === null,
   },

@@ -27,13 +27,23 @@ export const viewsRegion = callActionsSetup.createStateConfig({
     idle: {
       on: {
         "VIEW.TILES": { target: "settling", actions: "storeTiles" },
-        "VIEW.PAGE": { target: "settling", actions: "storePageVisibility" },
+        "VIEW.PAGE": [
+          // A tab shown again is the one change the user is waiting on: it goes out at once.
+          { guard: "pageComesBack", target: "sending", actions: "storePageVisibility" },
+          { target: "settling", actions: "storePageVisibility" },
+        ],
         "VIEW.RESEND": "settling",
       },
       after: { viewRefresh: { target: "settling", actions: "forgetToldViews" } },
     },
     settling: {
-      on: measure,
+      on: {
+        ...measure,
+        "VIEW.PAGE": [
+          { guard: "pageComesBack", target: "sending", actions: "storePageVisibility" },
+          { actions: "storePageVisibility" },
+        ],
+      },
       after: { viewSettle: [{ guard: "hasViewChanges", target: "sending" }, { target: "idle" }] },
     },
     sending: {
