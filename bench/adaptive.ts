@@ -53,6 +53,8 @@ async function main() {
         viewport: { width: 1280, height: 720 },
       });
       const page = await context.newPage();
+      // tsx (esbuild keepNames) wraps functions handed to page.evaluate in a `__name` helper.
+      await page.addInitScript("globalThis.__name = (f) => f;");
       await instrumentWebRtc(page);
       await login(page, `${name.toLowerCase()}@example.com`);
       pages.push(page);
