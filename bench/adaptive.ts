@@ -74,6 +74,8 @@ async function main() {
     for (const page of pages) {
       await page.locator('summary[aria-label="Layout"]').click();
       await page.getByRole("button", { name: "Speaker" }).click();
+      // The open menu would lie over the tiles' "More actions" buttons.
+      await page.keyboard.press("Escape");
     }
     for (const page of [bob, carol, dave]) await pin(page, "Alice");
     await pin(alice, "Bob");
