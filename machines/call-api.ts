@@ -3,7 +3,7 @@
  * its SSE subscription); machines never import that client, so tests can fake it.
  */
 import type { JoinedCall } from "./call.contracts";
-import type { LinkState, MediaFlags, PrejoinGrantResult, RoomEvent, RoomSession } from "./room-protocol";
+import type { LinkState, MediaFlags, PrejoinGrantResult, RoomEvent, RoomSession, ViewReport } from "./room-protocol";
 
 export interface CallApi {
   /** A pre-join grant for this study: the pre-join screen opens its signaling socket with it. */
@@ -24,6 +24,11 @@ export interface CallApi {
     attempt: number;
     maxAttempts: number;
   }): Promise<void>;
+  /**
+   * Tells each named participant how large the caller shows their video (the server relays each
+   * entry, as a `tile-view` room event, to that participant only).
+   */
+  setViews(input: { sessionId: string; views: ViewReport[] }): Promise<void>;
   /**
    * Live room events for a study. `onSnapshot` gets the study's running session (or null) each
    * time the subscription (re)opens, so the machine can reconcile whatever it missed during a

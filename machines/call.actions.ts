@@ -6,6 +6,7 @@ import { assertEvent, assign, enqueueActions, sendTo } from "xstate";
 import type { CallEndReason, DeviceKind, JoinedCall, LocalMedia, ScreenMedia } from "./call.contracts";
 import { rosterSetup } from "./call.roster";
 import { JoinError, toJoinError, toMediaError } from "./errors";
+import { changedViews } from "./link-encoding";
 import type { MediaFlags } from "./room-protocol";
 
 const present = (t: MediaStreamTrack | null): t is MediaStreamTrack => t !== null;
@@ -216,5 +217,31 @@ export const callActionsSetup = rosterSetup.extend({
       enqueue.assign({ localStream: null, audioTrack: null, videoTrack: null, screenStream: null, screenTrack: null });
     }),
     endBecause: assign((_, params: { reason: CallEndReason }) => ({ endReason: params.reason })),
+    // How we show the others' videos (call.views.ts): the stage measures, the machine decides what to tell.
+    storeTiles: assign(({ event }) => {
+      assertEvent(event, "VIEW.TILES");
+      return { tiles: event.tiles };
+    }),
+    storePageVisibility: assign(({ event }) => {
+      assertEvent(event, "VIEW.PAGE");
+      return { pageVisible: event.visible };
+    }),
+    /** Takes the views to send now and counts them as told (a failure forgets them all again). */
+    takeViewChanges: assign(({ context }) => {
+      const peerIds = Object.keys(context.peers);
+      const changes = changedViews(peerIds, context.tiles, context.pageVisible, context.toldViews);
+      const told = Object.fromEntries(Object.entries(context.toldViews).filter(([id]) => id in context.peers));
+      for (const { peerId, ...view } of changes) told[peerId] = view;
+      return { toldViews: told, viewsInFlight: changes };
+    }),
+    forgetToldViews: assign({ toldViews: {} }),
+    /** A link (re)connected: its sender may be new (a re-dial keeps the view, a rejoin does not). */
+    resendViewOnConnect: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "PEER.LINK_STATE");
+      if (event.state !== "connected" || !context.toldViews[event.remotePeerId]) return;
+      const { [event.remotePeerId]: _resent, ...told } = context.toldViews;
+      enqueue.assign({ toldViews: told });
+      enqueue.raise({ type: "VIEW.RESEND" });
+    }),
   },
 });

@@ -4,7 +4,15 @@
  * against these types; nothing here depends on the machine itself.
  */
 import type { CallHandle, SignalingHandle } from "./handles";
-import type { IceServer, JoinResult, LinkState, MediaFlags, RoomEvent, RoomParticipant } from "./room-protocol";
+import type {
+  IceServer,
+  JoinResult,
+  LinkState,
+  MediaFlags,
+  RoomEvent,
+  RoomParticipant,
+  ViewReport,
+} from "./room-protocol";
 
 export interface RequestMediaInput {
   audio: boolean;
@@ -94,6 +102,12 @@ export interface PublishMediaInput extends MediaFlags {
   sessionId: string;
   /** Our own voice activity, so the server can accrue speaking time (the call history's talk balance). */
   speaking: boolean;
+}
+
+/** What `reportViews` sends: our views of the other participants' videos that changed. */
+export interface ReportViewsInput {
+  sessionId: string;
+  views: ViewReport[];
 }
 
 export interface ReportLinkInput {

@@ -501,19 +501,22 @@ describe("peers", () => {
       type: "ROOM.EVENT",
       event: { type: "user-joined", sessionId: SESSION, participant: participant("amy", T0) },
     });
-    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
-    expect(liveCallTo(h, "amy").input.budget).toEqual(bitrateBudget(2));
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(2), active: true } });
+    expect(liveCallTo(h, "amy").input.budget).toEqual({ ...bitrateBudget(2), active: true });
     h.room({
       type: "ROOM.EVENT",
       event: { type: "user-joined", sessionId: SESSION, participant: participant("cid", T0) },
     });
-    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(3) });
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(3), active: true } });
     h.room({
       type: "ROOM.EVENT",
       event: { type: "user-left", sessionId: SESSION, userId: "u", peerId: "amy", reason: "DROPPED" },
     });
-    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
-    expect(liveCallTo(h, "cid").received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+    expect(bob.received.at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(2), active: true } });
+    expect(liveCallTo(h, "cid").received.at(-1)).toEqual({
+      type: "APPLY_BUDGET",
+      budget: { ...bitrateBudget(2), active: true },
+    });
   });
 
   it("reports link state changes to the server", async () => {

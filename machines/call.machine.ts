@@ -7,6 +7,7 @@
 import type { SnapshotFrom } from "xstate";
 import { callActionsSetup } from "./call.actions";
 import { handRegion } from "./call.hand";
+import { viewsRegion } from "./call.views";
 import type { CallContext } from "./call.setup";
 import type { DeviceKind, RequestMediaInput } from "./call.contracts";
 
@@ -167,6 +168,10 @@ export const callMachine = machineSetup.createMachine({
     heartbeatFailing: false,
     endReason: null,
     handRaisedAt: null,
+    tiles: {},
+    pageVisible: true,
+    toldViews: {},
+    viewsInFlight: [],
   }),
   invoke: [
     // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
@@ -307,7 +312,7 @@ export const callMachine = machineSetup.createMachine({
       },
       on: {
         LEAVE: "leaving",
-        "PEER.LINK_STATE": { actions: "reportLink" },
+        "PEER.LINK_STATE": { actions: ["reportLink", "resendViewOnConnect"] },
         RETRY_PEER: { actions: "retryPeer" },
         "SIGNALING.INCOMING_CALL": { actions: ["routeIncomingCall", "applyBudget"] },
         "SIGNALING.ERROR": { actions: "routeSignalingError" },
@@ -316,6 +321,7 @@ export const callMachine = machineSetup.createMachine({
         audio: deviceRegion("audio"),
         video: deviceRegion("video"),
         hand: handRegion,
+        views: viewsRegion,
         screen: {
           initial: "off",
           states: {

@@ -107,6 +107,14 @@ export const rosterSetup = callSetup.extend({
           if (p) enqueue.assign({ participants: { ...context.participants, [e.peerId]: { ...p, ...flags } } });
           return;
         }
+        case "tile-view": {
+          // How someone shows our video: their link's encoder is fitted to it (peer.machine.ts).
+          if (e.peerId !== selfPeerId) return;
+          const ref = context.peers[e.fromPeerId];
+          if (ref)
+            enqueue.sendTo(ref, { type: "REMOTE_VIEW", view: { width: e.width, height: e.height, shown: e.shown } });
+          return;
+        }
         case "hand-changed": {
           if (e.peerId === context.join?.peerId) {
             enqueue.assign({ handRaisedAt: e.handRaisedAt });

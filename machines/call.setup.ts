@@ -15,6 +15,7 @@ import type {
   PublishMediaInput,
   SetHandInput,
   ReportLinkInput,
+  ReportViewsInput,
   RequestMediaInput,
   RoomFeedEvent,
   ScreenMedia,
@@ -30,6 +31,7 @@ import type {
 } from "./call.contracts";
 import { type JoinError, type MediaError, type MediaErrorReason, toMediaError } from "./errors";
 import type { SignalingHandle } from "./handles";
+import { changedViews, type TileMeasure, type TileView } from "./link-encoding";
 import type { LinkReports } from "./link-reports";
 import type { PeerParentEvent } from "./peer.contracts";
 import { peerMachine } from "./peer.machine";
@@ -59,6 +61,12 @@ export type CallEvent =
   | { type: "KEEP_HAND" }
   /** Our own speaking detector changed its mind (feeds the "Lower your hand?" prompt). */
   | { type: "SELF.SPEAKING"; speaking: boolean }
+  /** The stage measured the remotes' tiles (keyed by peerId); see link-encoding.ts. */
+  | { type: "VIEW.TILES"; tiles: Record<string, TileMeasure> }
+  /** The page went to the background or came back (document.visibilityState). */
+  | { type: "VIEW.PAGE"; visible: boolean }
+  /** Internal: a link (re)connected, so its sender hears our view of it again. */
+  | { type: "VIEW.RESEND" }
   | SignalingEvent
   | WarmUpEvent
   | RoomFeedEvent
@@ -118,6 +126,12 @@ export interface CallContext {
   endReason: CallEndReason | null;
   /** Our raised hand as the server stamped it (its clock orders the queue); null while down. */
   handRaisedAt: string | null;
+  /** How large the stage shows each remote's video (peerId → measure), and whether the page is visible. */
+  tiles: Record<string, TileMeasure>;
+  pageVisible: boolean;
+  /** The views each remote was last told (so only changes are sent), and those being sent now. */
+  toldViews: Record<string, TileView>;
+  viewsInFlight: Array<TileView & { peerId: string }>;
 }
 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
@@ -165,6 +179,7 @@ export const callSetup = setup({
     publishMedia: missing<void, PublishMediaInput>("publishMedia"),
     setHand: missing<{ handRaisedAt: string | null }, SetHandInput>("setHand"),
     reportLink: missing<void, ReportLinkInput>("reportLink"),
+    reportViews: missing<void, ReportViewsInput>("reportViews"),
     leaveCall: missing<void, SessionRef>("leaveCall"),
     peer: peerMachine,
   },
@@ -178,6 +193,17 @@ export const callSetup = setup({
     /** Re-subscribing to the room feed and re-publishing media follow the peer links' schedule. */
     feedRetryDelay: ({ context }) => nextRetryDelay(context.feedAttempt, 0) ?? 0,
     publishRetryDelay: ({ context }) => nextRetryDelay(context.publishAttempt, 0) ?? 0,
+    /**
+     * Tile measurements are collected this long before the changed views go out: a window being
+     * resized or a layout switch sends one report, not one per frame. Short enough that a tile
+     * shown again is back at full quality well within a second.
+     */
+    viewSettle: 250,
+    /**
+     * Views travel as room events that are never replayed, so a sender whose feed was briefly
+     * down may have missed one: every view is told again this often.
+     */
+    viewRefresh: 30_000,
   },
   guards: {
     autoStartMedia: ({ context }) => context.autoStartMedia,
@@ -222,6 +248,15 @@ export const callSetup = setup({
       assertEvent(event, "ROOM.EVENT");
       return event.event.type === "user-joined" || event.event.type === "user-left";
     },
+    /** Some remote's tile is shown differently from what its sender was last told. */
+    hasViewChanges: ({ context }) =>
+      changedViews(Object.keys(context.peers), context.tiles, context.pageVisible, context.toldViews).length > 0,
+    /** The page comes back from the background and some tile is to be shown again: no settling then. */
+    pageComesBack: ({ context, event }) =>
+      event.type === "VIEW.PAGE" &&
+      event.visible &&
+      !context.pageVisible &&
+      changedViews(Object.keys(context.peers), context.tiles, true, context.toldViews).length > 0,
     /** We were removed without an end reason, i.e. dropped: the user may rejoin. */
     droppedByServer: ({ context }) => context.endReason === null,
   },

@@ -5,6 +5,7 @@
  */
 import type { PeerLinkError } from "./errors";
 import type { CallHandle, SignalingHandle } from "./handles";
+import type { LinkEncoding, TileView } from "./link-encoding";
 import type { QualityAssessment, QualityLevel, QualitySample, SenderBudget } from "./quality";
 import type { LinkState, MediaFlags, RoomParticipant } from "./room-protocol";
 
@@ -30,7 +31,8 @@ export type MediaCallEvent =
 export type MediaCallCommand =
   | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
   | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
-  | { type: "APPLY_BUDGET"; budget: SenderBudget }
+  /** The link's encoding: the group budget fitted to how the receiver shows us (link-encoding.ts). */
+  | { type: "APPLY_BUDGET"; budget: LinkEncoding }
   /**
    * Start the video encoder over with a keyframe. After an outage the other side has nothing to
    * decode from, and its own keyframe requests may have been lost in the outage; without one
@@ -45,7 +47,7 @@ export interface MediaCallInputBase {
   /** Tracks to send instead of localStream's (screen share, a camera acquired mid-call). */
   audioTrack: MediaStreamTrack | null;
   videoTrack: MediaStreamTrack | null;
-  budget: SenderBudget;
+  budget: LinkEncoding;
 }
 
 export interface OutgoingCallInput extends MediaCallInputBase {
@@ -78,6 +80,8 @@ export type PeerEvent =
   | { type: "REMOTE_UPDATED"; remote: RoomParticipant }
   | { type: "RETRY" }
   | { type: "SET_BUDGET"; budget: SenderBudget }
+  /** How the remote displays our video (its own report, relayed by the server). */
+  | { type: "REMOTE_VIEW"; view: TileView }
   | { type: "REPLACE_VIDEO_TRACK"; track: MediaStreamTrack | null }
   | { type: "REPLACE_AUDIO_TRACK"; track: MediaStreamTrack | null }
   | { type: "SIGNALING.UP"; signaling: SignalingHandle }
@@ -122,6 +126,8 @@ export interface PeerContext {
   poorStreak: number;
   /** The budget the call machine assigned for the current group size. */
   baseBudget: SenderBudget;
-  /** What is actually applied: baseBudget, or a degraded version while the link is poor. */
+  /** The link's budget: baseBudget, or a degraded version while the link is poor. */
   budget: SenderBudget;
+  /** How the remote last said it shows our video; null until it has (link-encoding.ts). */
+  view: TileView | null;
 }

@@ -11,6 +11,7 @@ import {
   peerStatus,
   shouldCall,
 } from "./peer.machine";
+import { linkEncoding } from "./link-encoding";
 import { bitrateBudget, degrade, type QualitySample } from "./quality";
 import { nextRetryDelay } from "./reconnect-policy";
 import { fakeCallHandle, fakeMediaCalls, fakeSignalingHandle, fakeStream, fakeTrack, participant } from "./test-utils";
@@ -333,7 +334,38 @@ describe("peer machine: outgoing media", () => {
   it("applies a new group budget to the live call", () => {
     const { actor, fakes } = startPeer();
     actor.send({ type: "SET_BUDGET", budget: bitrateBudget(4) });
-    expect(fakes.last().received).toEqual([{ type: "APPLY_BUDGET", budget: bitrateBudget(4) }]);
+    expect(fakes.last().received).toEqual([{ type: "APPLY_BUDGET", budget: { ...bitrateBudget(4), active: true } }]);
+  });
+
+  it("fits the link to how the remote shows us: thumbnail, hidden, shown again, on the stage", () => {
+    const { actor, fakes } = startPeer({ budget: bitrateBudget(3) });
+    fakes.last().report({ type: "CALL.ICE_STATE", state: "connected" });
+    const applied = () => fakes.last().received.flatMap((c) => (c.type === "APPLY_BUDGET" ? [c.budget] : []));
+    const thumb = { width: 231, height: 130, shown: true };
+    actor.send({ type: "REMOTE_VIEW", view: thumb });
+    expect(applied().at(-1)).toEqual(linkEncoding(bitrateBudget(3), thumb));
+    expect(applied().at(-1)?.scaleResolutionDownBy).toBe(2);
+    // The same size again changes nothing on the encoder.
+    actor.send({ type: "REMOTE_VIEW", view: { ...thumb, width: 232 } });
+    expect(applied()).toHaveLength(1);
+    actor.send({ type: "REMOTE_VIEW", view: { ...thumb, shown: false } });
+    expect(applied().at(-1)?.active).toBe(false);
+    actor.send({ type: "REMOTE_VIEW", view: thumb });
+    expect(applied().at(-1)).toEqual(linkEncoding(bitrateBudget(3), thumb));
+    actor.send({ type: "REMOTE_VIEW", view: { width: 1100, height: 620, shown: true } });
+    expect(applied().at(-1)).toMatchObject({ active: true, scaleResolutionDownBy: 1 });
+    // A group change keeps the view: the new budget is fitted to the stage tile.
+    actor.send({ type: "SET_BUDGET", budget: bitrateBudget(4) });
+    expect(applied().at(-1)).toEqual(linkEncoding(bitrateBudget(4), { width: 1100, height: 620, shown: true }));
+  });
+
+  it("remembers the remote's view across a re-dial: the new call starts with it", () => {
+    const { actor, fakes } = startPeer({ budget: bitrateBudget(3) });
+    actor.send({ type: "REMOTE_VIEW", view: { width: 100, height: 56, shown: false } });
+    fakes.last().report({ type: "CALL.ERROR", reason: "boom" });
+    vi.advanceTimersByTime(1_000);
+    expect(fakes.calls).toHaveLength(2);
+    expect(fakes.last().input.budget.active).toBe(false);
   });
 
   it("steps the encoder down after sustained poor quality and restores it after recovery", () => {
@@ -357,14 +389,14 @@ describe("peer machine: outgoing media", () => {
     fakes.last().report({ type: "QUALITY_SAMPLE", sample: poor });
     expect(budgets()).toHaveLength(0);
     fakes.last().report({ type: "QUALITY_SAMPLE", sample: poor });
-    expect(budgets()).toEqual([{ type: "APPLY_BUDGET", budget: degrade(bitrateBudget(2)) }]);
+    expect(budgets()).toEqual([{ type: "APPLY_BUDGET", budget: { ...degrade(bitrateBudget(2)), active: true } }]);
 
     fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
     fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
     expect(actor.getSnapshot().context.qualityLevel).toBe("poor");
     fakes.last().report({ type: "QUALITY_SAMPLE", sample: good });
     expect(actor.getSnapshot().context.qualityLevel).toBe("good");
-    expect(budgets().at(-1)).toEqual({ type: "APPLY_BUDGET", budget: bitrateBudget(2) });
+    expect(budgets().at(-1)).toEqual({ type: "APPLY_BUDGET", budget: { ...bitrateBudget(2), active: true } });
   });
 });
 

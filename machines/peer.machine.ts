@@ -29,7 +29,8 @@ import type {
   PeerEvent,
   PeerInput,
 } from "./peer.contracts";
-import { bitrateBudget, classifyQuality, degrade, nextQualityLevel, sameBudget } from "./quality";
+import { type LinkEncoding, linkEncoding, sameEncoding } from "./link-encoding";
+import { type SenderBudget, bitrateBudget, classifyQuality, degrade, nextQualityLevel, sameBudget } from "./quality";
 import { MAX_RECONNECT_ATTEMPTS, nextRetryDelay } from "./reconnect-policy";
 import type { LinkState } from "./room-protocol";
 
@@ -93,7 +94,13 @@ const mediaCommands = {
   REPLACE_AUDIO_TRACK: { actions: ["rememberTrack" as const, "forwardTrack" as const] },
   SET_BUDGET: { actions: { type: "setBaseBudget" as const, params: { forward: true } } },
   QUALITY_SAMPLE: { actions: { type: "handleQuality" as const, params: { forward: true } } },
+  REMOTE_VIEW: { actions: { type: "setView" as const, params: { forward: true } } },
 };
+
+/** What the link's sender is set to: its budget, fitted to how the remote shows us. */
+function encodingOf(context: Pick<PeerContext, "baseBudget" | "view">, budget: SenderBudget): LinkEncoding {
+  return linkEncoding(budget, context.view, !sameBudget(budget, context.baseBudget));
+}
 
 export const peerMachine = setup({
   types: {
@@ -243,8 +250,9 @@ export const peerMachine = setup({
         poorStreak,
         budget,
       });
-      if (params.forward && !sameBudget(budget, context.budget)) {
-        enqueue.sendTo("media", { type: "APPLY_BUDGET", budget });
+      const encoding = encodingOf(context, budget);
+      if (params.forward && !sameEncoding(encoding, encodingOf(context, context.budget))) {
+        enqueue.sendTo("media", { type: "APPLY_BUDGET", budget: encoding });
       }
     }),
     setBaseBudget: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
@@ -253,7 +261,22 @@ export const peerMachine = setup({
       const degraded = !sameBudget(context.budget, context.baseBudget);
       const budget = degraded ? degrade(event.budget) : event.budget;
       enqueue.assign({ baseBudget: event.budget, budget });
-      if (params.forward) enqueue.sendTo("media", { type: "APPLY_BUDGET", budget });
+      if (params.forward) {
+        enqueue.sendTo("media", {
+          type: "APPLY_BUDGET",
+          budget: encodingOf({ baseBudget: event.budget, view: context.view }, budget),
+        });
+      }
+    }),
+    /** The remote told us how large it shows our video: re-fit this link's encoder to it. */
+    setView: enqueueActions(({ context, event, enqueue }, params: { forward: boolean }) => {
+      assertEvent(event, "REMOTE_VIEW");
+      enqueue.assign({ view: event.view });
+      const before = encodingOf(context, context.budget);
+      const after = encodingOf({ ...context, view: event.view }, context.budget);
+      if (params.forward && !sameEncoding(before, after)) {
+        enqueue.sendTo("media", { type: "APPLY_BUDGET", budget: after });
+      }
     }),
     announceLink: enqueueActions(({ context, enqueue, self }, params: { state: LinkState }) => {
       const change: LinkStateChange = {
@@ -295,6 +318,7 @@ export const peerMachine = setup({
       poorStreak: 0,
       baseBudget: budget,
       budget,
+      view: null,
     };
   },
   initial: "idle",
@@ -307,6 +331,7 @@ export const peerMachine = setup({
     REPLACE_AUDIO_TRACK: { actions: "rememberTrack" },
     SET_BUDGET: { actions: { type: "setBaseBudget", params: { forward: false } } },
     QUALITY_SAMPLE: { actions: { type: "handleQuality", params: { forward: false } } },
+    REMOTE_VIEW: { actions: { type: "setView", params: { forward: false } } },
     "SIGNALING.UP": { actions: "setSignaling" },
     "SIGNALING.DOWN": { actions: "clearSignaling" },
   },
@@ -459,7 +484,7 @@ function mediaInput(context: PeerContext): MediaCallInputBase {
     localStream: context.localStream,
     audioTrack: context.audioTrack,
     videoTrack: context.videoTrack,
-    budget: context.budget,
+    budget: encodingOf(context, context.budget),
   };
 }
 

@@ -61,6 +61,7 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
       return { ...state, session: withParticipants(s, participants) };
     }
     case "connection-state":
+    case "tile-view":
     case "chat-message":
     case "chat-read":
     case "chat-typing":

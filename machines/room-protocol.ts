@@ -66,7 +66,30 @@ export type RoomEvent =
       attempt?: number;
       maxAttempts?: number;
     }
+  | {
+      /**
+       * How one member (`fromPeerId`) displays another's video (`peerId`), in device pixels: the
+       * sender fits that link's encoder to it (link-encoding.ts). Delivered only to `userId`, the
+       * sender; never replayed (the receiver re-sends its views periodically).
+       */
+      type: "tile-view";
+      sessionId: string;
+      userId: string;
+      peerId: string;
+      fromPeerId: string;
+      width: number;
+      height: number;
+      shown: boolean;
+    }
   | ChatEvent;
+
+/** One receiver → sender view report: the sender's peerId and how its video is shown (device px). */
+export interface ViewReport {
+  peerId: string;
+  width: number;
+  height: number;
+  shown: boolean;
+}
 
 export interface IceServer {
   urls: string | string[];

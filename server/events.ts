@@ -138,8 +138,11 @@ export async function* streamRoomEvents(opts: {
   lastEventId?: string | null;
   snapshot: () => Promise<RoomSession | null>;
   signal?: AbortSignal;
+  /** Which events this subscriber may see (events addressed to someone else are skipped). */
+  deliver?: (event: RoomEvent) => boolean;
 }): AsyncGenerator<StreamedRoomEvent, void, undefined> {
   const { bus, studyId, signal } = opts;
+  const deliver = opts.deliver ?? (() => true);
   const pending: StoredRoomEvent[] = [];
   let wake: (() => void) | null = null;
   let overflowed = false;
@@ -160,7 +163,7 @@ export async function* streamRoomEvents(opts: {
     if (replay) {
       delivered = bus.orderOf(opts.lastEventId!);
       for (const e of replay) {
-        yield { id: e.id, event: e.event };
+        if (deliver(e.event)) yield { id: e.id, event: e.event };
         delivered = e.order;
       }
     } else {
@@ -174,7 +177,7 @@ export async function* streamRoomEvents(opts: {
       if (next) {
         if (next.order > delivered) {
           delivered = next.order;
-          yield { id: next.id, event: next.event };
+          if (deliver(next.event)) yield { id: next.id, event: next.event };
         }
         continue;
       }

@@ -24,7 +24,7 @@ import { MediaError, type MediaErrorReason } from "../errors";
 import { fromHandle, toCallHandle, toSignalingHandle } from "../handles";
 import type { AnswerCallInput, MediaCallCommand, MediaCallEvent, OutgoingCallInput } from "../peer.contracts";
 import { peerMachine } from "../peer.machine";
-import { sameBudget, type SenderBudget } from "../quality";
+import { sameEncoding, type LinkEncoding } from "../link-encoding";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 import { sharedInboundSilenceWatcher } from "./inbound-silence";
 import { mark } from "./marks";
@@ -308,8 +308,11 @@ function senderFor(pc: RTCPeerConnection | undefined, kind: "audio" | "video"): 
   return transceiver?.sender ?? pc.getSenders().find((s) => s.track?.kind === kind) ?? null;
 }
 
-/** Resolves true once the budget is on the video sender; false when there is no sender yet. */
-async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudget): Promise<boolean> {
+/**
+ * Resolves true once the encoding is on the video sender; false when there is no sender yet.
+ * `setParameters` changes this one link's encoder in place: no renegotiation (PeerJS has none).
+ */
+async function applyBudget(pc: RTCPeerConnection | undefined, budget: LinkEncoding): Promise<boolean> {
   const sender = senderFor(pc, "video");
   if (!sender) return false;
   const params = sender.getParameters();
@@ -319,6 +322,7 @@ async function applyBudget(pc: RTCPeerConnection | undefined, budget: SenderBudg
     encoding.maxBitrate = budget.maxBitrate;
     encoding.scaleResolutionDownBy = budget.scaleResolutionDownBy;
     encoding.maxFramerate = budget.maxFramerate;
+    encoding.active = budget.active;
   }
   await sender.setParameters(params);
   return true;
@@ -353,19 +357,35 @@ function driveCall(
   let budget = input.budget;
   // What the sender is known to carry. Asking the sender instead (getParameters) blocks the page
   // on WebRTC's signaling thread, which is at its busiest exactly while a call connects.
-  let applied: SenderBudget | null = null;
+  let applied: LinkEncoding | null = null;
   const seenStreams = new Set<string>();
   const send = (e: MediaCallEvent) => {
     if (!stopped) sendBack(e);
   };
+  // One setParameters at a time: a second getParameters while one is in flight makes the first
+  // fail (stale transaction), and a quick hide → show must never end on the paused encoding.
+  let applying = false;
+  let reapply = false;
   const tryApplyBudget = () => {
-    if (applied && sameBudget(applied, budget)) return;
+    if (applying) {
+      reapply = true;
+      return;
+    }
+    if (applied && sameEncoding(applied, budget)) return;
     const wanted = budget;
+    applying = true;
     applyBudget(call.peerConnection, wanted)
       .then((done) => {
         if (done) applied = wanted;
       })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        applying = false;
+        if (reapply && !stopped) {
+          reapply = false;
+          tryApplyBudget();
+        }
+      });
   };
 
   call.on("stream", (stream) => {
@@ -405,7 +425,8 @@ function driveCall(
         tryApplyBudget();
         break;
       case "REFRESH_VIDEO":
-        restartVideoEncoder(call.peerConnection).catch(() => undefined);
+        // A paused link (the remote hides our tile) stays paused; showing it again starts with a keyframe anyway.
+        if (budget.active) restartVideoEncoder(call.peerConnection).catch(() => undefined);
         break;
     }
   });

@@ -28,6 +28,7 @@ function fakeApi(overrides: Partial<CallApi> = {}): CallApi {
     setHand: unused,
     heartbeat: () => Promise.resolve(),
     reportLink: unused,
+    setViews: unused,
     subscribe: () => () => undefined,
     ...overrides,
   };

@@ -11,6 +11,7 @@ import type {
   PublishMediaInput,
   SetHandInput,
   ReportLinkInput,
+  ReportViewsInput,
   RoomFeedEvent,
   SessionRef,
 } from "../call.contracts";
@@ -61,6 +62,7 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
     publishMedia: fromPromise<void, PublishMediaInput>(({ input }) => api.setMedia(input)),
     setHand: fromPromise<{ handRaisedAt: string | null }, SetHandInput>(({ input }) => api.setHand(input)),
     reportLink: fromPromise<void, ReportLinkInput>(({ input }) => api.reportLink(input)),
+    reportViews: fromPromise<void, ReportViewsInput>(({ input }) => api.setViews(input)),
     leaveCall: fromPromise<void, SessionRef>(({ input }) => api.leave(input)),
     /**
      * Beats every `heartbeatIntervalMs`. A failed beat is tried again on the retry schedule

@@ -392,6 +392,67 @@ describe("videoCall: the call lifecycle", () => {
     });
   });
 
+  it("relays a tile view to its sender only, never replayed; refuses people outside the call", async () => {
+    const { study, owner: alice, others } = await studyWith("Alice", "Bob", "Carol");
+    const [bob, carol] = [others[0]!, others[1]!];
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    const a = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    const b = await as(bob).videoCall.join({ studyId: study.id, sessionId: session.id });
+    const c = await as(carol).videoCall.join({ studyId: study.id, sessionId: session.id });
+    const bobSees = await watch(bob, study.id);
+    const carolSees = await watch(carol, study.id);
+    await bobSees.until((t) => t.length >= 1);
+    await carolSees.until((t) => t.length >= 1);
+    const cursor = await services.events.cursor(study.id);
+    await as(alice).videoCall.setViews({
+      sessionId: session.id,
+      views: [
+        { peerId: b.peerId, width: 1100, height: 620, shown: true },
+        { peerId: c.peerId, width: 231, height: 130, shown: false },
+        // someone who has just left: dropped, not an error
+        { peerId: "pgone", width: 10, height: 10, shown: true },
+      ],
+    });
+    await bobSees.until((t) => t.includes("tile-view"), "Bob's tile-view");
+    await carolSees.until((t) => t.includes("tile-view"), "Carol's tile-view");
+    const viewsOf = (w: typeof bobSees) => w.received.flatMap((r) => (r.event.type === "tile-view" ? [r.event] : []));
+    expect(viewsOf(bobSees)).toEqual([
+      {
+        type: "tile-view",
+        sessionId: session.id,
+        userId: bob.id,
+        peerId: b.peerId,
+        fromPeerId: a.peerId,
+        width: 1100,
+        height: 620,
+        shown: true,
+      },
+    ]);
+    expect(viewsOf(carolSees)).toMatchObject([{ peerId: c.peerId, fromPeerId: a.peerId, shown: false }]);
+    // Not kept for resuming subscribers: only the latest view matters, and it is re-sent.
+    expect(await services.events.since(study.id, cursor)).toEqual([]);
+    await bobSees.close();
+    await carolSees.close();
+
+    const dave = await makeUser("Dave");
+    await addMember(study, dave);
+    await expect(
+      as(dave).videoCall.setViews({
+        sessionId: session.id,
+        views: [{ peerId: a.peerId, width: 1, height: 1, shown: true }],
+      }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(as(bob).videoCall.setViews({ sessionId: session.id, views: [] })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+    });
+    await expect(
+      as(bob).videoCall.setViews({
+        sessionId: session.id,
+        views: [{ peerId: a.peerId, width: -5, height: 1e9, shown: true }],
+      }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+
   it("pages history newest first with a cursor", async () => {
     const { study, owner } = await studyWith("Owner");
     const ids: string[] = [];
@@ -478,6 +539,8 @@ describe("videoCall: authorization and bad input", () => {
       heartbeat: () => c.videoCall.heartbeat({ sessionId: sid }),
       setMedia: () => c.videoCall.setMedia({ sessionId: sid, audio: false, video: false, screen: true }),
       reportLink: () => c.videoCall.reportLink({ sessionId: sid, remotePeerId: f.peerId, state: "lost" }),
+      setViews: () =>
+        c.videoCall.setViews({ sessionId: sid, views: [{ peerId: f.peerId, width: 1, height: 1, shown: true }] }),
       events: () => c.videoCall.events({ studyId: f.study.id }),
     });
     const who: Array<[string, User | null, string]> = [
@@ -495,7 +558,7 @@ describe("videoCall: authorization and bad input", () => {
       // nor may they register a peer id
       if (user) expect(await services.peerAccess.authorize(user.id, f.peerId)).toBe(false);
     }
-    expect(checked).toBe(36);
+    expect(checked).toBe(40);
     expect(await counts()).toEqual(before);
     expect(await services.events.since(f.study.id, await services.events.cursor(f.study.id))).toEqual(eventsBefore);
   });

@@ -31,6 +31,9 @@ function createTrpcCallApi(): CallApi {
     async reportLink(input) {
       await api.reportLink.mutate(input);
     },
+    async setViews(input) {
+      await api.setViews.mutate(input);
+    },
     subscribe(studyId, onEvent, onSnapshot, onError) {
       const sub = api.events.subscribe(
         { studyId },

@@ -42,6 +42,23 @@ export const LinkReportSchema = SessionCallSchema.extend({
   attempt: z.number().int().min(0).max(1000).optional(),
   maxAttempts: z.number().int().min(0).max(1000).optional(),
 });
+/** A size in device pixels a tile can plausibly have (an 8K screen is 7,680 wide). */
+const pixels = (what: string) =>
+  z.number(`${what} must be a number`).int(`${what} must be whole pixels`).min(0).max(16_384, `${what} is too large`);
+/** How the caller shows other participants' videos; each entry goes to that participant only. */
+export const SetViewsSchema = SessionCallSchema.extend({
+  views: z
+    .array(
+      z.object({
+        peerId: PeerIdSchema,
+        width: pixels("width"),
+        height: pixels("height"),
+        shown: z.boolean("shown must be true or false"),
+      }),
+    )
+    .min(1, "views is empty")
+    .max(32, "views has too many entries"),
+});
 export const HistorySchema = z.object({
   studyId: uuid("Study id"),
   limit: z.number().int().min(1, "limit must be at least 1").max(50, "limit is at most 50").default(20),
@@ -62,6 +79,7 @@ export type SessionCallRequest = z.output<typeof SessionCallSchema>;
 export type SetMediaRequest = z.output<typeof SetMediaSchema>;
 export type SetHandRequest = z.output<typeof SetHandSchema>;
 export type LinkReportRequest = z.output<typeof LinkReportSchema>;
+export type SetViewsRequest = z.output<typeof SetViewsSchema>;
 export type HistoryRequest = z.output<typeof HistorySchema>;
 export type CallRecordRequest = z.output<typeof CallRecordSchema>;
 export type WatchRequest = z.output<typeof WatchSchema>;

@@ -353,6 +353,14 @@ export class CallQueries {
     );
   }
 
+  /** The caller's open participation in the session and those of the named peers still in it. */
+  viewParties(sessionId: string, userId: string, peerIds: string[]) {
+    return VideoCallParticipant.findAll({
+      where: { sessionId, leftAt: null, [Op.or]: [{ userId }, { peerId: peerIds }] },
+      attributes: ["userId", "peerId"],
+    });
+  }
+
   /** The study's running call and who is in it, or null when there is none. */
   async room(studyId: string): Promise<RoomSession | null> {
     const rows = await this.sequelize.query<RoomRow>(

@@ -21,7 +21,7 @@ import { setBounded } from "../../bounded-map.js";
 import type { PeerRegistry } from "../../cluster/registry.js";
 import type { RedisLink } from "../../cluster/redis.js";
 import type { Config } from "../../config.js";
-import { streamRoomEvents, type RoomEventBus, type StreamedRoomEvent } from "../../events.js";
+import { streamRoomEvents, type PublishOptions, type RoomEventBus, type StreamedRoomEvent } from "../../events.js";
 import type { Logger } from "../../logger.js";
 import { DomainError } from "../errors.js";
 import type { MembershipCache } from "../memberships.js";
@@ -38,6 +38,7 @@ import type {
   SessionCallRequest,
   SetHandRequest,
   SetMediaRequest,
+  SetViewsRequest,
   StudyCallRequest,
   WatchRequest,
 } from "./inputs.js";
@@ -174,6 +175,8 @@ export class VideoCallService {
       lastEventId,
       signal,
       snapshot: () => this.snapshots.get(studyId),
+      // A tile-view is addressed to one participant (its sender): nobody else's business.
+      deliver: (event) => event.type !== "tile-view" || event.userId === userId,
     });
   }
 
@@ -376,6 +379,41 @@ export class VideoCallService {
     return { success: true };
   }
 
+  /**
+   * Relays how the caller shows other participants' videos, each to its sender only (their link's
+   * encoder is fitted to it; machines/link-encoding.ts). Only between open participations of the
+   * same call; entries about someone who has just left are dropped, not refused (the caller's
+   * stage may lag the room by a moment). Never replayed: a view is only worth its latest value,
+   * and the callers re-send theirs periodically.
+   */
+  async setViews(userId: string, input: SetViewsRequest): Promise<{ success: true }> {
+    const session = await this.requireSession(userId, input.sessionId, input.studyId);
+    const targets = [...new Set(input.views.map((v) => v.peerId))];
+    const open = await this.queries.viewParties(input.sessionId, userId, targets);
+    const viewer = open.find((p) => p.userId === userId);
+    if (!viewer) return this.notInCall(input.sessionId, "You are not in this call. Join it again.");
+    const senders = new Map(open.filter((p) => p.userId !== userId).map((p) => [p.peerId, p.userId]));
+    for (const view of input.views) {
+      const senderUserId = senders.get(view.peerId);
+      if (!senderUserId) continue;
+      this.publish(
+        session.studyId,
+        {
+          type: "tile-view",
+          sessionId: input.sessionId,
+          userId: senderUserId,
+          peerId: view.peerId,
+          fromPeerId: viewer.peerId,
+          width: view.width,
+          height: view.height,
+          shown: view.shown,
+        },
+        { replay: false },
+      );
+    }
+    return { success: true };
+  }
+
   // -------------------------------------------------------------------------------------------
   // Crashed browsers, stale participations and restarts: see ./presence.ts
 
@@ -501,8 +539,8 @@ export class VideoCallService {
     return iceServersFor(this.deps.config, userId, this.now());
   }
 
-  private publish(studyId: string, event: Parameters<RoomEventBus["publish"]>[1]): void {
+  private publish(studyId: string, event: Parameters<RoomEventBus["publish"]>[1], opts?: PublishOptions): void {
     // Events from this process keep their order: each bus issues its publishes in call order.
-    void this.deps.events.publish(studyId, event);
+    void this.deps.events.publish(studyId, event, opts);
   }
 }

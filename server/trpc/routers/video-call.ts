@@ -8,6 +8,7 @@ import {
   SessionCallSchema,
   SetHandSchema,
   SetMediaSchema,
+  SetViewsSchema,
   StudyCallSchema,
   WatchSchema,
 } from "../../services/video-call/inputs.js";
@@ -53,6 +54,10 @@ export const videoCallRouter = router({
   reportLink: authedProcedure
     .input(LinkReportSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),
+  /** Relays how the caller shows each named participant's video to that participant only. */
+  setViews: authedProcedure
+    .input(SetViewsSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.setViews(ctx.user.id, input)),
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.

@@ -23,6 +23,7 @@ import { orderPeople, SidePanel, type PanelTab, type Person } from "./side-panel
 import { Stage, type StageTile } from "./stage";
 import { Toolbar } from "./toolbar";
 import { useRoomPrefs } from "./use-room-prefs";
+import { panelRect, useViewReports } from "./use-view-reports";
 import { usePeerToasts, usePresenceToasts } from "./toasts";
 import { say } from "../messages";
 
@@ -253,6 +254,7 @@ export function Room(props: {
   const [speaking, reporter] = useSpeaking((s) => send({ type: "SELF.SPEAKING", speaking: s }));
   const speaker = useActiveSpeaker(speaking);
   const toolbar = usePublishedHeight();
+  const onMeasure = useViewReports(send, SELF);
   // Joining removed the button that was pressed: focus moves to the call's first control.
   useEffect(() => toolbar.current?.querySelector("button")?.focus(), [toolbar]);
 
@@ -403,7 +405,7 @@ export function Room(props: {
         </section>
       ) : null}
       <div className="room-body">
-        <Stage decision={decision} tiles={tiles} />
+        <Stage decision={decision} tiles={tiles} onMeasure={onMeasure} coveredBy={panelRect} coverKey={panel} />
         {panel ? (
           <SidePanel
             tab={panel}

@@ -3,7 +3,8 @@
  * (speaker, presenter), in the order decideLayout chose. Tiles keep their keys whatever the
  * layout, so videos never re-mount when it changes.
  */
-import { Fragment, useLayoutEffect, useRef, useState, type CSSProperties, type ReactNode } from "react";
+import { Fragment, useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type ReactNode } from "react";
+import type { TileMeasure } from "../../../../machines/link-encoding";
 import { bestFit, type LayoutDecision } from "~/utils/call-layout";
 
 const GAP = 8;
@@ -36,7 +37,60 @@ function useBoxSize() {
   return [ref, size] as const;
 }
 
-export function Stage({ decision, tiles }: { decision: LayoutDecision; tiles: StageTile[] }) {
+/** Area of the intersection of two rectangles. */
+function overlap(a: DOMRect, b: DOMRect): number {
+  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/**
+ * How large each tile is on screen, in device pixels, and how much of it is not covered (by the
+ * panel lying over the stage on a phone, or by being outside the stage). Only measures: what to
+ * send each sender is the call machine's decision (link-encoding.ts).
+ */
+function measureTiles(
+  stage: HTMLElement,
+  ids: readonly string[],
+  coveredBy: (() => DOMRect | null) | undefined,
+): Record<string, TileMeasure> {
+  const grid = stage.querySelector(":scope > .grid");
+  const dpr = window.devicePixelRatio || 1;
+  const box = stage.getBoundingClientRect();
+  const cover = coveredBy?.() ?? null;
+  const out: Record<string, TileMeasure> = {};
+  // Each tile renders exactly one root element, in `tiles` order (the visual order is CSS `order`).
+  ids.forEach((id, i) => {
+    const el = grid?.children[i];
+    if (!el) return;
+    const r = el.getBoundingClientRect();
+    const area = r.width * r.height;
+    const inStage = overlap(r, box);
+    const hidden = cover ? overlap(r, cover) : 0;
+    out[id] = {
+      width: Math.round(r.width * dpr),
+      height: Math.round(r.height * dpr),
+      shownFraction: area > 0 ? Math.max(0, inStage - hidden) / area : 0,
+    };
+  });
+  return out;
+}
+
+export function Stage({
+  decision,
+  tiles,
+  onMeasure,
+  coveredBy,
+  coverKey,
+}: {
+  decision: LayoutDecision;
+  tiles: StageTile[];
+  /** Called after every layout change with each tile's measure (see measureTiles). */
+  onMeasure?: (tiles: Record<string, TileMeasure>) => void;
+  /** Whatever may lie over the stage (the side panel on a phone), and a key that changes with it. */
+  coveredBy?: () => DOMRect | null;
+  coverKey?: unknown;
+}) {
   const [ref, box] = useBoxSize();
   const byId = new Map(tiles.map((t) => [t.id, t]));
   const ordered = decision.order.map((id) => byId.get(id)).filter((t): t is StageTile => !!t);
@@ -64,6 +118,18 @@ export function Stage({ decision, tiles }: { decision: LayoutDecision; tiles: St
       ),
     );
   }
+  const ids = tiles.map((t) => t.id);
+  const idsKey = ids.join("|");
+  const layoutKey = `${decision.layout}:${decision.order.join("|")}:${box.width}x${box.height}`;
+  const onMeasureRef = useRef(onMeasure);
+  onMeasureRef.current = onMeasure;
+  const coveredByRef = useRef(coveredBy);
+  coveredByRef.current = coveredBy;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || box.width === 0) return;
+    onMeasureRef.current?.(measureTiles(el, idsKey.split("|"), coveredByRef.current));
+  }, [ref, idsKey, layoutKey, coverKey, box.width]);
   return (
     <main ref={ref} aria-label="Call stage" className="stage" data-layout={decision.layout}>
       {box.width > 0 ? (
