@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ExpressPeerServer } from "peer";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import type { SignalingRelay } from "./cluster/signaling.js";
 import type { Logger } from "./logger.js";
 
@@ -36,6 +36,8 @@ export function createPeerServer(opts: {
   relay?: SignalingRelay;
 }) {
   let wss: WebSocketServer | null = null;
+  /** Each registered peer's socket, so a removed peer's can be closed from the server. */
+  const sockets = new Map<string, WebSocket>();
   const app = ExpressPeerServer(opts.httpServer, {
     path: "/",
     key: "peerjs",
@@ -83,9 +85,18 @@ export function createPeerServer(opts: {
           .catch((err) => opts.log.warn({ err, peerId }, "leaving the call of an ended session failed"));
       });
       ws.once("close", stop);
+      sockets.set(peerId, ws);
+      ws.once("close", () => {
+        if (sockets.get(peerId) === ws) sockets.delete(peerId);
+      });
       opts.relay?.attach(peerId, ws);
       server.emit("connection", ws, req);
     });
+  }
+
+  /** A host removed this peer: its socket closes now, and it can't register again (its participation is closed). */
+  function closePeer(peerId: string) {
+    sockets.get(peerId)?.terminate();
   }
 
   function close() {
@@ -93,7 +104,7 @@ export function createPeerServer(opts: {
     wss?.close();
   }
 
-  return { app, handleUpgrade, close };
+  return { app, handleUpgrade, close, closePeer };
 }
 
 export function refuseUpgrade(socket: Duplex, status: number, text: string) {

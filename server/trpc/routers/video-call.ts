@@ -3,10 +3,13 @@ import {
   HistorySchema,
   JoinSessionSchema,
   LinkReportSchema,
+  PermissionsSchema,
+  RemoveSchema,
   SessionCallSchema,
   SetHandSchema,
   SetMediaSchema,
   StudyCallSchema,
+  TargetSchema,
   WatchSchema,
 } from "../../services/video-call/inputs.js";
 import { authedProcedure, router } from "../trpc.js";
@@ -43,6 +46,28 @@ export const videoCallRouter = router({
   reportLink: authedProcedure
     .input(LinkReportSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.reportLink(ctx.user.id, input)),
+  // Host controls (study OWNER and ADMIN members; server/services/video-call/host-controls.ts).
+  muteParticipant: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.mute(ctx.user.id, input)),
+  muteAll: authedProcedure
+    .input(SessionCallSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.muteAll(ctx.user.id, input)),
+  askToUnmute: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.askToUnmute(ctx.user.id, input)),
+  removeParticipant: authedProcedure
+    .input(RemoveSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.remove(ctx.user.id, input)),
+  setPermissions: authedProcedure
+    .input(PermissionsSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.setPermissions(ctx.user.id, input)),
+  lowerHand: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.lowerHand(ctx.user.id, input)),
+  lowerAllHands: authedProcedure
+    .input(SessionCallSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.lowerAllHands(ctx.user.id, input)),
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.
