@@ -47,13 +47,7 @@ export const DEFAULT_PERMISSIONS: CallPermissions = {
 };
 
 export type ModerationAction =
-  | "mute"
-  | "mute-all"
-  | "ask-unmute"
-  | "remove"
-  | "lower-hand"
-  | "lower-all-hands"
-  | "set-permissions";
+  "mute" | "mute-all" | "ask-unmute" | "remove" | "lower-hand" | "lower-all-hands" | "set-permissions";
 
 /** A host's action as the room hears it; its effect follows as its own event (media-changed, user-left …). */
 export interface ModerationEvent {

@@ -222,6 +222,7 @@ function createSignaling(server: PeerServerOptions) {
     });
     receive((command) => {
       if (command.type === "RECONNECT" && peer.disconnected && !peer.destroyed) peer.reconnect();
+      if (command.type === "REJECT_CALL") fromHandle<MediaConnection>(command.call).close();
     });
     return () => peer.destroy();
   });
