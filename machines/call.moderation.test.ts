@@ -7,6 +7,7 @@ import type {
   LocalMedia,
   LocalTracksCommand,
   PublishMediaInput,
+  RequestMediaInput,
   RoomFeedEvent,
   ScreenMedia,
   SessionRef,
@@ -56,7 +57,7 @@ async function inCall(
   const actor = createActor(
     callMachine.provide({
       actors: {
-        requestMedia: fromPromise<LocalMedia>(async () => ({
+        requestMedia: fromPromise<LocalMedia, RequestMediaInput>(async () => ({
           stream: fakeStream("cam"),
           audioTrack: mic,
           videoTrack: camera,

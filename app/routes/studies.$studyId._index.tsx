@@ -48,7 +48,13 @@ export default function StudyPage() {
           Invite code: <code data-testid="invite-code">{study.inviteCode}</code>
         </p>
       ) : null}
-      <CallWidget studyId={study.id} initial={call} maxParticipants={maxParticipants} meId={meId} />
+      <CallWidget
+        studyId={study.id}
+        initial={call}
+        maxParticipants={maxParticipants}
+        meId={meId}
+        isHost={me.canManage}
+      />
       <FormMessage result={result} />
       <section className="card">
         <h2>Members</h2>

@@ -3,7 +3,13 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallEndReason, CallMachine } from "../../../machines/call.machine";
-import { callFullText, isCallFull } from "../../../machines/room-presence";
+import {
+  CALL_LOCKED_TEXT,
+  callFullText,
+  isCallFull,
+  isCallLocked,
+  REMOVED_TEXT,
+} from "../../../machines/room-presence";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
 import { DebugPanel } from "./debug-panel";
@@ -25,7 +31,7 @@ const JOIN_ERRORS: Record<string, string> = {
 
 const END_REASONS: Record<CallEndReason, string> = {
   left: "You left the call.",
-  kicked: "You left the call.",
+  kicked: "You were removed from the call.",
   "session-ended": "The call has ended.",
   replaced: "You joined from another tab.",
 };
@@ -42,6 +48,8 @@ export function CallRoom(props: {
   maxUploadBytes: number;
   /** MAX_PARTICIPANTS: the pre-join screen says "full" before anyone clicks. */
   maxParticipants: number;
+  /** A study OWNER or ADMIN: a locked call still lets them in. */
+  isHost: boolean;
 }) {
   const [state, setState] = useState<{ actor: CallActor; inspector: CallInspector } | null>(null);
   useEffect(() => {
@@ -77,6 +85,7 @@ function CallView({
   debug,
   maxUploadBytes,
   maxParticipants,
+  isHost,
 }: {
   actor: CallActor;
   inspector: CallInspector;
@@ -87,6 +96,7 @@ function CallView({
   debug: boolean;
   maxUploadBytes: number;
   maxParticipants: number;
+  isHost: boolean;
 }) {
   const top = useSelector(actor, (s) => {
     if (s.matches("prejoin")) return "prejoin";
@@ -108,6 +118,7 @@ function CallView({
       devices: s.context.devices,
       joinError: s.context.joinError,
       endReason: s.context.endReason,
+      notice: s.context.notice,
     }),
     shallowEqual,
   );
@@ -115,6 +126,7 @@ function CallView({
   const { session: liveCall } = useRoomPresence(studyId, initialCall);
   const runningSessionId = liveCall && liveCall.participants.length > 0 ? liveCall.id : null;
   const full = isCallFull(liveCall, maxParticipants, self.userId);
+  const locked = isCallLocked(liveCall, isHost);
   const running = runningSessionId !== null;
   const send = actor.send;
 
@@ -152,7 +164,7 @@ function CallView({
           wantVideo={ctx.wantVideo}
           selected={ctx.devices}
           running={running}
-          full={full ? callFullText(maxParticipants) : null}
+          full={full ? callFullText(maxParticipants) : locked ? CALL_LOCKED_TEXT : null}
           onJoin={() => send({ type: "JOIN", sessionId: runningSessionId })}
           onRetry={() => send({ type: "RETRY_DEVICES" })}
           onToggleAudio={() => send({ type: "TOGGLE_AUDIO" })}
@@ -165,7 +177,9 @@ function CallView({
         <div className="banner danger" role="alert">
           {ctx.joinError?.reason === "full"
             ? callFullText(maxParticipants)
-            : (JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? JOIN_ERRORS.unknown)}{" "}
+            : ctx.joinError?.message === REMOVED_TEXT || ctx.joinError?.message === CALL_LOCKED_TEXT
+              ? ctx.joinError.message
+              : (JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? JOIN_ERRORS.unknown)}{" "}
           <button type="button" onClick={() => send({ type: "RETRY" })}>
             Try again
           </button>
@@ -174,7 +188,11 @@ function CallView({
       {top === "leaving" ? <p role="status">Leaving…</p> : null}
       {top === "left" ? (
         <FocusOnMount className="card" role="status">
-          <p>{END_REASONS[ctx.endReason ?? "left"]}</p>
+          <p>
+            {ctx.endReason === "kicked" && ctx.notice?.kind === "removed"
+              ? `${ctx.notice.by} removed you from the call`
+              : END_REASONS[ctx.endReason ?? "left"]}
+          </p>
           <p>
             <a href={`/studies/${studyId}/call`}>
               {ctx.endReason === "replaced" ? "Take the call back here" : "Rejoin"}

@@ -67,7 +67,8 @@ export function VideoTile(props: TileProps) {
       data-speaking={isSpeaking ? "true" : "false"}
       style={props.style}
     >
-      <video ref={videoRef} autoPlay playsInline muted={props.isSelf} hidden={!showVideo} />
+      {/* A muted person is not played, whatever their browser still sends: the flags are the server's. */}
+      <video ref={videoRef} autoPlay playsInline muted={props.isSelf || props.micMuted} hidden={!showVideo} />
       {!showVideo ? (
         <div className="avatar" aria-label={`${props.name}'s camera is off`} role="img">
           {initials(props.name)}

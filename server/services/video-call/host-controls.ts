@@ -6,12 +6,7 @@
  * `moderation` event followed by its effect (media-changed, user-left KICKED, permissions-changed,
  * hand-changed), which every honest member's call machine obeys.
  */
-import type {
-  CallPermissions,
-  ModerationAction,
-  ModerationEvent,
-  RoomEvent,
-} from "../../../machines/room-protocol.js";
+import type { CallPermissions, ModerationAction, ModerationEvent, RoomEvent } from "../../../machines/room-protocol.js";
 import { DomainError } from "../errors.js";
 import type { PermissionsRequest, RemoveRequest, SessionCallRequest, TargetRequest } from "./inputs.js";
 import type { ModerationQueries } from "./moderation-queries.js";
@@ -47,7 +42,13 @@ export class HostControls {
   /** The target's audio goes off on the server; everyone stops playing it until it says audio: true. */
   async mute(actorId: string, input: TargetRequest): Promise<{ success: true }> {
     const act = await this.onTarget(actorId, input);
-    const row = await this.deps.moderation.setMediaAs(act.sessionId, input.userId, { audio: false }, this.deps.now(), false);
+    const row = await this.deps.moderation.setMediaAs(
+      act.sessionId,
+      input.userId,
+      { audio: false },
+      this.deps.now(),
+      false,
+    );
     if (!row) return this.notInCall(act.sessionId);
     await this.record(act, "mute", input.userId, row.peerId);
     if (row.changed) this.mediaChanged(act, row);

@@ -99,7 +99,6 @@ const REFUSED_TEXT = {
   screenShare: "Only hosts can share their screen in this call.",
 } as const;
 
-
 export class VideoCallService {
   readonly peerAccess: PeerAccess;
   /** Mute, remove, permissions, lock, hands: the study's OWNER and ADMIN members only. */
