@@ -136,7 +136,13 @@ export function HostControlsDialog(props: {
   onClose: () => void;
 }) {
   const ref = useModal(props.open);
-  const p = props.permissions;
+  // Shows the change at once; the room's permissions-changed (the server's word) replaces it.
+  const [p, setShown] = useState(props.permissions);
+  useEffect(() => setShown(props.permissions), [props.permissions]);
+  const change = (next: CallPermissions) => {
+    setShown(next);
+    props.onChange(next);
+  };
   return (
     <dialog ref={ref} className="shortcuts-dialog" aria-labelledby="host-controls-title" onClose={props.onClose}>
       <h2 id="host-controls-title">Host controls</h2>
@@ -146,7 +152,7 @@ export function HostControlsDialog(props: {
             type="checkbox"
             role="switch"
             checked={p[s.key] === "everyone"}
-            onChange={(e) => props.onChange({ ...p, [s.key]: e.target.checked ? "everyone" : "hosts" })}
+            onChange={(e) => change({ ...p, [s.key]: e.target.checked ? "everyone" : "hosts" })}
           />
           {s.label}
         </label>
@@ -156,7 +162,7 @@ export function HostControlsDialog(props: {
           type="checkbox"
           role="switch"
           checked={p.locked}
-          onChange={(e) => props.onChange({ ...p, locked: e.target.checked })}
+          onChange={(e) => change({ ...p, locked: e.target.checked })}
         />
         Lock call
       </label>
