@@ -8,7 +8,9 @@ import * as m0005 from "./migrations/0005-media-time-rule.js";
 import * as m0006 from "./migrations/0006-sessions.js";
 import * as m0007 from "./migrations/0007-participant-cap-and-hands.js";
 import * as m0008 from "./migrations/0008-chat.js";
+import * as m0009 from "./migrations/0009-host-controls.js";
 import * as m0010 from "./migrations/0010-call-events-and-speaking.js";
+import * as m0011 from "./migrations/0011-host-actions-in-history.js";
 
 interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -26,7 +28,9 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0006-sessions", up: m0006.up, down: m0006.down },
   { name: "0007-participant-cap-and-hands", up: m0007.up, down: m0007.down },
   { name: "0008-chat", up: m0008.up, down: m0008.down },
+  { name: "0009-host-controls", up: m0009.up, down: m0009.down },
   { name: "0010-call-events-and-speaking", up: m0010.up, down: m0010.down },
+  { name: "0011-host-actions-in-history", up: m0011.up, down: m0011.down },
 ];
 
 function createMigrator(sequelize: Sequelize) {

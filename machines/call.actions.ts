@@ -95,10 +95,11 @@ export const callActionsSetup = rosterSetup.extend({
     storeJoinError: assign({
       joinError: ({ event }) => ("error" in event ? toJoinError(event.error) : null),
     }),
+    // The server starts a non-host with a track off when the call keeps it to hosts (join.participant).
     initPublishedMedia: assign(({ context }) => ({
       media: {
-        audio: context.wantAudio && context.audioTrack !== null,
-        video: context.wantVideo && context.videoTrack !== null,
+        audio: context.wantAudio && context.audioTrack !== null && context.join?.participant.audio !== false,
+        video: context.wantVideo && context.videoTrack !== null && context.join?.participant.video !== false,
         screen: false,
       },
       speaking: false,

@@ -5,6 +5,7 @@
  */
 import type { CallHandle, SignalingHandle } from "./handles";
 import type {
+  CallPermissions,
   IceServer,
   JoinResult,
   LinkState,
@@ -79,7 +80,10 @@ export type SignalingEvent =
   /** remotePeerId is set when the error concerns one outgoing call (PeerJS "peer-unavailable"). */
   | { type: "SIGNALING.ERROR"; reason: string; remotePeerId?: string };
 
-export type SignalingCommand = { type: "RECONNECT" };
+export type SignalingCommand =
+  | { type: "RECONNECT" }
+  /** Hang up a call we refuse (its caller was removed from the call by a host). */
+  | { type: "REJECT_CALL"; call: CallHandle };
 
 export interface SessionRef {
   studyId: string;
@@ -87,7 +91,7 @@ export interface SessionRef {
 }
 
 export type RoomFeedEvent =
-  | { type: "ROOM.SNAPSHOT"; participants: RoomParticipant[] }
+  | { type: "ROOM.SNAPSHOT"; participants: RoomParticipant[]; permissions?: CallPermissions }
   | { type: "ROOM.EVENT"; event: RoomEvent }
   /** The subscription was refused or broke for good; the machine subscribes again (or gives up). */
   | { type: "ROOM.FEED_FAILED"; reason: string };

@@ -10,6 +10,7 @@ import { handRegion } from "./call.hand";
 import { viewsRegion } from "./call.views";
 import type { CallContext } from "./call.setup";
 import type { DeviceKind, RequestMediaInput } from "./call.contracts";
+import { DEFAULT_PERMISSIONS } from "./room-protocol";
 
 export type {
   CallEndReason,
@@ -80,24 +81,40 @@ function deviceRegion(kind: DeviceKind) {
   const release = releasesWhileOff ? (["releaseCamera"] as const) : ([] as const);
   const setFlag = (on: boolean) => ({ type: "setFlag" as const, params: { kind, on } });
   const selectsThisKind = { type: "selectsKind" as const, params: { kind } };
+  const forcedOff = kind === "audio" ? ("mutesUs" as const) : ("withdrawsCamera" as const);
+  const withheld = {
+    type: "withheld" as const,
+    params: { permission: kind === "audio" ? "unmute" : "camera" } as const,
+  };
   return machineSetup.createStateConfig({
     initial: "init",
     states: {
       init: {
         always: [
           { guard: kind === "audio" ? ("audioPublished" as const) : ("videoPublished" as const), target: "on" },
-          { target: "off", actions: [...release] },
+          // Off at the start (the user's choice, or a permission kept to hosts): the track is silenced.
+          { target: "off", actions: [{ type: "enableAsPublished" as const, params: { kind } }, ...release] },
         ],
       },
-      on: { on: onToggle({ target: "off", actions: [setFlag(false), ...release] }) },
+      on: {
+        on: {
+          ...onToggle({ target: "off", actions: [setFlag(false), ...release] }),
+          // A host muted us, or withdrew the permission: off, as if the user had clicked.
+          "ROOM.EVENT": { guard: forcedOff, target: "off", actions: [setFlag(false), ...release] },
+        },
+      },
       off: {
         on: releasesWhileOff
           ? {
               // The camera is not held while off: remember the choice for when it is turned on.
               SELECT_DEVICE: { guard: selectsThisKind, actions: "selectDevice" as const },
-              ...onToggle("acquiring"),
+              ...onToggle([{ guard: withheld }, { target: "acquiring" }]),
             }
-          : onToggle([{ guard: "hasMic" as const, target: "on", actions: setFlag(true) }, { target: "acquiring" }]),
+          : onToggle([
+              { guard: withheld },
+              { guard: "hasMic" as const, target: "on", actions: setFlag(true) },
+              { target: "acquiring" },
+            ]),
       },
       /** Nothing held yet (listen-only join, denied earlier, camera let go): ask again, no reload. */
       acquiring: {
@@ -107,7 +124,11 @@ function deviceRegion(kind: DeviceKind) {
           onDone: { target: "on", actions: [{ type: "storeAcquired", params: { kind } }, setFlag(true)] },
           onError: { target: "off", actions: "storeMediaError" },
         },
-        on: { ...onToggle("off"), SELECT_DEVICE: reacquireWithPicked(kind) },
+        on: {
+          ...onToggle("off"),
+          SELECT_DEVICE: reacquireWithPicked(kind),
+          "ROOM.EVENT": { guard: forcedOff, target: "off" },
+        },
       },
       /** A different device was picked mid-call: swap it in without renegotiating. */
       switching: {
@@ -172,6 +193,9 @@ export const callMachine = machineSetup.createMachine({
     pageVisible: true,
     toldViews: {},
     viewsInFlight: [],
+    permissions: DEFAULT_PERMISSIONS,
+    notice: null,
+    refusedPeers: [],
   }),
   invoke: [
     // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
@@ -315,6 +339,7 @@ export const callMachine = machineSetup.createMachine({
         "PEER.LINK_STATE": { actions: ["reportLink", "resendViewOnConnect"] },
         RETRY_PEER: { actions: "retryPeer" },
         "SIGNALING.INCOMING_CALL": { actions: ["routeIncomingCall", "applyBudget"] },
+        DISMISS_NOTICE: { actions: "dismissNotice" },
         "SIGNALING.ERROR": { actions: "routeSignalingError" },
       },
       states: {
@@ -325,7 +350,14 @@ export const callMachine = machineSetup.createMachine({
         screen: {
           initial: "off",
           states: {
-            off: { on: { START_SHARE: "starting" } },
+            off: {
+              on: {
+                START_SHARE: [
+                  { guard: { type: "withheld", params: { permission: "screenShare" } } },
+                  { target: "starting" },
+                ],
+              },
+            },
             starting: {
               invoke: {
                 src: "displayMedia",
@@ -333,7 +365,7 @@ export const callMachine = machineSetup.createMachine({
                 // Most often the user cancelled the browser's picker; nothing to undo.
                 onError: { target: "off", actions: "storeMediaError" },
               },
-              on: { STOP_SHARE: "off" },
+              on: { STOP_SHARE: "off", "ROOM.EVENT": { guard: "withdrawsScreen", target: "off" } },
             },
             on: {
               invoke: {
@@ -344,6 +376,8 @@ export const callMachine = machineSetup.createMachine({
                 STOP_SHARE: { target: "off", actions: "stopScreen" },
                 // The browser's own "Stop sharing" bar ends the track without asking us.
                 SCREEN_TRACK_ENDED: { target: "off", actions: "stopScreen" },
+                // A host kept screen sharing to hosts: the share ends here too (the server already says so).
+                "ROOM.EVENT": { guard: "withdrawsScreen", target: "off", actions: "stopScreen" },
               },
             },
           },
@@ -407,8 +441,14 @@ export const callMachine = machineSetup.createMachine({
             live: {
               invoke: { src: "roomEvents", id: "roomEvents", input: sessionRef },
               on: {
-                "ROOM.SNAPSHOT": { actions: ["clearFeedFailures", "syncPeers", "applyBudget"] },
+                "ROOM.SNAPSHOT": { actions: ["clearFeedFailures", "storePermissions", "syncPeers", "applyBudget"] },
                 "ROOM.EVENT": [
+                  // Removed by a host, also while signaling connects or re-dials: out now.
+                  {
+                    guard: "removesUsByHost",
+                    target: "#call.removed",
+                    actions: ["handleRoomEvent", "kickedByHost"],
+                  },
                   { guard: "endsOurSession", target: "#call.left", actions: "removedFromRoom" },
                   { guard: "removesUs", target: "#call.removed", actions: "removedFromRoom" },
                   { guard: "changesRoster", actions: ["handleRoomEvent", "applyBudget"] },

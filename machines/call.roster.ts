@@ -3,9 +3,9 @@
  * kept in step with the room feed (snapshots and events), incoming calls routed to their peer,
  * link changes reported to the room, and what happens when the room says we are out.
  */
-import { assertEvent, enqueueActions } from "xstate";
+import { assertEvent, assign, enqueueActions } from "xstate";
 import type { CallEndReason } from "./call.contracts";
-import { type CallContext, type PeerRef, callSetup, peerChildId } from "./call.setup";
+import { type CallContext, type PeerRef, callSetup, moderationOfUs, peerChildId } from "./call.setup";
 import { JoinError } from "./errors";
 import type { CallHandle } from "./handles";
 import { keepReportsAmong, recordReport, type LinkReport } from "./link-reports";
@@ -78,6 +78,8 @@ export const rosterSetup = callSetup.extend({
           if (e.peerId === selfPeerId) return;
           const ref = context.peers[e.peerId];
           if (ref) enqueue.stopChild(ref);
+          // Removed by a host: never answer that peer id again (a modified client may keep calling).
+          if (e.reason === "KICKED") enqueue.assign({ refusedPeers: [...context.refusedPeers, e.peerId] });
           const { [e.peerId]: _gone, ...peers } = context.peers;
           const { [e.peerId]: _left, ...participants } = context.participants;
           const linkReports = keepReportsAmong(
@@ -115,6 +117,23 @@ export const rosterSetup = callSetup.extend({
             enqueue.sendTo(ref, { type: "REMOTE_VIEW", view: { width: e.width, height: e.height, shown: e.shown } });
           return;
         }
+        case "moderation": {
+          const m = moderationOfUs(context, event);
+          if (!m) return;
+          const kind =
+            m.action === "mute" || m.action === "mute-all"
+              ? "muted"
+              : m.action === "ask-unmute"
+                ? "ask-unmute"
+                : m.action === "remove"
+                  ? "removed"
+                  : null;
+          if (kind) enqueue.assign({ notice: { kind, by: m.actorName } });
+          return;
+        }
+        case "permissions-changed":
+          enqueue.assign({ permissions: e.permissions });
+          return;
         case "hand-changed": {
           if (e.peerId === context.join?.peerId) {
             enqueue.assign({ handRaisedAt: e.handRaisedAt });
@@ -131,6 +150,13 @@ export const rosterSetup = callSetup.extend({
           return;
       }
     }),
+    /** The permissions a room snapshot carries (absent from servers without host controls). */
+    storePermissions: enqueueActions(({ event, enqueue }) => {
+      if (event.type === "ROOM.SNAPSHOT" && event.permissions) enqueue.assign({ permissions: event.permissions });
+    }),
+    dismissNotice: assign({ notice: null }),
+    /** A host removed us (the moderation event comes before the user-left). */
+    kickedByHost: assign({ endReason: "kicked" as const }),
     /** Splits the uplink budget across however many remotes there are now. */
     applyBudget: enqueueActions(({ context, enqueue }) => {
       const refs = Object.values(context.peers);
@@ -140,6 +166,10 @@ export const rosterSetup = callSetup.extend({
     routeIncomingCall: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SIGNALING.INCOMING_CALL");
       if (!context.join) return;
+      if (context.refusedPeers.includes(event.remotePeerId)) {
+        enqueue.sendTo("signaling", { type: "REJECT_CALL", call: event.call });
+        return;
+      }
       const ref = context.peers[event.remotePeerId];
       if (ref) {
         enqueue.sendTo(ref, { type: "INCOMING_CALL", call: event.call });

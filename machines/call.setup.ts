@@ -36,7 +36,19 @@ import type { LinkReports } from "./link-reports";
 import type { PeerParentEvent } from "./peer.contracts";
 import { peerMachine } from "./peer.machine";
 import { MAX_RECONNECT_ATTEMPTS, NO_JITTER, nextRetryDelay, nextSignalingRetryDelay } from "./reconnect-policy";
-import type { MediaFlags, RoomParticipant } from "./room-protocol";
+import {
+  type CallPermissions,
+  type MediaFlags,
+  type ModerationEvent,
+  type RoomEvent,
+  type RoomParticipant,
+} from "./room-protocol";
+
+/** A permission the call can keep to hosts. */
+export type Permission = "unmute" | "camera" | "screenShare";
+
+/** What a host did to us, for the notice the room shows ("Alice muted you"). */
+export type ModerationNotice = { kind: "muted" | "ask-unmute" | "removed"; by: string };
 
 export type CallEvent =
   /** `sessionId`: the running call the page already knows of, so joining skips the start request. */
@@ -67,6 +79,8 @@ export type CallEvent =
   | { type: "VIEW.PAGE"; visible: boolean }
   /** Internal: a link (re)connected, so its sender hears our view of it again. */
   | { type: "VIEW.RESEND" }
+  /** The user closed a host's notice ("Stay muted", or its close button). */
+  | { type: "DISMISS_NOTICE" }
   | SignalingEvent
   | WarmUpEvent
   | RoomFeedEvent
@@ -132,6 +146,42 @@ export interface CallContext {
   /** The views each remote was last told (so only changes are sent), and those being sent now. */
   toldViews: Record<string, TileView>;
   viewsInFlight: Array<TileView & { peerId: string }>;
+  /** The call's permissions as the server last said (snapshot, then permissions-changed). */
+  permissions: CallPermissions;
+  /** The last host action done to us, until dismissed. */
+  notice: ModerationNotice | null;
+  /** Peer ids a host removed: we hang up on them and never answer their calls. */
+  refusedPeers: string[];
+}
+
+/** Whether the call keeps `permission` to hosts and we are not one (the toolbar disables the control). */
+export function permissionWithheld(context: Pick<CallContext, "join" | "permissions">, permission: Permission) {
+  return context.permissions[permission] === "hosts" && context.join?.participant.host !== true;
+}
+
+/** The room event being handled, if it is about our session. */
+function ourRoomEvent(context: CallContext, event: CallEvent | ReportSettledEvent): RoomEvent | null {
+  if (event.type !== "ROOM.EVENT") return null;
+  const e = event.event;
+  return "sessionId" in e && e.sessionId === context.join?.sessionId ? e : null;
+}
+
+/** A host's action aimed at us: named (targetPeerId) or on everyone but hosts. */
+export function moderationOfUs(context: CallContext, event: CallEvent | ReportSettledEvent): ModerationEvent | null {
+  const e = ourRoomEvent(context, event);
+  if (e?.type !== "moderation") return null;
+  if (e.targetPeerId) return e.targetPeerId === context.join?.peerId ? e : null;
+  return context.join?.participant.host === true ? null : e;
+}
+
+/** The room event withdraws `permission` from us (permissions-changed while we are no host). */
+function withdraws(context: CallContext, event: CallEvent | ReportSettledEvent, permission: Permission): boolean {
+  const e = ourRoomEvent(context, event);
+  return (
+    e?.type === "permissions-changed" &&
+    e.permissions[permission] === "hosts" &&
+    context.join?.participant.host !== true
+  );
 }
 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
@@ -257,6 +307,20 @@ export const callSetup = setup({
       event.visible &&
       !context.pageVisible &&
       changedViews(Object.keys(context.peers), context.tiles, true, context.toldViews).length > 0,
+    /** A host muted us (one person, or everyone), or withdrew unmuting from non-hosts. */
+    mutesUs: ({ context, event }) => {
+      const m = moderationOfUs(context, event);
+      return m?.action === "mute" || m?.action === "mute-all" || withdraws(context, event, "unmute");
+    },
+    withdrawsCamera: ({ context, event }) => withdraws(context, event, "camera"),
+    withdrawsScreen: ({ context, event }) => withdraws(context, event, "screenShare"),
+    /** A host removed us: we are out now, even before the user-left that follows. */
+    removesUsByHost: ({ context, event }) => moderationOfUs(context, event)?.action === "remove",
+    /** The call keeps this to hosts and we aren't one: turning it on is refused locally too. */
+    withheld: ({ context }, params: { permission: Permission }) => permissionWithheld(context, params.permission),
+    /** A call from a peer a host removed. */
+    fromRefusedPeer: ({ context, event }) =>
+      event.type === "SIGNALING.INCOMING_CALL" && context.refusedPeers.includes(event.remotePeerId),
     /** We were removed without an end reason, i.e. dropped: the user may rejoin. */
     droppedByServer: ({ context }) => context.endReason === null,
   },

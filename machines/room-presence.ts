@@ -60,6 +60,12 @@ export function applyRoomEvent(state: RoomPresence, event: RoomEvent | RoomSnaps
       );
       return { ...state, session: withParticipants(s, participants) };
     }
+    case "permissions-changed": {
+      const s = state.session;
+      if (!s || s.id !== event.sessionId) return state;
+      return { ...state, session: { ...s, permissions: event.permissions } };
+    }
+    case "moderation":
     case "connection-state":
     case "tile-view":
     case "chat-message":
@@ -82,6 +88,16 @@ export function isCallFull(session: RoomSession | null, max: number, me: string)
 export function callFullText(max: number): string {
   return `This call is full (${max} people)`;
 }
+
+/** Whether the call is locked against `me` (hosts still join; the server decides, pages only warn). */
+export function isCallLocked(session: RoomSession | null, meIsHost: boolean): boolean {
+  return !!session?.permissions?.locked && !meIsHost;
+}
+
+/** The server's refusal of a join into a locked call, shown by the pages before anyone clicks. */
+export const CALL_LOCKED_TEXT = "The call is locked";
+/** The server's refusal of a join after a host removed you with "Don't let … rejoin". */
+export const REMOVED_TEXT = "You were removed from this call";
 
 /** "2 in call: Alice, Bob" — the study page's one-line summary. */
 export function describePresence(session: RoomSession | null): string {

@@ -24,6 +24,43 @@ export interface RoomParticipant extends MediaFlags {
   joinedAt: string;
   /** ISO timestamp on the server's clock while the hand is raised (orders the queue); null or absent when down. */
   handRaisedAt?: string | null;
+  /** A study OWNER or ADMIN: may moderate the call, and call permissions don't apply to them. */
+  host?: boolean;
+}
+
+/** Who may turn a track on: everyone, or only hosts (a withdrawn permission also turns it off). */
+export type PermissionLevel = "everyone" | "hosts";
+
+export interface CallPermissions {
+  unmute: PermissionLevel;
+  camera: PermissionLevel;
+  screenShare: PermissionLevel;
+  /** No new joins by non-hosts. */
+  locked: boolean;
+}
+
+export const DEFAULT_PERMISSIONS: CallPermissions = {
+  unmute: "everyone",
+  camera: "everyone",
+  screenShare: "everyone",
+  locked: false,
+};
+
+export type ModerationAction =
+  "mute" | "mute-all" | "ask-unmute" | "remove" | "lower-hand" | "lower-all-hands" | "set-permissions";
+
+/** A host's action as the room hears it; its effect follows as its own event (media-changed, user-left …). */
+export interface ModerationEvent {
+  type: "moderation";
+  sessionId: string;
+  action: ModerationAction;
+  actorId: string;
+  actorName: string;
+  /** Whom it was done to; null for actions on everyone (mute-all, lower-all-hands, set-permissions). */
+  targetId: string | null;
+  targetPeerId: string | null;
+  /** remove: they may not join this call again. */
+  ban?: boolean;
 }
 
 export interface RoomSession {
@@ -34,6 +71,8 @@ export interface RoomSession {
   startedBy: string;
   participants: RoomParticipant[];
   onlineCount: number;
+  /** Absent from servers before host controls: read as DEFAULT_PERMISSIONS. */
+  permissions?: CallPermissions;
 }
 
 /** What one member reports about their link to another, so everyone can show "Reconnecting (2/3)". */
@@ -81,6 +120,8 @@ export type RoomEvent =
       height: number;
       shown: boolean;
     }
+  | ModerationEvent
+  | { type: "permissions-changed"; sessionId: string; permissions: CallPermissions }
   | ChatEvent;
 
 /** One receiver → sender view report: the sender's peerId and how its video is shown (device px). */

@@ -118,6 +118,7 @@ export async function createAppServer(opts: { config: Config; services: Services
     },
   });
   app.use(PEER_MOUNT, peer.app);
+  services.videoCall.onEvict((peerId) => peer.closePeer(peerId));
 
   const loadBuild = remixBuildLoader(config.NODE_ENV === "development" && !!process.env.REMIX_DEV_ORIGIN);
   app.all("*", async (req, res, next) => {

@@ -46,6 +46,8 @@ export function createPeerServer(opts: {
   relay?: SignalingRelay;
 }) {
   let wss: WebSocketServer | null = null;
+  /** Each registered peer's socket, so a removed peer's can be closed from the server. */
+  const sockets = new Map<string, WebSocket>();
   const app = ExpressPeerServer(opts.httpServer, {
     path: "/",
     key: "peerjs",
@@ -98,6 +100,10 @@ export function createPeerServer(opts: {
           .catch((err) => opts.log.warn({ err, peerId }, "leaving the call of an ended session failed"));
       });
       ws.once("close", stop);
+      sockets.set(peerId, ws);
+      ws.once("close", () => {
+        if (sockets.get(peerId) === ws) sockets.delete(peerId);
+      });
       opts.relay?.attach(peerId, ws);
       if (!joined) holdUntilJoined(ws, () => opts.hooks.joined(userId, peerId));
       server.emit("connection", ws, req);
@@ -149,12 +155,17 @@ export function createPeerServer(opts: {
     ws.once("close", () => clearTimeout(expiry));
   }
 
+  /** A host removed this peer: its socket closes now, and it can't register again (its participation is closed). */
+  function closePeer(peerId: string) {
+    sockets.get(peerId)?.terminate();
+  }
+
   function close() {
     for (const client of wss?.clients ?? []) client.terminate();
     wss?.close();
   }
 
-  return { app, handleUpgrade, close };
+  return { app, handleUpgrade, close, closePeer };
 }
 
 export function refuseUpgrade(socket: Duplex, status: number, text: string) {

@@ -62,7 +62,13 @@ export default function StudyPage() {
           Invite code: <code data-testid="invite-code">{study.inviteCode}</code>
         </p>
       ) : null}
-      <CallWidget studyId={study.id} initial={call} maxParticipants={maxParticipants} meId={meId} />
+      <CallWidget
+        studyId={study.id}
+        initial={call}
+        maxParticipants={maxParticipants}
+        meId={meId}
+        isHost={me.canManage}
+      />
       <FormMessage result={result} />
       <section className="card" aria-labelledby="past-calls-heading">
         <h2 id="past-calls-heading">Past calls</h2>

@@ -23,6 +23,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       debug,
       maxUploadBytes: context.services.maxUploadBytes,
       maxParticipants: context.services.videoCall.maxParticipants,
+      isHost: view.me.canManage,
     });
   } catch (err) {
     throw toErrorResponse(err);
@@ -33,7 +34,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export const handle = { frame: "room" };
 
 export default function CallPage() {
-  const { study, self, call, debug, maxUploadBytes, maxParticipants } = useLoaderData<typeof loader>();
+  const { study, self, call, debug, maxUploadBytes, maxParticipants, isHost } = useLoaderData<typeof loader>();
   // Media devices, PeerJS and WebRTC exist only in the browser: render the call after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
@@ -53,6 +54,7 @@ export default function CallPage() {
       debug={debug}
       maxUploadBytes={maxUploadBytes}
       maxParticipants={maxParticipants}
+      isHost={isHost}
     />
   );
 }

@@ -35,8 +35,8 @@ const CAP_CHECK = `
        END IF;
 `;
 
-/** video_call_join; `cap` = this migration's version (p_max, 'full', hands), else 0004's. */
-const JOIN_SQL = (cap: boolean) =>
+/** video_call_join; `cap` = this migration's version (p_max, 'full', hands), else 0004's. Exported (unchanged) so 0009's down can restore it. */
+export const JOIN_SQL = (cap: boolean) =>
   `CREATE FUNCTION video_call_join(
        p_session uuid, p_study uuid, p_user uuid, p_peer text, p_at timestamptz${cap ? ", p_max integer" : ""})
      RETURNS TABLE (outcome text, id uuid, "joinedAt" timestamptz, "previousPeerId" text, participants jsonb)

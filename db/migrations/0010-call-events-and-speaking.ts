@@ -45,7 +45,7 @@ const CLOSE_ROW_SQL = (
      $$`;
 
 /** video_call_set_media; `speaking` = this migration's version (p_speaking, speaking time), else 0005's. */
-const SET_MEDIA_SQL = (speaking: boolean) => `CREATE FUNCTION video_call_set_media(
+export const SET_MEDIA_SQL = (speaking: boolean) => `CREATE FUNCTION video_call_set_media(
        p_session uuid, p_user uuid, p_audio boolean, p_video boolean, p_screen boolean,${speaking ? " p_speaking boolean," : ""}
        p_at timestamptz)
      RETURNS TABLE ("userId" uuid, "peerId" text, "joinedAt" timestamptz, changed boolean)

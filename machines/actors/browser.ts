@@ -212,6 +212,7 @@ function createSignaling(server: PeerServerOptions) {
     });
     receive((command) => {
       if (command.type === "RECONNECT" && peer.disconnected && !peer.destroyed) peer.reconnect();
+      if (command.type === "REJECT_CALL") fromHandle<MediaConnection>(command.call).close();
     });
     if (adopted) {
       // Already open: the machine hears it as if it had just opened. (PeerJS re-registers a

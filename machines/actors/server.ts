@@ -115,7 +115,11 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
         (event) => send({ type: "ROOM.EVENT", event }),
         (session) => {
           if (session && session.id === input.sessionId) {
-            send({ type: "ROOM.SNAPSHOT", participants: session.participants });
+            send({
+              type: "ROOM.SNAPSHOT",
+              participants: session.participants,
+              ...(session.permissions ? { permissions: session.permissions } : {}),
+            });
           } else {
             // Our session ended while the subscription was down.
             send({

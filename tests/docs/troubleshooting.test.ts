@@ -9,7 +9,7 @@ import { CALL_MESSAGES, say, type CallMessage } from "../../app/components/call/
 import { chatMachine } from "../../machines/chat.machine";
 import { typingLine } from "../../machines/chat.view";
 import { participant } from "../../machines/test-utils";
-import { callFullText, describePresence } from "../../machines/room-presence";
+import { CALL_LOCKED_TEXT, REMOVED_TEXT, callFullText, describePresence } from "../../machines/room-presence";
 
 const root = join(import.meta.dirname, "../..");
 const doc = readFileSync(join(root, "docs/troubleshooting.md"), "utf8");
@@ -68,6 +68,8 @@ const session = {
 
 const machineMessages = (): Array<readonly [string, string]> => [
   ["callFullText", callFullText(6)],
+  ["REMOVED_TEXT", REMOVED_TEXT],
+  ["CALL_LOCKED_TEXT", CALL_LOCKED_TEXT],
   ["describePresence (empty)", describePresence(null)],
   ["describePresence", describePresence(session)],
   ["typingLine", typingLine({ u: "Bob" })!],

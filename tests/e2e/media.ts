@@ -19,7 +19,7 @@ export async function expectVideoFlowing(page: Page, label: string) {
 }
 
 /** Peak RMS of the audio arriving in the tile's stream over a window (Chrome's fake mic beeps). */
-async function peakAudioLevel(page: Page, label: string, windowMs = 2500): Promise<number> {
+export async function peakAudioLevel(page: Page, label: string, windowMs = 2500): Promise<number> {
   return tile(page, label)
     .locator("video")
     .evaluate(async (v: HTMLVideoElement, ms: number) => {

@@ -3,7 +3,13 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallEndReason, CallMachine } from "../../../machines/call.machine";
-import { callFullText, isCallFull } from "../../../machines/room-presence";
+import {
+  CALL_LOCKED_TEXT,
+  callFullText,
+  isCallFull,
+  isCallLocked,
+  REMOVED_TEXT,
+} from "../../../machines/room-presence";
 import type { JoinErrorReason } from "../../../machines/errors";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
@@ -27,7 +33,7 @@ const JOIN_ERRORS: Record<Exclude<JoinErrorReason, "full">, CallMessage> = {
 
 const END_REASONS: Record<CallEndReason, CallMessage> = {
   left: "endLeft",
-  kicked: "endLeft",
+  kicked: "endKicked",
   "session-ended": "endSessionEnded",
   replaced: "endReplaced",
 };
@@ -44,6 +50,8 @@ export function CallRoom(props: {
   maxUploadBytes: number;
   /** MAX_PARTICIPANTS: the pre-join screen says "full" before anyone clicks. */
   maxParticipants: number;
+  /** A study OWNER or ADMIN: a locked call still lets them in. */
+  isHost: boolean;
 }) {
   const [state, setState] = useState<{ actor: CallActor; inspector: CallInspector } | null>(null);
   useEffect(() => {
@@ -79,6 +87,7 @@ function CallView({
   debug,
   maxUploadBytes,
   maxParticipants,
+  isHost,
 }: {
   actor: CallActor;
   inspector: CallInspector;
@@ -89,6 +98,7 @@ function CallView({
   debug: boolean;
   maxUploadBytes: number;
   maxParticipants: number;
+  isHost: boolean;
 }) {
   const top = useSelector(actor, (s) => {
     if (s.matches("prejoin")) return "prejoin";
@@ -110,6 +120,7 @@ function CallView({
       devices: s.context.devices,
       joinError: s.context.joinError,
       endReason: s.context.endReason,
+      notice: s.context.notice,
     }),
     shallowEqual,
   );
@@ -117,6 +128,7 @@ function CallView({
   const { session: liveCall } = useRoomPresence(studyId, initialCall);
   const runningSessionId = liveCall && liveCall.participants.length > 0 ? liveCall.id : null;
   const full = isCallFull(liveCall, maxParticipants, self.userId);
+  const locked = isCallLocked(liveCall, isHost);
   const running = runningSessionId !== null;
   const send = actor.send;
 
@@ -155,7 +167,7 @@ function CallView({
           wantVideo={ctx.wantVideo}
           selected={ctx.devices}
           running={running}
-          full={full ? callFullText(maxParticipants) : null}
+          full={full ? callFullText(maxParticipants) : locked ? CALL_LOCKED_TEXT : null}
           onJoin={() => send({ type: "JOIN", sessionId: runningSessionId })}
           onRetry={() => send({ type: "RETRY_DEVICES" })}
           onToggleAudio={() => send({ type: "TOGGLE_AUDIO" })}
@@ -168,7 +180,9 @@ function CallView({
         <div className="banner danger" role="alert">
           {ctx.joinError?.reason === "full"
             ? callFullText(maxParticipants)
-            : say(JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? "joinUnknown")}{" "}
+            : ctx.joinError?.message === REMOVED_TEXT || ctx.joinError?.message === CALL_LOCKED_TEXT
+              ? ctx.joinError.message
+              : say(JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? "joinUnknown")}{" "}
           <button type="button" onClick={() => send({ type: "RETRY" })}>
             Try again
           </button>
@@ -177,7 +191,11 @@ function CallView({
       {top === "leaving" ? <p role="status">{say("leaving")}</p> : null}
       {top === "left" ? (
         <FocusOnMount className="card" role="status">
-          <p>{say(END_REASONS[ctx.endReason ?? "left"])}</p>
+          <p>
+            {ctx.endReason === "kicked" && ctx.notice?.kind === "removed"
+              ? say("endRemovedBy", { host: ctx.notice.by })
+              : say(END_REASONS[ctx.endReason ?? "left"])}
+          </p>
           <p>
             <a href={`/studies/${studyId}/call`}>
               {ctx.endReason === "replaced" ? "Take the call back here" : "Rejoin"}

@@ -1,5 +1,11 @@
 import { Link } from "@remix-run/react";
-import { callFullText, describePresence, isCallFull } from "../../../machines/room-presence";
+import {
+  CALL_LOCKED_TEXT,
+  callFullText,
+  describePresence,
+  isCallFull,
+  isCallLocked,
+} from "../../../machines/room-presence";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { useRoomPresence } from "./use-room-presence";
 
@@ -9,8 +15,10 @@ export function CallWidget(props: {
   initial: RoomSession | null;
   maxParticipants: number;
   meId: string;
+  /** A study OWNER or ADMIN: a locked call still lets them in. */
+  isHost: boolean;
 }) {
-  const { studyId, initial, maxParticipants, meId } = props;
+  const { studyId, initial, maxParticipants, meId, isHost } = props;
   const { session } = useRoomPresence(studyId, initial);
   const running = !!session && session.participants.length > 0;
   const full = isCallFull(session, maxParticipants, meId);
@@ -23,6 +31,11 @@ export function CallWidget(props: {
       {full ? (
         <p className="call-full" data-testid="call-full">
           {callFullText(maxParticipants)}
+        </p>
+      ) : null}
+      {!full && running && isCallLocked(session, isHost) ? (
+        <p className="call-full" data-testid="call-locked">
+          {CALL_LOCKED_TEXT}
         </p>
       ) : null}
       <Link className="button" to={`/studies/${studyId}/call`}>

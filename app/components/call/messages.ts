@@ -35,6 +35,8 @@ export const CALL_MESSAGES = {
   endLeft: "You left the call.",
   endSessionEnded: "The call has ended.",
   endReplaced: "You joined from another tab.",
+  endKicked: "You were removed from this call.",
+  endRemovedBy: "{host} removed you from the call",
 
   // In the room (room.tsx): the link to the server.
   signalingReconnecting: "Reconnecting to the call server… your current video keeps flowing.",
@@ -83,6 +85,14 @@ export const CALL_MESSAGES = {
   chatUploadStatus: "the server answered {status}",
   chatUploadNetwork: "the connection failed",
 
+  // Host controls (host-controls.tsx, toolbar.tsx).
+  mutedBy: "{host} muted you",
+  askedToUnmute: "{host} asks you to unmute",
+  hostActionFailed: "That didn't work. Try again.",
+  removeLeavesAtOnce: "They leave the call at once.",
+  withheldUnmute: "Only hosts can unmute in this call",
+  withheldCamera: "Only hosts can turn on their camera in this call",
+  withheldScreen: "Only hosts can share their screen in this call",
   // The Inspector (?debug=1, debug-panel.tsx).
   snapshotCopied: "Snapshot copied to the clipboard.",
   snapshotNotCopied: "Couldn't copy the snapshot: {reason}",

@@ -44,7 +44,7 @@ export function Prejoin(props: {
   wantVideo: boolean;
   selected: { audio: string | null; video: string | null };
   running: boolean;
-  /** "This call is full (6 people)" when it is, before anyone clicks Join. */
+  /** "This call is full (6 people)" or "The call is locked" when a join would be refused, before anyone clicks Join. */
   full: string | null;
   onJoin: () => void;
   onRetry: () => void;

@@ -68,7 +68,8 @@ export function VideoTile(props: TileProps) {
       data-speaking={isSpeaking ? "true" : "false"}
       style={props.style}
     >
-      <video ref={videoRef} autoPlay playsInline muted={props.isSelf} hidden={!showVideo} />
+      {/* A muted person is not played, whatever their browser still sends: the flags are the server's. */}
+      <video ref={videoRef} autoPlay playsInline muted={props.isSelf || props.micMuted} hidden={!showVideo} />
       {!showVideo ? (
         <div className="avatar" aria-label={say("tileCameraOff", { name: props.name })} role="img">
           {initials(props.name)}

@@ -1,11 +1,12 @@
 /**
  * A study's ended calls, newest first, one page at a time: who was there, for how long, and how
- * long muted, camera-off or sharing. The page cursor is opaque to clients.
+ * long muted, camera-off or sharing, and what hosts did. The page cursor is opaque to clients.
  */
 import { Op, QueryTypes } from "sequelize";
 import { z } from "zod";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
 import { DomainError } from "../errors.js";
+import type { ModerationAction } from "../../../machines/room-protocol.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
 
 export interface HistoryParticipant {
@@ -38,7 +39,32 @@ interface HistorySession {
   participants: HistoryParticipant[];
   /** Chat messages posted during the call (text and files). */
   messageCount: number;
+  /** What hosts did (mute, remove, permissions …), oldest first. */
+  moderation: HistoryModeration[];
 }
+interface HistoryModeration {
+  action: ModerationAction;
+  actorId: string | null;
+  actorName: string;
+  targetId: string | null;
+  targetName: string | null;
+  at: string;
+  /** remove: { ban }; set-permissions: the new permissions. */
+  details: Record<string, unknown>;
+}
+/** The moderation log of these sessions (ModerationQueries.log). */
+type ModerationLog = (sessionIds: string[]) => Promise<
+  Array<{
+    sessionId: string;
+    action: ModerationAction;
+    actorId: string | null;
+    actorName: string | null;
+    targetId: string | null;
+    targetName: string | null;
+    details: Record<string, unknown>;
+    at: Date;
+  }>
+>;
 export interface HistoryResult {
   sessions: HistorySession[];
   nextCursor: string | null;
@@ -52,6 +78,7 @@ export async function callHistory(
   studyId: string,
   limit: number,
   cursor: string | null | undefined,
+  moderationLog: ModerationLog,
 ): Promise<HistoryResult> {
   const after = cursor ? decodeCursor(cursor) : null;
   const sessions = await VideoCallSession.findAll({
@@ -82,6 +109,20 @@ export async function callHistory(
         { type: QueryTypes.SELECT, replacements: { ids: page.map((s) => s.id) } },
       )
     : [];
+  const moderation = new Map<string, HistoryModeration[]>();
+  for (const m of await moderationLog(page.map((s) => s.id))) {
+    const list = moderation.get(m.sessionId) ?? [];
+    list.push({
+      action: m.action,
+      actorId: m.actorId,
+      actorName: m.actorName ?? FORMER_MEMBER_NAME,
+      targetId: m.targetId,
+      targetName: m.targetId ? (m.targetName ?? FORMER_MEMBER_NAME) : null,
+      at: m.at.toISOString(),
+      details: m.details,
+    });
+    moderation.set(m.sessionId, list);
+  }
   const messageCounts = new Map(counts.map((c) => [c.sessionId, Number(c.count)]));
   const bySession = new Map<string, HistoryParticipant[]>();
   for (const s of page)
@@ -97,6 +138,7 @@ export async function callHistory(
       duration: s.duration === null ? null : round3(s.duration),
       participants: bySession.get(s.id) ?? [],
       messageCount: messageCounts.get(s.id) ?? 0,
+      moderation: moderation.get(s.id) ?? [],
     })),
     nextCursor: last ? encodeCursor(last.startedAt, last.id) : null,
   };

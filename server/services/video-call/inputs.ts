@@ -59,6 +59,16 @@ export const SetViewsSchema = SessionCallSchema.extend({
     .min(1, "views is empty")
     .max(32, "views has too many entries"),
 });
+/** A host's action on one person in the call. */
+export const TargetSchema = SessionCallSchema.extend({ userId: uuid("User id") });
+export const RemoveSchema = TargetSchema.extend({ ban: z.boolean("ban must be true or false").default(false) });
+const level = (what: string) => z.enum(["everyone", "hosts"], `${what} must be everyone or hosts`);
+export const PermissionsSchema = SessionCallSchema.extend({
+  unmute: level("unmute"),
+  camera: level("camera"),
+  screenShare: level("screenShare"),
+  locked: z.boolean("locked must be true or false"),
+});
 export const HistorySchema = z.object({
   studyId: uuid("Study id"),
   limit: z.number().int().min(1, "limit must be at least 1").max(50, "limit is at most 50").default(20),
@@ -80,6 +90,9 @@ export type SetMediaRequest = z.output<typeof SetMediaSchema>;
 export type SetHandRequest = z.output<typeof SetHandSchema>;
 export type LinkReportRequest = z.output<typeof LinkReportSchema>;
 export type SetViewsRequest = z.output<typeof SetViewsSchema>;
+export type TargetRequest = z.output<typeof TargetSchema>;
+export type RemoveRequest = z.output<typeof RemoveSchema>;
+export type PermissionsRequest = z.output<typeof PermissionsSchema>;
 export type HistoryRequest = z.output<typeof HistorySchema>;
 export type CallRecordRequest = z.output<typeof CallRecordSchema>;
 export type WatchRequest = z.output<typeof WatchSchema>;

@@ -62,6 +62,7 @@ export class Presence {
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
   private stopped = false;
+  private readonly evictHandlers: Array<(peerId: string) => void> = [];
 
   constructor(private readonly deps: PresenceDeps) {
     this.peerAccess = {
@@ -83,6 +84,10 @@ export class Presence {
         this.armDrop(peerId, this.deps.now());
       },
     };
+    // A removal on another instance: whichever instance holds the socket closes it.
+    deps.cluster?.redis.onControl("evict-peer", (peerId) => {
+      if (typeof peerId === "string") for (const h of this.evictHandlers) h(peerId);
+    });
     deps.cluster?.redis.onControl("peer-connected", (peerId) => {
       if (typeof peerId === "string") this.forget(peerId);
     });
@@ -153,6 +158,18 @@ export class Presence {
       })
       .catch(() => {});
     return run;
+  }
+
+  /** The PeerServer registers here to close a removed peer's socket. */
+  onEvict(handler: (peerId: string) => void): void {
+    this.evictHandlers.push(handler);
+  }
+
+  /** Closes the removed peer's signaling socket here and on every other instance. */
+  evict(peerId: string): void {
+    this.forget(peerId);
+    for (const h of this.evictHandlers) h(peerId);
+    this.deps.cluster?.redis.broadcast("evict-peer", peerId);
   }
 
   /** The participation of `peerId` closed or was replaced: its drop grace no longer applies. */

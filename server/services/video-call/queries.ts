@@ -11,16 +11,20 @@
  *
  * The functions and their source (migrations are history and never edited; a change to a rule is
  * a new migration with CREATE OR REPLACE, and this list names where the live version is):
- *   video_call_join        — db/migrations/0007-participant-cap-and-hands.ts (0004's plus the cap)
+ *   video_call_join        — db/migrations/0009-host-controls.ts (0007's plus bans, lock, host flag)
+ *   video_call_set_media_as — db/migrations/0011-host-actions-in-history.ts (0009's: own changes
+ *                            checked against the call's permissions, a host's forced mute; plus 0010's
+ *                            speaking time)
+ *   video_call_set_permissions, video_call_remove — db/migrations/0009-host-controls.ts
  *   video_call_set_hand    — db/migrations/0007-participant-cap-and-hands.ts
  *   video_call_close       — db/migrations/0004-video-call-functions.ts
  *   video_call_end_if_empty — db/migrations/0004-video-call-functions.ts
- *   video_call_set_media   — db/migrations/0010-call-events-and-speaking.ts (0005's plus speaking time)
  *   video_call_close_row   — db/migrations/0010-call-events-and-speaking.ts (0005's plus speaking time;
  *                            called by join and close)
  *   video_call_accrue      — db/migrations/0005-media-time-rule.ts (THE media-time rule; close_row and
  *                            set_media use it)
- *   video_call_log_event   — db/migrations/0010-call-events-and-speaking.ts (one row of video_call_events)
+ *   video_call_log_event   — db/migrations/0010-call-events-and-speaking.ts (one row of video_call_events;
+ *                            host actions reach it by a trigger on video_call_moderation, migration 0011)
  *
  * The call's history (video_call_events) is written in the same transaction as each change:
  * triggers on video_call_participants and video_call_sessions (migration 0010) log joins, leaves,
@@ -37,18 +41,20 @@
  *      the session's lock EXCLUSIVE (waiting for joins in flight, so it sees what they wrote);
  *      video_call_set_media and video_call_set_hand lock only the row.
  * A join and a close therefore meet only on the session lock, never on each other's rows.
+ * Host controls add the session's permissions lock between the person lock and the session lock;
+ * db/migrations/0009-host-controls.ts explains where each function takes it.
  * Statements outside the functions (heartbeat, claimPeer) lock one row without an advisory lock and
  * wait for nothing else. The sweeper's touch covers many rows, so it skips locked ones rather than
  * wait: waiting there could close a cycle with a reloading join and a last-one-out close.
  */
 import { Op, QueryTypes, type Sequelize } from "sequelize";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
-import type { MediaFlags, RoomParticipant, RoomSession } from "../../../machines/room-protocol.js";
+import type { MediaFlags, PermissionLevel, RoomParticipant, RoomSession } from "../../../machines/room-protocol.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
 
 /** What video_call_join answers. */
 export interface JoinRow {
-  outcome: "joined" | "no-call" | "ended" | "full";
+  outcome: "joined" | "no-call" | "ended" | "full" | "banned" | "locked";
   id: string | null;
   joinedAt: Date;
   previousPeerId: string | null;
@@ -75,7 +81,7 @@ export interface ClosedParticipation {
   sessionEndedAt: Date | null;
 }
 
-interface CloseRow {
+export interface CloseRow {
   study_id: string | null;
   session_id: string | null;
   user_id: string | null;
@@ -83,7 +89,7 @@ interface CloseRow {
   session_ended_at: Date | null;
 }
 
-interface RoomRow {
+export interface RoomRow {
   id: string;
   roomId: string;
   startedAt: Date;
@@ -95,8 +101,13 @@ interface RoomRow {
   video: boolean | null;
   screen: boolean | null;
   handRaisedAt: Date | null;
+  host: boolean | null;
   name: string | null;
   avatarUrl: string | null;
+  unmutePermission: PermissionLevel;
+  cameraPermission: PermissionLevel;
+  screenSharePermission: PermissionLevel;
+  locked: boolean;
 }
 
 type ParticipantRow = RoomRow & {
@@ -284,28 +295,6 @@ export class CallQueries {
   }
 
   /**
-   * video_call_set_media: records the person's media flags at `at`, folding the intervals that end
-   * into their totals (the one media-time rule, video_call_accrue). Null when they have no open
-   * participation; `changed` is false when the flags were already these.
-   */
-  async setMedia(
-    sessionId: string,
-    userId: string,
-    flags: MediaFlags,
-    speaking: boolean,
-    at: Date,
-  ): Promise<MediaSet | null> {
-    const [row] = await this.sequelize.query<{ userId: string; peerId: string; joinedAt: Date; changed: boolean }>(
-      `SELECT * FROM video_call_set_media($1, $2, $3, $4, $5, $6, $7)`,
-      {
-        bind: [sessionId, userId, flags.audio, flags.video, flags.screen, speaking, at],
-        type: QueryTypes.SELECT,
-      },
-    );
-    return row ? { ...row, ...flags } : null;
-  }
-
-  /**
    * video_call_set_hand: raises (at `at`, the server's clock) or lowers the person's hand. Null when
    * they have no open participation; `changed` is false when it already was so.
    */
@@ -365,10 +354,13 @@ export class CallQueries {
   async room(studyId: string): Promise<RoomSession | null> {
     const rows = await this.sequelize.query<RoomRow>(
       `SELECT s.id, s."roomId", s."startedAt", s."startedBy",
-              p."userId", p."peerId", p."joinedAt", p.audio, p.video, p.screen, p."handRaisedAt", u.name, u."avatarUrl"
+              s."unmutePermission", s."cameraPermission", s."screenSharePermission", s.locked,
+              p."userId", p."peerId", p."joinedAt", p.audio, p.video, p.screen, p."handRaisedAt", u.name, u."avatarUrl",
+              m.role IN ('OWNER', 'ADMIN') AND m.status = 'ACTIVE' AS host
        FROM video_call_sessions s
        LEFT JOIN video_call_participants p ON p."sessionId" = s.id AND p."leftAt" IS NULL
        LEFT JOIN users u ON u.id = p."userId"
+       LEFT JOIN study_members m ON m."studyId" = s."studyId" AND m."userId" = p."userId"
        WHERE s."studyId" = $1 AND s."endedAt" IS NULL
        ORDER BY p."joinedAt" ASC NULLS LAST, p.id`,
       { bind: [studyId], type: QueryTypes.SELECT },
@@ -385,6 +377,7 @@ export class CallQueries {
       video: r.video,
       screen: r.screen,
       handRaisedAt: r.handRaisedAt ? r.handRaisedAt.toISOString() : null,
+      host: r.host === true,
     }));
     return {
       id: first.id,
@@ -393,6 +386,12 @@ export class CallQueries {
       startedBy: first.startedBy,
       participants,
       onlineCount: participants.length,
+      permissions: {
+        unmute: first.unmutePermission,
+        camera: first.cameraPermission,
+        screenShare: first.screenSharePermission,
+        locked: first.locked,
+      },
     };
   }
 }

@@ -16,7 +16,7 @@ import type {
   RoomParticipant,
   RoomSession,
 } from "../../../machines/room-protocol.js";
-import { callFullText } from "../../../machines/room-presence.js";
+import { CALL_LOCKED_TEXT, callFullText, REMOVED_TEXT } from "../../../machines/room-presence.js";
 import { setBounded } from "../../bounded-map.js";
 import type { PeerRegistry } from "../../cluster/registry.js";
 import type { RedisLink } from "../../cluster/redis.js";
@@ -29,6 +29,7 @@ import type { StudyService } from "../studies.js";
 import { iceServersFor } from "../turn.js";
 import { callHistory, type HistoryResult } from "./history.js";
 import { callRecord, type CallRecord } from "./record.js";
+import { HostControls } from "./host-controls.js";
 import type {
   CallRecordRequest,
   HistoryRequest,
@@ -43,6 +44,7 @@ import type {
   WatchRequest,
 } from "./inputs.js";
 import { LocalGrantStore, PrejoinGrants, RedisGrantStore, isGrantToken } from "./prejoin-grants.js";
+import { ModerationQueries } from "./moderation-queries.js";
 import { Presence, type PeerAccess } from "./presence.js";
 import { CallQueries, type ClosedParticipation, type ParticipationRef } from "./queries.js";
 import { RoomSnapshots } from "./snapshots.js";
@@ -98,8 +100,18 @@ function newRoomId(): string {
   return `room-${randomBytes(12).toString("hex")}`;
 }
 
+/** Why a member's own media change was refused: the permission the call keeps to hosts. */
+const REFUSED_TEXT = {
+  unmute: "Only hosts can unmute in this call.",
+  camera: "Only hosts can turn on their camera in this call.",
+  screenShare: "Only hosts can share their screen in this call.",
+} as const;
+
 export class VideoCallService {
   readonly peerAccess: PeerAccess;
+  /** Mute, remove, permissions, lock, hands: the study's OWNER and ADMIN members only. */
+  readonly hosts: HostControls;
+  private readonly moderation: ModerationQueries;
   private readonly now: () => Date;
   private readonly queries: CallQueries;
   private readonly snapshots: RoomSnapshots;
@@ -130,6 +142,22 @@ export class VideoCallService {
       () => this.now().getTime(),
     );
     this.peerAccess = { ...this.presence.peerAccess, admit: (userId, id) => this.admitSocket(userId, id) };
+    this.moderation = new ModerationQueries(deps.sequelize);
+    this.hosts = new HostControls({
+      queries: this.queries,
+      moderation: this.moderation,
+      now: this.now,
+      session: (userId, sessionId, studyId) => this.requireSession(userId, sessionId, studyId),
+      publish: (studyId, event) => this.publish(studyId, event),
+      changed: (studyId) => this.snapshots.invalidate(studyId),
+      closed: (closed) => this.announceClosed(closed, "KICKED"),
+      evict: (peerId) => this.presence.evict(peerId),
+    });
+  }
+
+  /** Runs `handler` with each peer id whose signaling socket must close now (it was removed). */
+  onEvict(handler: (peerId: string) => void): void {
+    this.presence.onEvict(handler);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -147,7 +175,7 @@ export class VideoCallService {
 
   async history(userId: string, { studyId, limit, cursor }: HistoryRequest): Promise<HistoryResult> {
     await this.requireMember(userId, studyId);
-    return callHistory(studyId, limit, cursor);
+    return callHistory(studyId, limit, cursor, (ids) => this.moderation.log(ids));
   }
 
   /** One ended call of the study in full (totals, room events, chat); another study's call is NOT_FOUND. */
@@ -235,6 +263,8 @@ export class VideoCallService {
       throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
     if (row.outcome === "ended") throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
     if (row.outcome === "full") throw new DomainError("CONFLICT", callFullText(max));
+    if (row.outcome === "banned") throw new DomainError("FORBIDDEN", REMOVED_TEXT);
+    if (row.outcome === "locked") throw new DomainError("FORBIDDEN", CALL_LOCKED_TEXT);
     setBounded(this.sessionStudies, sessionId, studyId, SESSION_STUDIES_MAX);
     if (row.previousPeerId) this.presence.forget(row.previousPeerId);
     this.snapshots.invalidate(studyId);
@@ -302,8 +332,16 @@ export class VideoCallService {
   async setMedia(userId: string, input: SetMediaRequest): Promise<{ participant: RoomParticipant }> {
     const { sessionId, studyId, audio, video, screen, speaking } = input;
     const session = await this.requireSession(userId, sessionId, studyId);
-    const row = await this.queries.setMedia(sessionId, userId, { audio, video, screen }, speaking, this.now());
+    const row = await this.moderation.setMediaAs(
+      sessionId,
+      userId,
+      { audio, video, screen },
+      this.now(),
+      true,
+      speaking,
+    );
     if (!row) return this.notInCall(sessionId, "You are not in this call. Join it again.");
+    if (row.refused) throw new DomainError("FORBIDDEN", REFUSED_TEXT[row.refused]);
     if (row.changed) {
       this.snapshots.invalidate(session.studyId);
       this.publish(session.studyId, {
@@ -448,6 +486,12 @@ export class VideoCallService {
   ): Promise<ClosedParticipation | null> {
     const closed = await this.queries.close(find, reason, at, staleBefore, this.now());
     if (!closed) return null;
+    this.announceClosed(closed, reason);
+    return closed;
+  }
+
+  /** Tells the room a participation closed, and the call ended when it was the last. */
+  private announceClosed(closed: ClosedParticipation, reason: LeaveReason): void {
     this.presence.forget(closed.peerId);
     this.snapshots.invalidate(closed.studyId);
     this.publish(closed.studyId, {
@@ -464,7 +508,6 @@ export class VideoCallService {
         endedAt: closed.sessionEndedAt.toISOString(),
       });
     }
-    return closed;
   }
 
   /**

@@ -5,11 +5,14 @@ import {
   JoinSessionSchema,
   LinkReportSchema,
   PrepareJoinSchema,
+  PermissionsSchema,
+  RemoveSchema,
   SessionCallSchema,
   SetHandSchema,
   SetMediaSchema,
   SetViewsSchema,
   StudyCallSchema,
+  TargetSchema,
   WatchSchema,
 } from "../../services/video-call/inputs.js";
 import { authedProcedure, router } from "../trpc.js";
@@ -58,6 +61,28 @@ export const videoCallRouter = router({
   setViews: authedProcedure
     .input(SetViewsSchema)
     .mutation(({ ctx, input }) => ctx.services.videoCall.setViews(ctx.user.id, input)),
+  // Host controls (study OWNER and ADMIN members; server/services/video-call/host-controls.ts).
+  muteParticipant: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.mute(ctx.user.id, input)),
+  muteAll: authedProcedure
+    .input(SessionCallSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.muteAll(ctx.user.id, input)),
+  askToUnmute: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.askToUnmute(ctx.user.id, input)),
+  removeParticipant: authedProcedure
+    .input(RemoveSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.remove(ctx.user.id, input)),
+  setPermissions: authedProcedure
+    .input(PermissionsSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.setPermissions(ctx.user.id, input)),
+  lowerHand: authedProcedure
+    .input(TargetSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.lowerHand(ctx.user.id, input)),
+  lowerAllHands: authedProcedure
+    .input(SessionCallSchema)
+    .mutation(({ ctx, input }) => ctx.services.videoCall.hosts.lowerAllHands(ctx.user.id, input)),
   /**
    * Live room events over SSE. Membership is checked before the stream opens, so a refused
    * subscriber gets an HTTP error instead of an empty stream; event ids let reconnects resume.

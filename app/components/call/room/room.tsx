@@ -5,11 +5,11 @@
  * changes the call (mic, camera, share, hand, leave) is an event sent to the machine.
  */
 import { shallowEqual, useSelector } from "@xstate/react";
-import { Ellipsis } from "lucide-react";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { toast } from "sonner";
 import type { ActorRefFrom } from "xstate";
 import { serverTrouble, type CallMachine, type PeerRef } from "../../../../machines/call.machine";
+import { permissionWithheld } from "../../../../machines/call.setup";
 import { reportedTrouble } from "../../../../machines/link-reports";
 import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerState } from "~/utils/call-layout";
 import { isTypingTarget, shortcutFor, type ShortcutAction } from "~/utils/keymap";
@@ -18,7 +18,17 @@ import { RemoteTile } from "../remote-tile";
 import { useShareFailureToast } from "../use-share-failure-toast";
 import { useTalkingWhileMuted } from "../use-talking-while-muted";
 import { VideoTile } from "../video-tile";
+import {
+  HostControlsDialog,
+  HostMenuItems,
+  ModerationBanner,
+  PeopleHostHeader,
+  RemoveDialog,
+  useHostActions,
+  type HostTarget,
+} from "./host-controls";
 import { ShortcutsDialog } from "./shortcuts-dialog";
+import { TileMenu } from "./tile-menu";
 import { orderPeople, SidePanel, type PanelTab, type Person } from "./side-panel";
 import { Stage, type StageTile } from "./stage";
 import { Toolbar } from "./toolbar";
@@ -152,47 +162,6 @@ const pick = (e: KeyboardEvent) => ({
   shiftKey: e.shiftKey,
 });
 
-function TileMenu({ name, pinned, onPin }: { name: string; pinned: boolean; onPin: () => void }) {
-  const [open, setOpen] = useState(false);
-  const button = useRef<HTMLButtonElement>(null);
-  return (
-    <div
-      className="tile-menu"
-      onKeyDown={(e) => {
-        if (e.key !== "Escape" || !open) return;
-        e.stopPropagation();
-        setOpen(false);
-        button.current?.focus();
-      }}
-    >
-      <button
-        ref={button}
-        type="button"
-        className="tool small"
-        aria-label={`More actions for ${name}`}
-        aria-expanded={open}
-        onClick={() => setOpen((o) => !o)}
-      >
-        <Ellipsis size={18} aria-hidden="true" />
-      </button>
-      {open ? (
-        <div className="tile-menu-body">
-          <button
-            type="button"
-            className="secondary"
-            onClick={() => {
-              onPin();
-              setOpen(false);
-            }}
-          >
-            {pinned ? "Unpin" : `Pin ${name}`}
-          </button>
-        </div>
-      ) : null}
-    </div>
-  );
-}
-
 /** What the room needs of a chat: its panel, its unread count, and whether its tab is showing. */
 export interface RoomChat {
   panel: ReactNode;
@@ -232,6 +201,13 @@ export function Room(props: {
       linkReports: s.context.linkReports,
       devices: s.context.devices,
       ownPeerId: s.context.join?.peerId ?? null,
+      sessionId: s.context.join?.sessionId ?? null,
+      isHost: s.context.join?.participant.host === true,
+      permissions: s.context.permissions,
+      notice: s.context.notice,
+      withheldUnmute: permissionWithheld(s.context, "unmute"),
+      withheldCamera: permissionWithheld(s.context, "camera"),
+      withheldShare: permissionWithheld(s.context, "screenShare"),
     }),
     shallowEqual,
   );
@@ -246,6 +222,18 @@ export function Room(props: {
     if (tab !== "chat") setOtherPanel(tab);
   };
   const [helpOpen, setHelpOpen] = useState(false);
+  const hostActions = useHostActions(view.sessionId);
+  const [removing, setRemoving] = useState<HostTarget | null>(null);
+  const [controlsOpen, setControlsOpen] = useState(false);
+  /** A host's items for a remote person's menu; none for non-hosts (the server refuses them anyway). */
+  const hostItems = (peerId: string) => {
+    const p = view.participants[peerId];
+    if (!view.isHost || !p || p.host) return undefined;
+    const target = { userId: p.userId, name: p.name, audio: p.audio, handUp: !!p.handRaisedAt };
+    return (close: () => void) => (
+      <HostMenuItems target={target} actions={hostActions} onRemove={setRemoving} done={close} />
+    );
+  };
   const selfView = useTrackStream(null, view.videoTrack);
   const selfVoice = useTrackStream(view.audioTrack, null);
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
@@ -280,6 +268,7 @@ export function Room(props: {
         video: p?.video ?? true,
         handRaisedAt: p?.handRaisedAt ?? null,
         peer: ref,
+        menu: view.isHost && p && !p.host ? <TileMenu name={p.name} more={hostItems(peerId)} /> : null,
       };
     }),
   ];
@@ -362,7 +351,12 @@ export function Room(props: {
               hand: handNumber.get(peerId) ?? null,
               onSpeakingChange: reporter(peerId),
               menu: p ? (
-                <TileMenu name={p.name} pinned={prefs.pinned === p.userId} onPin={() => togglePin(p.userId)} />
+                <TileMenu
+                  name={p.name}
+                  pinned={prefs.pinned === p.userId}
+                  onPin={() => togglePin(p.userId)}
+                  more={hostItems(peerId)}
+                />
               ) : null,
             }}
           />
@@ -373,8 +367,14 @@ export function Room(props: {
 
   return (
     <div className="room">
-      {view.signalingDown || view.serverTrouble || talkingWhileMuted ? (
+      {view.signalingDown || view.serverTrouble || talkingWhileMuted || view.notice ? (
         <section className="room-banners" aria-label="Call status">
+          <ModerationBanner
+            notice={view.notice}
+            audioOn={view.audioOn}
+            onUnmute={() => send({ type: "TOGGLE_AUDIO" })}
+            onDismiss={() => send({ type: "DISMISS_NOTICE" })}
+          />
           {view.signalingDown ? (
             <div className="banner" role="alert">
               {view.signalingOffline ? (
@@ -412,6 +412,15 @@ export function Room(props: {
             onTab={setPanel}
             onClose={() => setPanel(null)}
             people={people}
+            peopleHeader={
+              view.isHost ? (
+                <PeopleHostHeader
+                  actions={hostActions}
+                  anyHandUp={people.some((p) => !p.self && p.handRaisedAt)}
+                  onControls={() => setControlsOpen(true)}
+                />
+              ) : null
+            }
             chat={chat?.panel}
             inspector={props.inspector}
           />
@@ -425,6 +434,7 @@ export function Room(props: {
           sharing={view.sharing}
           shareStarting={view.shareStarting}
           handUp={view.handUp}
+          withheld={{ unmute: view.withheldUnmute, camera: view.withheldCamera, screenShare: view.withheldShare }}
           panel={panel}
           hasChat={!!chat}
           chatUnread={chat?.unread ?? 0}
@@ -446,6 +456,17 @@ export function Room(props: {
           onLeave={() => send({ type: "LEAVE" })}
         />
       </section>
+      <RemoveDialog
+        target={removing}
+        onRemove={(t, ban) => hostActions.remove(t.userId, ban)}
+        onClose={() => setRemoving(null)}
+      />
+      <HostControlsDialog
+        open={controlsOpen}
+        permissions={view.permissions}
+        onChange={hostActions.setPermissions}
+        onClose={() => setControlsOpen(false)}
+      />
       <ShortcutsDialog
         open={helpOpen}
         onClose={() => setHelpOpen(false)}

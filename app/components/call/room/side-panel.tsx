@@ -19,6 +19,8 @@ export interface Person {
   video: boolean;
   handRaisedAt: string | null;
   peer: PeerRef | null;
+  /** The person's "More actions" menu (a host's items), if any. */
+  menu?: ReactNode;
 }
 
 /** Raised hands first, in the order the server stamped them, then you, then everyone else as they joined. */
@@ -70,6 +72,7 @@ function People({ people }: { people: Person[] }) {
             {p.video ? <Video size={16} aria-label="Camera on" /> : <VideoOff size={16} aria-label="Camera off" />}
           </span>
           <Connection peer={p.peer} />
+          {p.menu ?? null}
         </li>
       ))}
     </ol>
@@ -83,6 +86,8 @@ export function SidePanel(props: {
   onTab: (tab: PanelTab) => void;
   onClose: () => void;
   people: Person[];
+  /** Above the People list: a host's "Mute everyone" and "Host controls". */
+  peopleHeader?: ReactNode;
   /** The chat arrives as its own component; without it there is no Chat tab. */
   chat?: ReactNode;
   inspector?: ReactNode;
@@ -128,7 +133,12 @@ export function SidePanel(props: {
         </button>
       </div>
       <div role="tabpanel" id={`panel-${props.tab}`} aria-labelledby={`tab-${props.tab}`} className="side-panel-body">
-        {props.tab === "people" ? <People people={props.people} /> : null}
+        {props.tab === "people" ? (
+          <>
+            {props.peopleHeader ?? null}
+            <People people={props.people} />
+          </>
+        ) : null}
         {props.tab === "chat" ? props.chat : null}
         {props.tab === "inspector" ? props.inspector : null}
       </div>

@@ -20,6 +20,7 @@ import {
 } from "lucide-react";
 import { forwardRef, type KeyboardEvent, type ReactNode } from "react";
 import type { LayoutChoice } from "~/utils/call-layout";
+import { say } from "../messages";
 
 const LAYOUT_NAMES: Record<LayoutChoice, string> = {
   auto: "Auto (grid, presenter while sharing)",
@@ -74,6 +75,8 @@ export interface ToolbarProps {
   sharing: boolean;
   shareStarting: boolean;
   handUp: boolean;
+  /** What the call keeps to hosts (we aren't one): turning it on is disabled, the tooltip says why. */
+  withheld: { unmute: boolean; camera: boolean; screenShare: boolean };
   panel: "people" | "chat" | "inspector" | null;
   hasChat: boolean;
   /** Unread chat messages: the Chat button's name carries the count ("Chat (2 unread)"). */
@@ -98,7 +101,8 @@ export const Toolbar = forwardRef<HTMLDivElement, ToolbarProps>(function Toolbar
       <div className="toolbar-group">
         <ToolButton
           label={p.audioOn ? "Mute microphone" : "Unmute microphone"}
-          tip={p.audioOn ? "Mute microphone (M)" : "Unmute microphone (M)"}
+          tip={p.audioOn ? "Mute microphone (M)" : p.withheld.unmute ? say("withheldUnmute") : "Unmute microphone (M)"}
+          disabled={!p.audioOn && p.withheld.unmute}
           pressed={!p.audioOn}
           off={!p.audioOn}
           icon={p.audioOn ? <Mic {...ICON} /> : <MicOff {...ICON} />}
@@ -106,15 +110,16 @@ export const Toolbar = forwardRef<HTMLDivElement, ToolbarProps>(function Toolbar
         />
         <ToolButton
           label={p.videoOn ? "Turn off camera" : "Turn on camera"}
-          tip={p.videoOn ? "Turn off camera (V)" : "Turn on camera (V)"}
+          tip={p.videoOn ? "Turn off camera (V)" : p.withheld.camera ? say("withheldCamera") : "Turn on camera (V)"}
+          disabled={!p.videoOn && p.withheld.camera}
           off={!p.videoOn}
           icon={p.videoOn ? <Video {...ICON} /> : <VideoOff {...ICON} />}
           onClick={p.onCamera}
         />
         <ToolButton
           label={p.sharing ? "Stop sharing" : "Share screen"}
-          tip={p.sharing ? "Stop sharing (S)" : "Share screen (S)"}
-          disabled={p.shareStarting}
+          tip={p.sharing ? "Stop sharing (S)" : p.withheld.screenShare ? say("withheldScreen") : "Share screen (S)"}
+          disabled={p.shareStarting || (!p.sharing && p.withheld.screenShare)}
           icon={p.sharing ? <ScreenShareOff {...ICON} /> : <ScreenShare {...ICON} />}
           onClick={p.onShare}
         />
