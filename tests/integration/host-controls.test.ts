@@ -208,6 +208,30 @@ describe("host controls: what each action does", () => {
     await w.close();
   });
 
+  it("host actions are in the call's stored events, and a forced mute is dated when the host made it", async () => {
+    const { study, sessionId, alice, adam, bob, carol } = await call();
+    clock.advance(30);
+    const muteAt = clock.now().toISOString();
+    await as(alice).videoCall.muteParticipant({ sessionId, userId: bob.id });
+    clock.advance(10);
+    await as(bob).videoCall.setMedia({ sessionId, audio: true, video: true, screen: false, speaking: true });
+    clock.advance(20);
+    await as(adam).videoCall.removeParticipant({ sessionId, userId: carol.id, ban: false });
+    for (const u of [alice, adam, bob]) await as(u).videoCall.leave({ sessionId });
+    const record = await as(bob).videoCall.record({ studyId: study.id, sessionId });
+    const host = record.events.filter((e) => e.kind.startsWith("host."));
+    expect(host.map((e) => [e.kind, e.actorId, e.targetId])).toEqual([
+      ["host.mute", alice.id, bob.id],
+      ["host.remove", adam.id, carol.id],
+    ]);
+    expect(host[0]!.at).toBe(muteAt);
+    const bobsMedia = record.events.filter((e) => e.kind === "media" && e.targetId === bob.id);
+    expect(bobsMedia[0]).toMatchObject({ at: muteAt, payload: { audio: false } });
+    // Bob spoke for the 20 s between unmuting and leaving: the speaking flag rides on his own media update.
+    expect(record.people.find((p) => p.userId === bob.id)).toMatchObject({ secondsSpeaking: 20 });
+    expect(record.people.find((p) => p.userId === carol.id)).toMatchObject({ leaveReason: "KICKED" });
+  });
+
   it("muteAll mutes everyone but hosts; askToUnmute only asks; lowerHand and lowerAllHands lower hands", async () => {
     const { study, sessionId, alice, adam, bob, carol, joins } = await call();
     const w = await watch(carol, study.id);
