@@ -1,7 +1,7 @@
 /**
  * Calls between Chromium (Playwright) and Firefox (firefox-esr over WebDriver BiDi, tests/e2e/firefox.ts):
  * media both ways proven by decoded frames and audio energy, mute / camera / leave-rejoin seen
- * across engines, and a 3-way mesh with two Chromium and one Firefox member.
+ * across engines, a Chromium host muting and removing the Firefox member, and a 3-way mesh with two Chromium and one Firefox member.
  *
  * Run: npx remix build && bash scripts/isolated.sh npx playwright test tests/e2e/cross-browser.spec.ts
  */
@@ -96,6 +96,18 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
     await expectAudioArriving(alice, "Bob");
   });
 
+  await test.step("Chromium host mutes Firefox: the notice, the button and the silence cross over", async () => {
+    await tile(alice, "Bob").getByRole("button", { name: "More actions for Bob" }).click();
+    await alice.getByRole("button", { name: "Mute Bob" }).click();
+    await bob.waitForFunction(textVisibleInPage, { timeout: 15_000 }, "Alice muted you");
+    await firefoxWaitTile(bob, "Bob (you)", (s) => s?.muted === true, "own tile not Muted after the host's mute");
+    await expect(tile(alice, "Bob").getByText("Muted", { exact: true })).toBeVisible();
+    // Only Bob can unmute Bob.
+    await firefoxClick(bob, "Unmute microphone");
+    await expect(tile(alice, "Bob").getByText("Muted", { exact: true })).toHaveCount(0);
+    await expectAudioArriving(alice, "Bob");
+  });
+
   await test.step("Firefox camera off and on", async () => {
     await firefoxClick(bob, "Turn off camera");
     await expect(cameraOffAvatar(alice, "Bob")).toBeVisible();
@@ -143,7 +155,14 @@ test("Chromium and Firefox: see and hear each other; mute, camera and rejoin cro
     await expectAudioArriving(alice, "Bob");
   });
 
-  await firefoxClick(bob, "Leave call");
+  await test.step("Chromium host removes Firefox: gone from the stage, told who did it", async () => {
+    await tile(alice, "Bob").getByRole("button", { name: "More actions for Bob" }).click();
+    await alice.getByRole("button", { name: "Remove Bob from call" }).click();
+    await alice.getByRole("dialog", { name: "Remove Bob?" }).getByRole("button", { name: "Remove" }).click();
+    await expect(tile(alice, "Bob")).toHaveCount(0, { timeout: 5_000 });
+    await bob.waitForFunction(textVisibleInPage, { timeout: 15_000 }, "Alice removed you from the call");
+  });
+
   await leaveCall(alice);
   await bob.browserContext().close();
 });
