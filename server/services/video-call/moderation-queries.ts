@@ -10,7 +10,13 @@ import {
   type MediaFlags,
   type ModerationAction,
 } from "../../../machines/room-protocol.js";
-import type { ClosedParticipation, CloseRow, MediaSet, RoomRow } from "./queries.js";
+import {
+  closedParticipation,
+  type ClosedParticipation,
+  type CloseRow,
+  type MediaSet,
+  type RoomRow,
+} from "./queries.js";
 
 /** A participation after video_call_set_media_as; `refused` names the permission that kept a track off. */
 export interface MediaSetAs extends MediaSet {
@@ -103,14 +109,7 @@ export class ModerationQueries {
       bind: [sessionId, userId, ban, by, at, at],
       type: QueryTypes.SELECT,
     });
-    if (!row?.study_id || !row.session_id || !row.user_id || !row.peer_id) return null;
-    return {
-      studyId: row.study_id,
-      sessionId: row.session_id,
-      userId: row.user_id,
-      peerId: row.peer_id,
-      sessionEndedAt: row.session_ended_at,
-    };
+    return closedParticipation(row);
   }
 
   /** Whether the person is banned from this call. */

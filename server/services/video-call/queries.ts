@@ -89,6 +89,18 @@ export interface CloseRow {
   session_ended_at: Date | null;
 }
 
+/** What video_call_close (and video_call_remove, which closes through it) answered; null: nothing closed. */
+export function closedParticipation(row: CloseRow | undefined): ClosedParticipation | null {
+  if (!row?.study_id || !row.session_id || !row.user_id || !row.peer_id) return null;
+  return {
+    studyId: row.study_id,
+    sessionId: row.session_id,
+    userId: row.user_id,
+    peerId: row.peer_id,
+    sessionEndedAt: row.session_ended_at,
+  };
+}
+
 export interface RoomRow {
   id: string;
   roomId: string;
@@ -190,14 +202,7 @@ export class CallQueries {
         type: QueryTypes.SELECT,
       },
     );
-    if (!row?.study_id || !row.session_id || !row.user_id || !row.peer_id) return null;
-    return {
-      studyId: row.study_id,
-      sessionId: row.session_id,
-      userId: row.user_id,
-      peerId: row.peer_id,
-      sessionEndedAt: row.session_ended_at,
-    };
+    return closedParticipation(row);
   }
 
   /** video_call_end_if_empty: ends a running call nobody is in; its end time, or null when it goes on. */
