@@ -61,7 +61,11 @@ function inboundVideo(page: Page, name: string): Promise<Inbound | null> {
 const heightOf = async (page: Page, name: string) => (await inboundVideo(page, name))?.height ?? 0;
 
 async function pin(page: Page, name: string) {
-  await page.getByRole("button", { name: `More actions for ${name}` }).click();
+  // A click that only closed another open menu did not open this one: open it until the item shows.
+  await expect(async () => {
+    await page.getByRole("button", { name: `More actions for ${name}` }).click();
+    await expect(page.getByRole("button", { name: `Pin ${name}` })).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 20_000 });
   await page.getByRole("button", { name: `Pin ${name}` }).click();
 }
 
@@ -107,6 +111,7 @@ test("speaker layout: the stage link arrives larger than a strip link; the strip
     for (const page of pages) {
       await page.locator('summary[aria-label="Layout"]').click();
       await page.getByRole("button", { name: "Speaker" }).click();
+      await page.keyboard.press("Escape");
     }
     for (const page of [bob, carol, dave]) await pin(page, "Alice");
     await pin(alice, "Bob");
