@@ -11,6 +11,7 @@ import * as m0008 from "./migrations/0008-chat.js";
 import * as m0009 from "./migrations/0009-host-controls.js";
 import * as m0010 from "./migrations/0010-call-events-and-speaking.js";
 import * as m0011 from "./migrations/0011-host-actions-in-history.js";
+import * as m0012 from "./migrations/0012-open-peer-index.js";
 
 interface MigrationContext {
   query: (sql: string, options: QueryOptions & { transaction: Transaction }) => Promise<unknown>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Array<{ name: string; up: MigrationFn; down: MigrationFn }> = 
   { name: "0009-host-controls", up: m0009.up, down: m0009.down },
   { name: "0010-call-events-and-speaking", up: m0010.up, down: m0010.down },
   { name: "0011-host-actions-in-history", up: m0011.up, down: m0011.down },
+  { name: "0012-open-peer-index", up: m0012.up, down: m0012.down },
 ];
 
 function createMigrator(sequelize: Sequelize) {

@@ -788,6 +788,25 @@ describe("videoCall: crashed browsers, stale participations and restarts", () =>
     expect((await VideoCallSession.findByPk(lonely.session.id))?.endedAt).not.toBeNull();
   });
 
+  it("the sweeper refreshes a connected socket's participation only when no heartbeat did within a sweep period", async () => {
+    const { study, owner: alice, others } = await studyWith("Alice", "Bob");
+    const [bob] = others as [User];
+    const { session } = await as(alice).videoCall.start({ studyId: study.id });
+    const a = await as(alice).videoCall.join({ studyId: study.id, sessionId: session.id });
+    const b = await as(bob).videoCall.join({ studyId: study.id, sessionId: session.id });
+    services.peerAccess.onConnect(a.peerId);
+    services.peerAccess.onConnect(b.peerId);
+    const joinedAt = clock.now().getTime();
+    clock.advance(10);
+    await as(bob).videoCall.heartbeat({ sessionId: session.id });
+    clock.advance(10); // the sweep period is 15 s (STALE_AFTER_MS / 4): alice's row is 20 s old, bob's 10 s
+    await services.videoCall.sweep();
+    const seen = async (peerId: string) =>
+      (await VideoCallParticipant.findOne({ where: { peerId } }))!.lastSeenAt.getTime() - joinedAt;
+    expect(await seen(a.peerId)).toBe(20_000);
+    expect(await seen(b.peerId)).toBe(10_000);
+  });
+
   it("the sweeper never waits on a participation someone is changing right now", async () => {
     const { study, owner: alice } = await studyWith("Alice");
     const { session } = await as(alice).videoCall.start({ studyId: study.id });

@@ -4,6 +4,7 @@
  * permissions, removal and bans, and the moderation log.
  */
 import { QueryTypes, type Sequelize } from "sequelize";
+import { RELAXED_COMMIT } from "../../../db/relaxed-commit.js";
 import {
   DEFAULT_PERMISSIONS,
   type CallPermissions,
@@ -56,7 +57,8 @@ export class ModerationQueries {
     speaking: boolean | null = null,
   ): Promise<MediaSetAs | null> {
     const [row] = await this.sequelize.query<MediaSetAs>(
-      `SELECT * FROM video_call_set_media_as($1, $2, $3, $4, $5, $6, $7, $8)`,
+      // Media flags commit without waiting for the WAL flush (db/relaxed-commit.ts says why).
+      `SELECT m.* FROM video_call_set_media_as($1, $2, $3, $4, $5, $6, $7, $8) m, ${RELAXED_COMMIT} relaxed`,
       {
         bind: [sessionId, userId, flags.audio ?? null, flags.video ?? null, flags.screen ?? null, speaking, at, check],
         type: QueryTypes.SELECT,

@@ -107,12 +107,16 @@ export class Presence {
     for (const p of await this.deps.queries.openParticipations()) {
       if (!this.connectedPeers.has(p.peerId)) this.armDrop(p.peerId, latest(p.lastSeenAt, p.joinedAt));
     }
-    const every = Math.max(1_000, Math.min(15_000, Math.floor(this.deps.config.STALE_AFTER_MS / 4)));
     this.sweeper = setInterval(
       () => void this.sweep().catch((err) => this.deps.log?.error({ err }, "call sweeper failed")),
-      every,
+      this.sweepEvery(),
     );
     this.sweeper.unref();
+  }
+
+  /** A quarter of the stale cutoff, so a participation is swept (or touched) several times before it counts as silent. */
+  private sweepEvery(): number {
+    return Math.max(1_000, Math.min(15_000, Math.floor(this.deps.config.STALE_AFTER_MS / 4)));
   }
 
   async stop(): Promise<void> {
@@ -133,7 +137,7 @@ export class Presence {
     const run = (async () => {
       const { queries } = this.deps;
       const now = this.deps.now();
-      await queries.touchPeers([...this.connectedPeers], now);
+      await queries.touchPeers([...this.connectedPeers], now, new Date(now.getTime() - this.sweepEvery()));
       const cutoff = new Date(now.getTime() - this.deps.config.STALE_AFTER_MS);
       let dropped = 0;
       for (const p of await queries.staleParticipations(cutoff)) {

@@ -48,6 +48,7 @@
  * wait: waiting there could close a cycle with a reloading join and a last-one-out close.
  */
 import { Op, QueryTypes, type Sequelize } from "sequelize";
+import { RELAXED_COMMIT } from "../../../db/relaxed-commit.js";
 import { User, VideoCallParticipant, VideoCallSession, type LeaveReason } from "../../../db/models/index.js";
 import type { MediaFlags, PermissionLevel, RoomParticipant, RoomSession } from "../../../machines/room-protocol.js";
 import { FORMER_MEMBER_NAME } from "../former-member.js";
@@ -227,11 +228,15 @@ export class CallQueries {
 
   /** Marks the person's open participation as alive; false when they have none. */
   async touch(sessionId: string, userId: string, now: Date): Promise<boolean> {
-    const [count] = await VideoCallParticipant.update(
-      { lastSeenAt: now },
-      { where: { sessionId, userId, leftAt: null } },
+    // Signs of life commit without waiting for the WAL flush (db/relaxed-commit.ts says why).
+    const rows = await this.sequelize.query<{ id: string }>(
+      `UPDATE video_call_participants p SET "lastSeenAt" = $3, "updatedAt" = $3
+       FROM ${RELAXED_COMMIT} relaxed
+       WHERE p."sessionId" = $1 AND p."userId" = $2 AND p."leftAt" IS NULL
+       RETURNING p.id`,
+      { bind: [sessionId, userId, now], type: QueryTypes.SELECT },
     );
-    return count > 0;
+    return rows.length > 0;
   }
 
   /**
@@ -240,14 +245,17 @@ export class CallQueries {
    * itself a sign of life or ends the participation, and never waiting keeps this many-row
    * statement out of any lock cycle with joins and closes.
    */
-  async touchPeers(peerIds: string[], now: Date): Promise<void> {
+  async touchPeers(peerIds: string[], now: Date, seenBefore: Date): Promise<void> {
     if (!peerIds.length) return;
+    // Rows a heartbeat touched since `seenBefore` need nothing: in a steady call that is nearly all
+    // of them, so the sweep rewrites (and locks) a handful of rows instead of every open one.
     await this.sequelize.query(
       `UPDATE video_call_participants SET "lastSeenAt" = $2
+       FROM ${RELAXED_COMMIT} relaxed
        WHERE id IN (SELECT id FROM video_call_participants
-                    WHERE "peerId" = ANY($1::text[]) AND "leftAt" IS NULL
+                    WHERE "peerId" = ANY($1::text[]) AND "leftAt" IS NULL AND "lastSeenAt" < $3
                     FOR UPDATE SKIP LOCKED)`,
-      { bind: [peerIds, now] },
+      { bind: [peerIds, now, seenBefore] },
     );
   }
 
