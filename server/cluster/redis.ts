@@ -97,8 +97,9 @@ export class RedisLink {
     if (this.sub.status === "ready") void this.sub.subscribe(this.key(name));
   }
 
-  async publish(name: string, message: string): Promise<void> {
-    await this.cmd.publish(this.key(name), message);
+  /** Publishes on `name` (prefixed); answers how many subscribers received it (0: nobody listens there). */
+  async publish(name: string, message: string): Promise<number> {
+    return this.cmd.publish(this.key(name), message);
   }
 
   /** Tells every other instance; lost while Redis is down (caches then fall back to their TTLs). */

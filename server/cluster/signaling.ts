@@ -6,14 +6,25 @@
  * as PeerServer would. Everything else goes to PeerServer untouched, so a destination that is
  * nowhere is queued and answered with EXPIRE by PeerServer itself, exactly as with one instance.
  * Messages to one destination keep their order: they pass through one chain per destination.
+ *
+ * Where a remote peer is, once looked up, is remembered for a while, so a negotiation's burst of
+ * offer, answer and candidates costs one Redis hop each instead of a lookup and a hop. A remembered
+ * place is only a first guess: it is forgotten when the peer's socket connects anywhere
+ * (`peer-connected`), when nobody listens on that instance's channel any more (it died), and after
+ * LOCATION_TTL_MS; and an instance that receives a message for a peer it no longer holds routes it on.
  */
 import type { WebSocket } from "ws";
+import { setBounded } from "../bounded-map.js";
 import type { Logger } from "../logger.js";
 import type { RedisLink } from "./redis.js";
 import type { PeerRegistry } from "./registry.js";
 
 /** The PeerJS message types that travel from one peer to another (others are for the server). */
 const RELAYED = new Set(["OFFER", "ANSWER", "CANDIDATE", "LEAVE", "EXPIRE"]);
+/** How long a looked-up remote peer's instance is trusted without hearing otherwise. */
+const LOCATION_TTL_MS = 30_000;
+/** Remote peers remembered at most (the oldest is forgotten first). */
+const LOCATIONS_MAX = 10_000;
 
 interface Relayed {
   dst: string;
@@ -24,6 +35,8 @@ interface Relayed {
 export class SignalingRelay {
   private readonly sockets = new Map<string, WebSocket>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Remote peers' instances, as last looked up (see the header). */
+  private readonly located = new Map<string, { instance: string; until: number }>();
   /** Forwarded and delivered counts, for tests and diagnostics. */
   readonly stats = { forwarded: 0, delivered: 0 };
 
@@ -33,6 +46,9 @@ export class SignalingRelay {
     private readonly log: Pick<Logger, "warn">,
   ) {
     redis.onChannel(this.channelOf(redis.instanceId), (raw) => this.receive(raw));
+    redis.onControl("peer-connected", (peerId) => {
+      if (typeof peerId === "string") this.located.delete(peerId);
+    });
   }
 
   /**
@@ -68,13 +84,25 @@ export class SignalingRelay {
 
   /** Forwards to the instance holding the destination, or hands the message to the local PeerServer. */
   private async route(item: Relayed, local: () => void): Promise<void> {
+    if (this.sockets.has(item.dst)) return void local();
+    const remembered = this.located.get(item.dst);
+    const fresh = remembered && remembered.until > Date.now() ? remembered.instance : null;
     // Redis away: PeerServer keeps the message for a local peer, or expires it, as with one instance.
-    const where = this.sockets.has(item.dst)
-      ? this.redis.instanceId
-      : await this.registry.whereIs(item.dst).catch(() => null);
-    if (!where || where === this.redis.instanceId) return void local();
+    const where = fresh ?? (await this.registry.whereIs(item.dst).catch(() => null));
+    if (!where || where === this.redis.instanceId) {
+      this.located.delete(item.dst);
+      return void local();
+    }
+    if (!fresh)
+      setBounded(this.located, item.dst, { instance: where, until: Date.now() + LOCATION_TTL_MS }, LOCATIONS_MAX);
     this.stats.forwarded++;
-    await this.redis.publish(this.channelOf(where), JSON.stringify(item));
+    const heard = await this.redis.publish(this.channelOf(where), JSON.stringify(item));
+    // Nobody listens there (the instance died): forget the guess and look again, once.
+    if (heard === 0 && fresh) {
+      this.located.delete(item.dst);
+      this.stats.forwarded--;
+      return this.route(item, local);
+    }
   }
 
   private receive(raw: string): void {

@@ -203,6 +203,38 @@ describe("cluster: two instances behind one Redis", () => {
     sb.close();
   });
 
+  it("signaling follows a peer that re-dialed to a third instance, straight there", async () => {
+    const C = await startInstance(db().sequelize, { id: "C", prefix });
+    try {
+      const { study, alice, bob } = await room();
+      const { session } = await client(A.url, alice.cookie).videoCall.start.mutate({ studyId: study.id });
+      const a = await client(A.url, alice.cookie).videoCall.join.mutate({ studyId: study.id, sessionId: session.id });
+      const b = await client(B.url, bob.cookie).videoCall.join.mutate({ studyId: study.id, sessionId: session.id });
+      const sa = await peerSocket(A.url, alice.cookie, a.peerId);
+      const sb = await peerSocket(B.url, bob.cookie, b.peerId);
+      sa.send({ type: "OFFER", dst: b.peerId, payload: { n: 1 } });
+      await sb.until((m) => m.some((x) => x.type === "OFFER"), "the offer on B");
+      // Bob's signaling socket drops and re-dials within the drop grace (300 ms here); the balancer sends it to C.
+      sb.close();
+      await new Promise((r) => setTimeout(r, 50));
+      const sc = await peerSocket(C.url, bob.cookie, b.peerId);
+      expect(sc.messages[0]).toMatchObject({ type: "OPEN" });
+      await new Promise((r) => setTimeout(r, 100));
+      const forwardedByB = B.services.cluster!.relay.stats.forwarded;
+      for (let n = 2; n <= 4; n++) sa.send({ type: "CANDIDATE", dst: b.peerId, payload: { n } });
+      await sc.until((m) => m.filter((x) => x.type === "CANDIDATE").length === 3, "three candidates on C");
+      expect(sc.messages.filter((m) => m.type === "CANDIDATE").map((m) => (m.payload as { n: number }).n)).toEqual([
+        2, 3, 4,
+      ]);
+      // A did not send them to B on an old guess (B would have had to pass them on).
+      expect(B.services.cluster!.relay.stats.forwarded).toBe(forwardedByB);
+      sa.close();
+      sc.close();
+    } finally {
+      await C.stop();
+    }
+  });
+
   it("a pre-join grant issued on A opens a socket on B, is consumed by a join on A, and signals at once", async () => {
     const { study, alice, bob } = await room();
     const { session } = await client(A.url, alice.cookie).videoCall.start.mutate({ studyId: study.id });
