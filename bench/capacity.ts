@@ -34,11 +34,13 @@ import { Nginx } from "../scripts/cluster/nginx.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STEPS = (process.env.CAP_STEPS ?? "100,250,500,1000,2000").split(",").map(Number);
-const MEASURE_MS = Number(process.env.CAP_MEASURE_MS ?? 10_000);
+const MEASURE_MS = Number(process.env.CAP_MEASURE_MS ?? 20_000);
 const ADMIN_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const SECRET = "bench-capacity-secret-0123456789";
 const ROOM = 5;
+/** How often each simulated member acts (a media toggle, a signaling message or a status read). */
+const ACT_EVERY_MS = 10_000;
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -98,6 +100,8 @@ interface Member {
   sse: AbortController;
   mates: Member[];
   audio: boolean;
+  /** Two-instance mode: the instance holding this member's signaling socket (from the Redis peer registry). */
+  instance?: string;
   /** Waiters fed by this member's SSE stream and signaling socket (several measurements may wait at once). */
   onEvent: Set<(e: { type: string; peerId?: string; audio?: boolean }) => void>;
   onSignal: Set<(m: { type: string; payload?: { nonce?: string } }) => void>;
@@ -262,6 +266,9 @@ async function addMembers(base: string, client: Client, dbUrl: string, count: nu
 async function measure(client: Client, members: Member[]) {
   const fanout: number[] = [];
   const relay: number[] = [];
+  // Two-instance mode: relays between sockets on one instance and across instances, both through nginx.
+  const relaySame: number[] = [];
+  const relayCross: number[] = [];
   const status: number[] = [];
   const until = Date.now() + MEASURE_MS;
   // The floor, measured in the same seconds through the same path (nginx in two-instance mode): a bare
@@ -284,9 +291,11 @@ async function measure(client: Client, members: Member[]) {
   loopDelay.enable();
   const errorsBefore = client.errors;
   let timeouts = 0;
-  // Each member acts about once per 10 s: a media toggle, a signaling message or a status read.
+  // Each member acts about once per 10 s: a media toggle, a signaling message or a status read. First
+  // actions are spread evenly over one period: members act "now and then", not all in the step's first
+  // second (that burst measured a queue of N simultaneous requests, not a steady load of N members).
   const actors = members.map(async (m, i) => {
-    await sleep((i * 37) % 1000);
+    await sleep(((i * 7919) % members.length) * (ACT_EVERY_MS / members.length));
     while (Date.now() < until) {
       const kind = Math.random();
       try {
@@ -334,8 +343,11 @@ async function measure(client: Client, members: Member[]) {
           m.ws.send(JSON.stringify({ type: "CANDIDATE", dst: mate.peerId, payload: { nonce } }));
           const ok = await Promise.race([got.then(() => true), sleep(5_000).then(() => false)]);
           mate.onSignal.delete(waiter!);
-          if (ok) relay.push(performance.now() - t0);
-          else timeouts++;
+          if (ok) {
+            relay.push(performance.now() - t0);
+            if (m.instance && mate.instance)
+              (m.instance === mate.instance ? relaySame : relayCross).push(performance.now() - t0);
+          } else timeouts++;
         } else {
           const t0 = performance.now();
           await client.query("videoCall.status", { studyId: m.studyId }, m.cookie);
@@ -345,7 +357,7 @@ async function measure(client: Client, members: Member[]) {
         // counted in client.errors
         if (process.env.CAP_VERBOSE) console.error(String(err).slice(0, 300));
       }
-      await sleep(8_000 + Math.random() * 4_000);
+      await sleep(ACT_EVERY_MS * (0.8 + Math.random() * 0.4));
     }
   });
   // The app's heartbeat, every 15 s per member.
@@ -367,9 +379,29 @@ async function measure(client: Client, members: Member[]) {
     fanoutP99: pct(fanout, 0.99),
     relayP50: pct(relay, 0.5),
     relayP99: pct(relay, 0.99),
+    ...(relayCross.length
+      ? {
+          relaySameInstanceP50: pct(relaySame, 0.5),
+          relaySameInstanceP99: pct(relaySame, 0.99),
+          relayCrossInstanceP50: pct(relayCross, 0.5),
+          relayCrossInstanceP99: pct(relayCross, 0.99),
+        }
+      : {}),
     statusP99: pct(status, 0.99),
     samples: { fanout: fanout.length, relay: relay.length, status: status.length },
   };
+}
+
+/** Reads from the Redis peer registry which instance holds each member's signaling socket. */
+async function locateSockets(prefix: string, members: Member[]): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis.on("error", () => {});
+  try {
+    for (const m of members.filter((x) => !x.instance))
+      m.instance = (await redis.get(`${prefix}peer:${m.peerId}`)) ?? undefined;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Deletes the run's keys (event streams would otherwise stay a day). */
@@ -417,9 +449,18 @@ async function runMode(mode: "single" | "two", dbUrl: string) {
       try {
         await addMembers(base, client, dbUrl, step - members.length, members);
       } catch (err) {
-        rows.push({ mode, members: step, failed: String(err).slice(0, 200) });
+        rows.push({
+          mode,
+          members: step,
+          failed:
+            `${String(err)}${(err as { cause?: unknown }).cause ? ` (${String((err as { cause?: unknown }).cause)})` : ""}`.slice(
+              0,
+              300,
+            ),
+        });
         break;
       }
+      if (mode === "two") await locateSockets(prefix, members);
       await sleep(2_000);
       const before = instances.map((i) => usage(i.proc.pid!));
       const t0 = Date.now();
@@ -552,6 +593,9 @@ function crossInstance(rows: Array<Record<string, unknown>>) {
           fanoutP99Ratio: ratio(two.fanoutP99, one.fanoutP99),
           relayP50Ratio: ratio(two.relayP50, one.relayP50),
           relayP99Ratio: ratio(two.relayP99, one.relayP99),
+          // The same deployment (nginx, cluster mode), only the instances differ: what forwarding costs.
+          relayCrossOverSameP50: ratio(two.relayCrossInstanceP50, two.relaySameInstanceP50),
+          relayCrossOverSameP99: ratio(two.relayCrossInstanceP99, two.relaySameInstanceP99),
         },
       ];
     });
@@ -572,6 +616,9 @@ function printTable(rows: Array<Record<string, unknown>>) {
         "healthz p50/p99 (floor)": `${show(r.healthzP50)} / ${show(r.healthzP99)}`,
         "fan-out p99 ÷ floor p99": show(r.fanoutP99OverHealthzP99),
         "relay p50/p99": `${show(r.relayP50)} / ${show(r.relayP99)}`,
+        "relay same / cross instance p50": r.relayCrossInstanceP50
+          ? `${show(r.relaySameInstanceP50)} / ${show(r.relayCrossInstanceP50)}`
+          : "",
         "status p99": show(r.statusP99),
         "client loop p99": show(r.clientLoopDelayP99),
         load: show(r.loadAvg1m),
@@ -580,7 +627,7 @@ function printTable(rows: Array<Record<string, unknown>>) {
   );
   for (const c of rows.filter((x) => x.mode === "two-vs-one")) {
     console.log(
-      `${c.members} members, two instances ÷ one: fan-out p50 ${c.fanoutP50Ratio}×, p99 ${c.fanoutP99Ratio}×; relay p50 ${c.relayP50Ratio}×, p99 ${c.relayP99Ratio}×`,
+      `${c.members} members, two instances ÷ one: fan-out p50 ${c.fanoutP50Ratio}×, p99 ${c.fanoutP99Ratio}×; relay p50 ${c.relayP50Ratio}×, p99 ${c.relayP99Ratio}×; behind nginx, cross-instance ÷ same-instance relay p50 ${c.relayCrossOverSameP50}×, p99 ${c.relayCrossOverSameP99}×`,
     );
   }
   for (const r of rows.filter((x) => x.mode === "idle-sockets")) {
