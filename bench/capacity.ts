@@ -5,7 +5,7 @@
  * Simulated members without browsers, in rooms of 5. Each holds a session cookie, an open
  * participation, a PeerServer WebSocket, a `videoCall.events` SSE stream and the app's heartbeat
  * (every 15 s); while a step is measured, members now and then toggle media (setMedia) and send a
- * signaling message to a room-mate. Stepped up (CAP_STEPS, default 100,250,500,1000,2000) until
+ * signaling message to a room-mate. Stepped up (CAP_STEPS, default 100,250,500,1000,2000,4000) until
  * errors or fan-out p99 > 250 ms. Per step: server CPU (% of one core) and RSS, fan-out p50/p99
  * (setMedia sent → every room-mate's stream has the event), signaling relay p99 (sent on one socket
  * → arrived on the mate's), status p99. Run for one instance (default mode, no Redis) and for two
@@ -33,7 +33,7 @@ import { createServices } from "../server/services/index.js";
 import { Nginx } from "../scripts/cluster/nginx.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const STEPS = (process.env.CAP_STEPS ?? "100,250,500,1000,2000").split(",").map(Number);
+const STEPS = (process.env.CAP_STEPS ?? "100,250,500,1000,2000,4000").split(",").map(Number);
 const MEASURE_MS = Number(process.env.CAP_MEASURE_MS ?? 20_000);
 const ADMIN_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
