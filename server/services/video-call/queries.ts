@@ -26,6 +26,10 @@
  *   video_call_log_event   — db/migrations/0010-call-events-and-speaking.ts (one row of video_call_events;
  *                            host actions reach it by a trigger on video_call_moderation, migration 0011)
  *
+ * Durability: signs of life (touch, touchPeers) and media flags (set_media_as, in moderation-queries.ts)
+ * commit without waiting for the WAL flush; joins, closes and everything else wait as usual. Why, and
+ * what a Postgres crash can lose: db/relaxed-commit.ts.
+ *
  * The call's history (video_call_events) is written in the same transaction as each change:
  * triggers on video_call_participants and video_call_sessions (migration 0010) log joins, leaves,
  * media and hand changes, starts and ends whichever function made them; reportLink inserts its
