@@ -64,6 +64,16 @@ function usage(pid: number): { cpu: number; rssMb: number } {
   return { cpu: ticks / 100, rssMb: Math.round(rss) };
 }
 
+/** Every server this run started: stopped too when the run itself is interrupted (Ctrl-C, a timeout). */
+const children = new Set<ChildProcess>();
+let balancer: Nginx | null = null;
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => {
+    for (const c of children) c.kill("SIGKILL");
+    balancer?.stop();
+    process.exit(130);
+  });
+
 async function startInstance(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
   const proc = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
@@ -79,6 +89,8 @@ async function startInstance(env: Record<string, string>): Promise<{ proc: Child
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  children.add(proc);
+  proc.once("exit", () => children.delete(proc));
   for (let i = 0; i < 300; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
       (r) => r.ok,
@@ -437,7 +449,7 @@ async function runMode(mode: "single" | "two", dbUrl: string) {
   let nginx: Nginx | null = null;
   let base = `http://127.0.0.1:${instances[0]!.port}`;
   if (mode === "two") {
-    nginx = new Nginx(await freePort());
+    nginx = balancer = new Nginx(await freePort());
     await nginx.start(instances.map((i) => i.port));
     base = `http://127.0.0.1:${nginx.port}`;
   }
@@ -547,6 +559,7 @@ async function socketMemory(dbUrl: string) {
     ["-e", `require("peer").PeerServer({port:${port},path:"/",alive_timeout:600000,concurrent_limit:100000})`],
     { cwd: ROOT, stdio: "ignore" },
   );
+  children.add(bare);
   for (let i = 0; i < 100; i++) {
     const up = await fetch(`http://127.0.0.1:${port}/`).then(
       () => true,
