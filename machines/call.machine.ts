@@ -94,6 +94,8 @@ export const callMachine = machineSetup.createMachine({
     permissions: DEFAULT_PERMISSIONS,
     notice: null,
     refusedPeers: [],
+    hostActionCount: 0,
+    hostActionError: null,
   }),
   invoke: [
     // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
@@ -112,6 +114,9 @@ export const callMachine = machineSetup.createMachine({
      */
     "xstate.error.actor.reportLink.*": { actions: "forgetReport" },
     "xstate.done.actor.reportLink.*": { actions: "forgetReport" },
+    // A host action's answer may come after we left; it is never the call's failure either.
+    "xstate.done.actor.hostAction.*": { actions: "hostActionDone" },
+    "xstate.error.actor.hostAction.*": { actions: "hostActionFailed" },
   },
   initial: "prejoin",
   states: {
@@ -238,6 +243,7 @@ export const callMachine = machineSetup.createMachine({
         RETRY_PEER: { actions: "retryPeer" },
         "SIGNALING.INCOMING_CALL": { actions: ["routeIncomingCall", "applyBudget"] },
         DISMISS_NOTICE: { actions: "dismissNotice" },
+        HOST_ACTION: { actions: "sendHostAction" },
         "SIGNALING.ERROR": { actions: "routeSignalingError" },
       },
       states: {

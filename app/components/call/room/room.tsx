@@ -24,8 +24,9 @@ import {
   ModerationBanner,
   PeopleHostHeader,
   RemoveDialog,
-  useHostActions,
+  useHostActionFailureToast,
   type HostTarget,
+  type SendHostAction,
 } from "./host-controls";
 import { ShortcutsDialog } from "./shortcuts-dialog";
 import { TileMenu } from "./tile-menu";
@@ -201,7 +202,6 @@ export function Room(props: {
       linkReports: s.context.linkReports,
       devices: s.context.devices,
       ownPeerId: s.context.join?.peerId ?? null,
-      sessionId: s.context.join?.sessionId ?? null,
       isHost: s.context.join?.participant.host === true,
       permissions: s.context.permissions,
       notice: s.context.notice,
@@ -222,7 +222,8 @@ export function Room(props: {
     if (tab !== "chat") setOtherPanel(tab);
   };
   const [helpOpen, setHelpOpen] = useState(false);
-  const hostActions = useHostActions(view.sessionId);
+  const sendHostAction: SendHostAction = (action) => send({ type: "HOST_ACTION", action });
+  useHostActionFailureToast(actor);
   const [removing, setRemoving] = useState<HostTarget | null>(null);
   const [controlsOpen, setControlsOpen] = useState(false);
   /** A host's items for a remote person's menu; none for non-hosts (the server refuses them anyway). */
@@ -231,7 +232,7 @@ export function Room(props: {
     if (!view.isHost || !p || p.host) return undefined;
     const target = { userId: p.userId, name: p.name, audio: p.audio, handUp: !!p.handRaisedAt };
     return (close: () => void) => (
-      <HostMenuItems target={target} actions={hostActions} onRemove={setRemoving} done={close} />
+      <HostMenuItems target={target} send={sendHostAction} onRemove={setRemoving} done={close} />
     );
   };
   const selfView = useTrackStream(null, view.videoTrack);
@@ -415,7 +416,7 @@ export function Room(props: {
             peopleHeader={
               view.isHost ? (
                 <PeopleHostHeader
-                  actions={hostActions}
+                  send={sendHostAction}
                   anyHandUp={people.some((p) => !p.self && p.handRaisedAt)}
                   onControls={() => setControlsOpen(true)}
                 />
@@ -458,13 +459,13 @@ export function Room(props: {
       </section>
       <RemoveDialog
         target={removing}
-        onRemove={(t, ban) => hostActions.remove(t.userId, ban)}
+        onRemove={(t, ban) => sendHostAction({ kind: "remove", userId: t.userId, ban })}
         onClose={() => setRemoving(null)}
       />
       <HostControlsDialog
         open={controlsOpen}
         permissions={view.permissions}
-        onChange={hostActions.setPermissions}
+        onChange={(permissions) => sendHostAction({ kind: "set-permissions", permissions })}
         onClose={() => setControlsOpen(false)}
       />
       <ShortcutsDialog
