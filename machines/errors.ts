@@ -11,8 +11,12 @@ export class MediaError extends Error {
   }
 }
 
-/** "full": the call already holds MAX_PARTICIPANTS people (the server answers CONFLICT). */
-export type JoinErrorReason = "forbidden" | "not-found" | "full" | "network" | "signaling" | "unknown";
+/**
+ * "full": the call already holds MAX_PARTICIPANTS people (the server answers CONFLICT); "removed":
+ * a host removed us and did not let us rejoin; "locked": a host locked the call.
+ */
+export type JoinErrorReason =
+  "forbidden" | "removed" | "locked" | "not-found" | "full" | "network" | "signaling" | "unknown";
 
 export class JoinError extends Error {
   readonly reason: JoinErrorReason;
@@ -55,7 +59,16 @@ function hasReason<R extends string>(value: unknown, allowed: readonly R[]): val
 }
 
 const MEDIA_REASONS = ["denied", "no-device", "in-use", "unknown"] as const;
-const JOIN_REASONS = ["forbidden", "not-found", "full", "network", "signaling", "unknown"] as const;
+const JOIN_REASONS = [
+  "forbidden",
+  "removed",
+  "locked",
+  "not-found",
+  "full",
+  "network",
+  "signaling",
+  "unknown",
+] as const;
 const HOST_ACTION_REASONS = ["not-allowed", "not-in-call", "ended", "network", "unknown"] as const;
 
 /** Actors should reject with MediaError, but anything thrown is normalised instead of trusted. */

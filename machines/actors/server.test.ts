@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AnyEventObject, type AnyActorLogic, createActor, createMachine, sendTo } from "xstate";
 import type { CallApi } from "../call-api";
 import type { RoomEvent, RoomSession } from "../room-protocol";
-import { HostActionError } from "../errors";
+import { HostActionError, JoinError } from "../errors";
+import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../room-presence";
 import { createServerActors } from "./server";
 
 /** Runs one callback actor under a parent that records what it sends back. */
@@ -169,5 +170,23 @@ describe("hostAction actor", () => {
     const thrown = await thrownBy(createServerActors(api, 15_000).hostAction, input);
     expect(thrown).toBeInstanceOf(HostActionError);
     expect((thrown as HostActionError).reason).toBe(reason);
+  });
+});
+
+describe("joinCall actor", () => {
+  const input = { studyId: "study-1", sessionId: "session-1" };
+
+  it.each([
+    [refused("FORBIDDEN", REMOVED_TEXT), "removed"],
+    [refused("FORBIDDEN", CALL_LOCKED_TEXT), "locked"],
+    [refused("FORBIDDEN", "You are not a member of this study."), "forbidden"],
+    [refused("CONFLICT", "This call is full (6 people)"), "full"],
+    [refused("NOT_FOUND", "Study not found."), "not-found"],
+    [new TypeError("Failed to fetch"), "network"],
+  ])("turns the server's %s into the reason %s", async (error, reason) => {
+    const api = fakeApi({ join: () => Promise.reject(error) });
+    const thrown = await thrownBy(createServerActors(api, 15_000).joinCall, input);
+    expect(thrown).toBeInstanceOf(JoinError);
+    expect((thrown as JoinError).reason).toBe(reason);
   });
 });

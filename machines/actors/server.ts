@@ -20,6 +20,7 @@ import type {
 import type { HeartbeatCommand, HeartbeatEvent } from "../call.setup";
 import { HostActionError, type HostActionErrorReason, JoinError, type JoinErrorReason } from "../errors";
 import { nextRetryDelay } from "../reconnect-policy";
+import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../room-presence";
 import { mark } from "./marks";
 
 /** The tRPC error code of a failed API call, if it has one. */
@@ -28,9 +29,16 @@ function errorCode(error: unknown): unknown {
   return (error as { data?: { code?: unknown } }).data?.code;
 }
 
+/**
+ * A ban and a lock are refused as FORBIDDEN like a non-member, told apart by the server's sentence
+ * (REMOVED_TEXT, CALL_LOCKED_TEXT: the constants the server throws with).
+ */
 function joinErrorReason(error: unknown): JoinErrorReason {
   if (error instanceof TypeError) return "network"; // fetch() network failure
   const code = errorCode(error);
+  const message = error instanceof Error ? error.message : "";
+  if (code === "FORBIDDEN" && message === REMOVED_TEXT) return "removed";
+  if (code === "FORBIDDEN" && message === CALL_LOCKED_TEXT) return "locked";
   if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
   if (code === "NOT_FOUND") return "not-found";
   if (code === "CONFLICT") return "full";
