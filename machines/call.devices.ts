@@ -33,7 +33,8 @@ function reacquireWithPicked(kind: DeviceKind) {
  * The microphone or camera during the call: init → on ⇄ off → acquiring (requestMedia) → on, and
  * SELECT_DEVICE → switching → init. They differ in one way: the camera is let go while off (its
  * light goes out, `releaseCamera`) and asked for again when turned on, while a muted microphone is
- * only disabled; so a camera picked while off is only remembered.
+ * only disabled; so a camera picked while off is only remembered. The microphone also answers a
+ * host's "asks you to unmute" (ACCEPT_UNMUTE: unmutes as the toggle would, and the notice goes).
  */
 export function deviceRegion(kind: DeviceKind) {
   /** `{ TOGGLE_AUDIO: t }` or `{ TOGGLE_VIDEO: t }`: the toggle of this kind. */
@@ -71,11 +72,18 @@ export function deviceRegion(kind: DeviceKind) {
               SELECT_DEVICE: { guard: selectsThisKind, actions: "selectDevice" as const },
               ...onToggle([{ guard: withheld }, { target: "acquiring" }]),
             }
-          : onToggle([
-              { guard: withheld },
-              { guard: "hasMic" as const, target: "on", actions: setFlag(true) },
-              { target: "acquiring" },
-            ]),
+          : {
+              ...onToggle([
+                { guard: withheld },
+                { guard: "hasMic" as const, target: "on", actions: setFlag(true) },
+                { target: "acquiring" },
+              ]),
+              ACCEPT_UNMUTE: [
+                { guard: withheld, actions: "dismissNotice" as const },
+                { guard: "hasMic" as const, target: "on", actions: [setFlag(true), "dismissNotice" as const] },
+                { target: "acquiring", actions: "dismissNotice" as const },
+              ],
+            },
       },
       /** Nothing held yet (listen-only join, denied earlier, camera let go): ask again, no reload. */
       acquiring: {
@@ -108,6 +116,10 @@ export function deviceRegion(kind: DeviceKind) {
         },
       },
     },
-    on: { SELECT_DEVICE: { guard: selectsThisKind, target: ".switching", actions: "selectDevice" } },
+    on: {
+      SELECT_DEVICE: { guard: selectsThisKind, target: ".switching", actions: "selectDevice" },
+      // Already unmuted (or the microphone is being opened or switched): the notice just goes.
+      ...(kind === "audio" ? { ACCEPT_UNMUTE: { actions: "dismissNotice" as const } } : {}),
+    },
   });
 }

@@ -55,6 +55,59 @@ describe("forced mute", () => {
   });
 });
 
+describe("Unmute on a host's ask (ACCEPT_UNMUTE)", () => {
+  it("while muted: unmutes, publishes it and closes the notice", async () => {
+    const c = await inCall();
+    c.room(moderation("mute", ME));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toBe("on");
+    expect(c.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: mic, enabled: true });
+    expect(c.published.at(-1)).toMatchObject({ audio: true });
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("already unmuted (by the user meanwhile): stays unmuted, only the notice goes", async () => {
+    const c = await inCall();
+    c.room(moderation("mute", ME));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    c.actor.send({ type: "TOGGLE_AUDIO" });
+    await flush();
+    const published = c.published.length;
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toBe("on");
+    expect(c.published).toHaveLength(published);
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("unmuting kept to hosts: stays muted, publishes nothing, the notice goes", async () => {
+    const c = await inCall();
+    c.room(permissions({ unmute: "hosts" }));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    const published = c.published.length;
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toBe("off");
+    expect(c.published).toHaveLength(published);
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("joined without a microphone: asks for one, as the mic button would", async () => {
+    const c = await inCall({ noMic: true });
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    expect(c.region("audio")).toBe("off");
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    expect(c.region("audio")).toBe("acquiring");
+    expect(c.context().notice).toBeNull();
+  });
+});
+
 describe("permissions", () => {
   it("unmute kept to hosts mutes a member and refuses their unmute; a host keeps theirs", async () => {
     const c = await inCall();

@@ -83,6 +83,8 @@ type CallEvent =
   | { type: "VIEW.RESEND" }
   /** The user closed a host's notice ("Stay muted", or its close button). */
   | { type: "DISMISS_NOTICE" }
+  /** "Unmute" on a host's "asks you to unmute": unmute (if muted and allowed) and close the notice. */
+  | { type: "ACCEPT_UNMUTE" }
   /** A host's control (tile menu, People, "Host controls"): sent to the server by `hostAction`. */
   | { type: "HOST_ACTION"; action: HostAction }
   | SignalingEvent

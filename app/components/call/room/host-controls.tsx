@@ -200,8 +200,7 @@ export function PeopleHostHeader(props: { send: SendHostAction; anyHandUp: boole
 /** "Alice muted you" / "Alice asks you to unmute" (Unmute, Stay muted), shown until dismissed. */
 export function ModerationBanner(props: {
   notice: ModerationNotice | null;
-  audioOn: boolean;
-  onUnmute: () => void;
+  onAcceptUnmute: () => void;
   onDismiss: () => void;
 }) {
   const n = props.notice;
@@ -218,13 +217,7 @@ export function ModerationBanner(props: {
   return (
     <div className="banner" role="alert">
       {say("askedToUnmute", { host: n.by })}{" "}
-      <button
-        type="button"
-        onClick={() => {
-          if (!props.audioOn) props.onUnmute();
-          props.onDismiss();
-        }}
-      >
+      <button type="button" onClick={props.onAcceptUnmute}>
         Unmute
       </button>{" "}
       <button type="button" className="secondary" onClick={props.onDismiss}>

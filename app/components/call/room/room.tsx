@@ -372,8 +372,7 @@ export function Room(props: {
         <section className="room-banners" aria-label="Call status">
           <ModerationBanner
             notice={view.notice}
-            audioOn={view.audioOn}
-            onUnmute={() => send({ type: "TOGGLE_AUDIO" })}
+            onAcceptUnmute={() => send({ type: "ACCEPT_UNMUTE" })}
             onDismiss={() => send({ type: "DISMISS_NOTICE" })}
           />
           {view.signalingDown ? (
