@@ -34,7 +34,9 @@ function reacquireWithPicked(kind: DeviceKind) {
  * SELECT_DEVICE → switching → init. They differ in one way: the camera is let go while off (its
  * light goes out, `releaseCamera`) and asked for again when turned on, while a muted microphone is
  * only disabled; so a camera picked while off is only remembered. The microphone also answers a
- * host's "asks you to unmute" (ACCEPT_UNMUTE: unmutes as the toggle would, and the notice goes).
+ * host's "asks you to unmute" (ACCEPT_UNMUTE: unmutes as the toggle would, and the notice goes),
+ * and push-to-talk: holding Space while muted unmutes (`on.pushToTalk`), letting go mutes again;
+ * Space while already unmuted changes nothing, so its release mutes nothing either.
  */
 export function deviceRegion(kind: DeviceKind) {
   /** `{ TOGGLE_AUDIO: t }` or `{ TOGGLE_VIDEO: t }`: the toggle of this kind. */
@@ -64,6 +66,23 @@ export function deviceRegion(kind: DeviceKind) {
           // A host muted us, or withdrew the permission: off, as if the user had clicked.
           "ROOM.EVENT": { guard: forcedOff, target: "off", actions: [setFlag(false), ...release] },
         },
+        ...(kind === "audio"
+          ? {
+              initial: "steady",
+              states: {
+                /** Unmuted by the user's choice (button, M, "Unmute"): it stays so. */
+                steady: {},
+                /** Unmuted by holding Space while muted: letting go mutes again. */
+                pushToTalk: {
+                  on: {
+                    PTT_UP: { target: "#call.inCall.audio.off", actions: setFlag(false) },
+                    // Accepting a host's ask while holding Space: the user wants to stay unmuted.
+                    ACCEPT_UNMUTE: { target: "steady", actions: "dismissNotice" as const },
+                  },
+                },
+              },
+            }
+          : {}),
       },
       off: {
         on: releasesWhileOff
@@ -78,6 +97,11 @@ export function deviceRegion(kind: DeviceKind) {
                 { guard: "hasMic" as const, target: "on", actions: setFlag(true) },
                 { target: "acquiring" },
               ]),
+              // Only a held microphone is pushed open; asking for one would outlast the key press.
+              PTT_DOWN: [
+                { guard: withheld },
+                { guard: "hasMic" as const, target: "on.pushToTalk", actions: setFlag(true) },
+              ],
               ACCEPT_UNMUTE: [
                 { guard: withheld, actions: "dismissNotice" as const },
                 { guard: "hasMic" as const, target: "on", actions: [setFlag(true), "dismissNotice" as const] },

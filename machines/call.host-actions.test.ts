@@ -48,7 +48,7 @@ describe("HOST_ACTION", () => {
     expect(c.context().hostActionError).toBeNull();
     // The host's own call is untouched: the room tells everyone what changed.
     expect(c.actor.getSnapshot().matches("inCall")).toBe(true);
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
   });
 
   it("a refusal is kept with its reason, a new one each time, until an action goes through", async () => {

@@ -13,7 +13,7 @@ afterEach(() => vi.useRealTimers());
 describe("forced mute", () => {
   it("a host's mute while the mic is on turns it off, silences the track, publishes and says who", async () => {
     const c = await inCall();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     c.room(moderation("mute", ME));
     await flush();
     expect(c.region("audio")).toBe("off");
@@ -23,7 +23,7 @@ describe("forced mute", () => {
     // The user may unmute themselves: nobody is unmuted by someone else, and nobody is kept muted.
     c.actor.send({ type: "TOGGLE_AUDIO" });
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.published.at(-1)).toMatchObject({ audio: true });
   });
 
@@ -31,12 +31,12 @@ describe("forced mute", () => {
     const c = await inCall({ room: [participant("bob-peer", T1)] });
     c.room(moderation("mute", "bob-peer"));
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.context().notice).toBeNull();
     const host = await inCall({ host: true });
     host.room(moderation("mute-all", null));
     await flush();
-    expect(host.region("audio")).toBe("on");
+    expect(host.region("audio")).toEqual({ on: "steady" });
     c.room(moderation("mute-all", null));
     await flush();
     expect(c.region("audio")).toBe("off");
@@ -63,7 +63,7 @@ describe("Unmute on a host's ask (ACCEPT_UNMUTE)", () => {
     await flush();
     c.actor.send({ type: "ACCEPT_UNMUTE" });
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: mic, enabled: true });
     expect(c.published.at(-1)).toMatchObject({ audio: true });
     expect(c.context().notice).toBeNull();
@@ -79,7 +79,7 @@ describe("Unmute on a host's ask (ACCEPT_UNMUTE)", () => {
     const published = c.published.length;
     c.actor.send({ type: "ACCEPT_UNMUTE" });
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.published).toHaveLength(published);
     expect(c.context().notice).toBeNull();
   });
@@ -123,7 +123,7 @@ describe("permissions", () => {
     const host = await inCall({ host: true });
     host.room(permissions({ unmute: "hosts" }));
     await flush();
-    expect(host.region("audio")).toBe("on");
+    expect(host.region("audio")).toEqual({ on: "steady" });
     expect(permissionWithheld(host.context(), "unmute")).toBe(false);
   });
 

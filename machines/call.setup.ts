@@ -60,6 +60,9 @@ type CallEvent =
   | { type: "RETRY_DEVICES" }
   | { type: "SELECT_DEVICE"; kind: DeviceKind; deviceId: string }
   | { type: "TOGGLE_AUDIO" }
+  /** Push-to-talk (Space held, then let go): talk while muted; only what it unmuted is muted again. */
+  | { type: "PTT_DOWN" }
+  | { type: "PTT_UP" }
   | { type: "TOGGLE_VIDEO" }
   | { type: "START_SHARE" }
   | { type: "STOP_SHARE" }

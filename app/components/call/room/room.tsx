@@ -118,8 +118,8 @@ function usePublishedHeight() {
 }
 
 /**
- * Window key handling through the one keymap: a shortcut runs its action; Space held while muted
- * talks (keyup mutes again); Esc takes focus out of a text field.
+ * Window key handling through the one keymap: a shortcut runs its action; Space reports its press
+ * and release (push-to-talk, decided by the call machine); Esc takes focus out of a text field.
  */
 function useShortcuts(singleKeys: boolean, run: (a: ShortcutAction) => void, ptt: (down: boolean) => void) {
   const runRef = useRef(run);
@@ -290,7 +290,6 @@ export function Room(props: {
   const togglePin = (userId: string) => prefs.setPinned(prefs.pinned === userId ? null : userId);
   const togglePanel = (tab: PanelTab) => setPanel(panel === tab ? null : tab);
 
-  const pttActive = useRef(false);
   useShortcuts(
     prefs.singleKeys,
     (action) => {
@@ -303,16 +302,8 @@ export function Room(props: {
       else if (action === "layout") prefs.setLayout(nextLayoutChoice(prefs.layout));
       else if (action === "help") setHelpOpen(true);
     },
-    (down) => {
-      // Hold to talk while muted: keydown unmutes, keyup mutes again (only what Space unmuted).
-      if (down && !view.audioOn && !pttActive.current) {
-        pttActive.current = true;
-        send({ type: "TOGGLE_AUDIO" });
-      } else if (!down && pttActive.current) {
-        pttActive.current = false;
-        send({ type: "TOGGLE_AUDIO" });
-      }
-    },
+    // Hold to talk while muted: the machine unmutes on the press and mutes only what it unmuted.
+    (down) => send({ type: down ? "PTT_DOWN" : "PTT_UP" }),
   );
 
   const tiles: StageTile[] = [
