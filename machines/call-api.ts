@@ -2,7 +2,7 @@
  * What the call machine needs from the server. The app implements it with its tRPC client (and
  * its SSE subscription); machines never import that client, so tests can fake it.
  */
-import type { JoinedCall } from "./call.contracts";
+import type { HostActionInput, JoinedCall } from "./call.contracts";
 import type { LinkState, MediaFlags, PrejoinGrantResult, RoomEvent, RoomSession, ViewReport } from "./room-protocol";
 
 export interface CallApi {
@@ -17,6 +17,8 @@ export interface CallApi {
   heartbeat(input: { sessionId: string }): Promise<void>;
   /** Raise or lower the caller's hand; answers the server's handRaisedAt (null when lowered). */
   setHand(input: { sessionId: string; raised: boolean }): Promise<{ handRaisedAt: string | null }>;
+  /** One host control (mute, ask to unmute, remove, lower hands, permissions and lock); the server checks it. */
+  hostAction(input: HostActionInput): Promise<void>;
   reportLink(input: {
     sessionId: string;
     remotePeerId: string;

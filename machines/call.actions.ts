@@ -5,7 +5,7 @@
 import { assertEvent, assign, enqueueActions, sendTo } from "xstate";
 import type { CallEndReason, DeviceKind, JoinedCall, LocalMedia, ScreenMedia } from "./call.contracts";
 import { rosterSetup } from "./call.roster";
-import { JoinError, toJoinError, toMediaError } from "./errors";
+import { JoinError, toHostActionError, toJoinError, toMediaError } from "./errors";
 import { changedViews } from "./link-encoding";
 import type { MediaFlags } from "./room-protocol";
 
@@ -218,6 +218,30 @@ export const callActionsSetup = rosterSetup.extend({
       enqueue.assign({ localStream: null, audioTrack: null, videoTrack: null, screenStream: null, screenTrack: null });
     }),
     endBecause: assign((_, params: { reason: CallEndReason }) => ({ endReason: params.reason })),
+    /**
+     * A host control goes to the server as its own child ("hostAction.<n>"), so muting Bob and
+     * then Carol at once sends both; the root handles every such child's ending.
+     */
+    sendHostAction: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "HOST_ACTION");
+      if (!context.join) return;
+      const n = context.hostActionCount + 1;
+      enqueue.assign({ hostActionCount: n });
+      enqueue.spawnChild("hostAction", {
+        id: `hostAction.${n}`,
+        input: { sessionId: context.join.sessionId, action: event.action },
+      });
+    }),
+    /** The server took it (the room tells everyone what changed); a refusal shown before is over. */
+    hostActionDone: enqueueActions(({ event, enqueue }) => {
+      if ("actorId" in event) enqueue.stopChild(event.actorId);
+      enqueue.assign({ hostActionError: null });
+    }),
+    /** The server refused it, or it never got there: the room says why (a new object each time). */
+    hostActionFailed: enqueueActions(({ event, enqueue }) => {
+      if ("actorId" in event) enqueue.stopChild(event.actorId);
+      enqueue.assign({ hostActionError: toHostActionError("error" in event ? event.error : undefined) });
+    }),
     // How we show the others' videos (call.views.ts): the stage measures, the machine decides what to tell.
     storeTiles: assign(({ event }) => {
       assertEvent(event, "VIEW.TILES");

@@ -96,6 +96,22 @@ export type RoomFeedEvent =
   /** The subscription was refused or broke for good; the machine subscribes again (or gives up). */
   | { type: "ROOM.FEED_FAILED"; reason: string };
 
+/**
+ * What a host does to others (study OWNER and ADMIN members; the server checks it and tells the
+ * room, and everyone's call machine follows the room). `kind` names the room's ModerationAction.
+ */
+export type HostAction =
+  | { kind: "mute" | "ask-unmute" | "lower-hand"; userId: string }
+  | { kind: "remove"; userId: string; ban: boolean }
+  | { kind: "mute-all" | "lower-all-hands" }
+  | { kind: "set-permissions"; permissions: CallPermissions };
+
+/** What the `hostAction` actor sends: one host action in this session. */
+export interface HostActionInput {
+  sessionId: string;
+  action: HostAction;
+}
+
 /** Raise (true) or lower the caller's hand in this session. */
 export interface SetHandInput {
   sessionId: string;

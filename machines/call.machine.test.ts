@@ -19,7 +19,7 @@ import {
   callMachine,
   peerChildId,
 } from "./call.machine";
-import { MediaError } from "./errors";
+import { JoinError, MediaError } from "./errors";
 import { linkPhase, peerMachine, peerStatus, shouldCall } from "./peer.machine";
 import { bitrateBudget } from "./quality";
 import type { LinkState, RoomParticipant } from "./room-protocol";
@@ -287,6 +287,19 @@ describe("joining", () => {
     h.joins.pending[1]!.resolve(joinResult("me-peer", T1));
     await flush();
     expect(h.actor.getSnapshot().matches("inCall")).toBe(true);
+  });
+
+  it("keeps a ban's and a lock's reason, so the page can say which", async () => {
+    const h = harness();
+    h.actor.send({ type: "JOIN" });
+    h.joins.pending[0]!.reject(new JoinError("removed", "You were removed from this call"));
+    await flush();
+    expect(h.value()).toBe("joinFailed");
+    expect(h.actor.getSnapshot().context.joinError?.reason).toBe("removed");
+    h.actor.send({ type: "RETRY" });
+    h.joins.pending[1]!.reject({ reason: "locked" });
+    await flush();
+    expect(h.actor.getSnapshot().context.joinError?.reason).toBe("locked");
   });
 
   it("fails the join when the signaling server never opens", async () => {

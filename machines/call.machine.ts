@@ -1,15 +1,16 @@
 /**
  * The local side of a study-room call, as states: devices before joining, the server session, the
  * PeerJS signaling socket, the room feed and the published media flags. Its vocabulary is in
- * call.setup.ts, its actions in call.roster.ts (peers) and call.actions.ts (the rest), its actor
+ * call.setup.ts, its actions in call.roster.ts (peers) and call.actions.ts (the rest), its device,
+ * hand and views regions in call.devices.ts, call.hand.ts and call.views.ts, its actor
  * contracts in call.contracts.ts; the browser implementations live in actors/browser.ts.
  */
 import type { SnapshotFrom } from "xstate";
 import { callActionsSetup } from "./call.actions";
+import { deviceRegion, requestOne } from "./call.devices";
 import { handRegion } from "./call.hand";
 import { viewsRegion } from "./call.views";
 import type { CallContext } from "./call.setup";
-import type { DeviceKind, RequestMediaInput } from "./call.contracts";
 import { DEFAULT_PERMISSIONS } from "./room-protocol";
 
 export type {
@@ -47,109 +48,6 @@ const redialOrGiveUp = [
   },
   { target: "#call.inCall.signaling.offline" },
 ] as const;
-
-/** A mid-call request for just one kind of device (turning it on later, or switching it). */
-function requestOne(context: CallContext, kind: DeviceKind): RequestMediaInput {
-  return {
-    audio: kind === "audio",
-    video: kind === "video",
-    audioDeviceId: kind === "audio" ? context.devices.audio : null,
-    videoDeviceId: kind === "video" ? context.devices.video : null,
-  };
-}
-
-/** In `acquiring`: another device of this kind picked while one is being opened is asked for instead. */
-function reacquireWithPicked(kind: DeviceKind) {
-  return {
-    guard: { type: "selectsKind" as const, params: { kind } },
-    target: "acquiring",
-    reenter: true,
-    actions: "selectDevice" as const,
-  };
-}
-
-/**
- * The microphone or camera during the call: init → on ⇄ off → acquiring (requestMedia) → on, and
- * SELECT_DEVICE → switching → init. They differ in one way: the camera is let go while off (its
- * light goes out, `releaseCamera`) and asked for again when turned on, while a muted microphone is
- * only disabled; so a camera picked while off is only remembered.
- */
-function deviceRegion(kind: DeviceKind) {
-  /** `{ TOGGLE_AUDIO: t }` or `{ TOGGLE_VIDEO: t }`: the toggle of this kind. */
-  const onToggle = <T>(t: T) => (kind === "audio" ? { TOGGLE_AUDIO: t } : { TOGGLE_VIDEO: t });
-  const releasesWhileOff = kind === "video";
-  const release = releasesWhileOff ? (["releaseCamera"] as const) : ([] as const);
-  const setFlag = (on: boolean) => ({ type: "setFlag" as const, params: { kind, on } });
-  const selectsThisKind = { type: "selectsKind" as const, params: { kind } };
-  const forcedOff = kind === "audio" ? ("mutesUs" as const) : ("withdrawsCamera" as const);
-  const withheld = {
-    type: "withheld" as const,
-    params: { permission: kind === "audio" ? "unmute" : "camera" } as const,
-  };
-  return machineSetup.createStateConfig({
-    initial: "init",
-    states: {
-      init: {
-        always: [
-          { guard: kind === "audio" ? ("audioPublished" as const) : ("videoPublished" as const), target: "on" },
-          // Off at the start (the user's choice, or a permission kept to hosts): the track is silenced.
-          { target: "off", actions: [{ type: "enableAsPublished" as const, params: { kind } }, ...release] },
-        ],
-      },
-      on: {
-        on: {
-          ...onToggle({ target: "off", actions: [setFlag(false), ...release] }),
-          // A host muted us, or withdrew the permission: off, as if the user had clicked.
-          "ROOM.EVENT": { guard: forcedOff, target: "off", actions: [setFlag(false), ...release] },
-        },
-      },
-      off: {
-        on: releasesWhileOff
-          ? {
-              // The camera is not held while off: remember the choice for when it is turned on.
-              SELECT_DEVICE: { guard: selectsThisKind, actions: "selectDevice" as const },
-              ...onToggle([{ guard: withheld }, { target: "acquiring" }]),
-            }
-          : onToggle([
-              { guard: withheld },
-              { guard: "hasMic" as const, target: "on", actions: setFlag(true) },
-              { target: "acquiring" },
-            ]),
-      },
-      /** Nothing held yet (listen-only join, denied earlier, camera let go): ask again, no reload. */
-      acquiring: {
-        invoke: {
-          src: "requestMedia",
-          input: ({ context }) => requestOne(context, kind),
-          onDone: { target: "on", actions: [{ type: "storeAcquired", params: { kind } }, setFlag(true)] },
-          onError: { target: "off", actions: "storeMediaError" },
-        },
-        on: {
-          ...onToggle("off"),
-          SELECT_DEVICE: reacquireWithPicked(kind),
-          "ROOM.EVENT": { guard: forcedOff, target: "off" },
-        },
-      },
-      /** A different device was picked mid-call: swap it in without renegotiating. */
-      switching: {
-        invoke: {
-          src: "requestMedia",
-          input: ({ context }) => requestOne(context, kind),
-          onDone: {
-            target: "init",
-            actions: [
-              { type: "releaseTrack", params: { kind } },
-              { type: "storeAcquired", params: { kind } },
-              { type: "enableAsPublished", params: { kind } },
-            ],
-          },
-          onError: { target: "init", actions: "storeMediaError" },
-        },
-      },
-    },
-    on: { SELECT_DEVICE: { guard: selectsThisKind, target: ".switching", actions: "selectDevice" } },
-  });
-}
 
 const sessionRef = ({ context }: { context: CallContext }) => ({
   studyId: context.studyId,
@@ -196,6 +94,8 @@ export const callMachine = machineSetup.createMachine({
     permissions: DEFAULT_PERMISSIONS,
     notice: null,
     refusedPeers: [],
+    hostActionCount: 0,
+    hostActionError: null,
   }),
   invoke: [
     // Owns the camera/mic tracks for the machine's whole life, so stopping the machine (or the
@@ -214,6 +114,9 @@ export const callMachine = machineSetup.createMachine({
      */
     "xstate.error.actor.reportLink.*": { actions: "forgetReport" },
     "xstate.done.actor.reportLink.*": { actions: "forgetReport" },
+    // A host action's answer may come after we left; it is never the call's failure either.
+    "xstate.done.actor.hostAction.*": { actions: "hostActionDone" },
+    "xstate.error.actor.hostAction.*": { actions: "hostActionFailed" },
   },
   initial: "prejoin",
   states: {
@@ -340,6 +243,7 @@ export const callMachine = machineSetup.createMachine({
         RETRY_PEER: { actions: "retryPeer" },
         "SIGNALING.INCOMING_CALL": { actions: ["routeIncomingCall", "applyBudget"] },
         DISMISS_NOTICE: { actions: "dismissNotice" },
+        HOST_ACTION: { actions: "sendHostAction" },
         "SIGNALING.ERROR": { actions: "routeSignalingError" },
       },
       states: {

@@ -1,153 +1,8 @@
 // The call machine obeying host controls (room `moderation` / `permissions-changed` / `user-left` KICKED events), with fake actors.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createActor, fromCallback, fromPromise, type EventObject } from "xstate";
-import type {
-  JoinCallInput,
-  JoinedCall,
-  LocalMedia,
-  LocalTracksCommand,
-  PublishMediaInput,
-  RequestMediaInput,
-  RoomFeedEvent,
-  ScreenMedia,
-  SessionRef,
-  SignalingCommand,
-  SignalingEvent,
-  SignalingInput,
-} from "./call.contracts";
-import { callMachine } from "./call.machine";
 import { permissionWithheld } from "./call.setup";
-import { peerMachine } from "./peer.machine";
-import type { CallPermissions, ModerationEvent, RoomEvent, RoomParticipant } from "./room-protocol";
-import {
-  controllablePromise,
-  fakeCallHandle,
-  fakeMediaCalls,
-  fakeSignalingHandle,
-  fakeStream,
-  fakeTrack,
-  participant,
-} from "./test-utils";
-
-const SESSION = "session-1";
-const T1 = "2024-05-01T10:01:00.000Z";
-const ME = "me-peer";
-const mic = fakeTrack("audio-mic");
-const camera = fakeTrack("video-camera");
-const screenTrack = fakeTrack("video-screen");
-
-/** Devices granted, joined as ME (a host when `host`), the room holding `room`; signaling open unless `open: false`. */
-async function inCall(
-  opts: { host?: boolean; room?: RoomParticipant[]; open?: boolean; joined?: Partial<RoomParticipant> } = {},
-) {
-  const published: PublishMediaInput[] = [];
-  const trackCommands: LocalTracksCommand[] = [];
-  const signalingCommands: SignalingCommand[] = [];
-  const leaves: SessionRef[] = [];
-  const display = controllablePromise<void, ScreenMedia>();
-  const calls = fakeMediaCalls();
-  let sendSignaling: ((e: SignalingEvent) => void) | null = null;
-  let sendRoom: ((e: RoomFeedEvent) => void) | null = null;
-  const join: JoinedCall = {
-    sessionId: SESSION,
-    peerId: ME,
-    iceServers: [],
-    participant: participant(ME, T1, { userId: "me", name: "Me", host: opts.host ?? false, ...opts.joined }),
-  };
-  const actor = createActor(
-    callMachine.provide({
-      actors: {
-        requestMedia: fromPromise<LocalMedia, RequestMediaInput>(async () => ({
-          stream: fakeStream("cam"),
-          audioTrack: mic,
-          videoTrack: camera,
-        })),
-        displayMedia: display.logic,
-        joinCall: fromPromise<JoinedCall, JoinCallInput>(async () => join),
-        publishMedia: fromPromise<void, PublishMediaInput>(async ({ input }) => {
-          published.push(input);
-        }),
-        leaveCall: fromPromise<void, SessionRef>(async ({ input }) => {
-          leaves.push(input);
-        }),
-        localTracks: fromCallback<LocalTracksCommand, void>(({ receive }) => {
-          receive((c) => trackCommands.push(c));
-        }),
-        signaling: fromCallback<SignalingCommand, SignalingInput>(({ sendBack, receive }) => {
-          sendSignaling = sendBack;
-          receive((c) => signalingCommands.push(c));
-          return () => {
-            sendSignaling = null;
-          };
-        }),
-        roomEvents: fromCallback<EventObject, SessionRef>(({ sendBack }) => {
-          sendRoom = sendBack;
-          return () => {
-            sendRoom = null;
-          };
-        }),
-        watchScreenTrack: fromCallback(() => undefined),
-        heartbeat: fromCallback(() => undefined),
-        peer: peerMachine.provide({ actors: calls.actors }),
-      },
-    }),
-    { input: { studyId: "study-1", sessionId: SESSION, self: { userId: "me", name: "Me" } } },
-  );
-  actor.start();
-  await vi.advanceTimersByTimeAsync(0);
-  actor.send({ type: "JOIN" });
-  await vi.advanceTimersByTimeAsync(0);
-  const signaling = (e: SignalingEvent) => {
-    if (!sendSignaling) throw new Error("signaling actor not running");
-    sendSignaling(e);
-  };
-  if (opts.open !== false) signaling({ type: "SIGNALING.OPEN", handle: fakeSignalingHandle() });
-  sendRoom!({ type: "ROOM.SNAPSHOT", participants: [join.participant, ...(opts.room ?? [])] });
-  await vi.advanceTimersByTimeAsync(0);
-  const c = {
-    actor,
-    published,
-    trackCommands,
-    signalingCommands,
-    leaves,
-    display,
-    calls,
-    signaling,
-    signalingRunning: () => sendSignaling !== null,
-    room: (event: RoomEvent) => {
-      if (!sendRoom) throw new Error("room feed not running");
-      sendRoom({ type: "ROOM.EVENT", event });
-    },
-    region: (name: "audio" | "video" | "screen" | "signaling") =>
-      (actor.getSnapshot().value as { inCall: Record<string, unknown> }).inCall[name],
-    context: () => actor.getSnapshot().context,
-  };
-  return c;
-}
-
-const moderation = (
-  action: ModerationEvent["action"],
-  targetPeerId: string | null,
-  extra: Partial<ModerationEvent> = {},
-) =>
-  ({
-    type: "moderation",
-    sessionId: SESSION,
-    action,
-    actorId: "alice",
-    actorName: "Alice",
-    targetId: targetPeerId ? `user-${targetPeerId}` : null,
-    targetPeerId,
-    ...extra,
-  }) satisfies ModerationEvent;
-
-const permissions = (p: Partial<CallPermissions>): RoomEvent => ({
-  type: "permissions-changed",
-  sessionId: SESSION,
-  permissions: { unmute: "everyone", camera: "everyone", screenShare: "everyone", locked: false, ...p },
-});
-
-const flush = () => vi.advanceTimersByTimeAsync(0);
+import { camera, flush, inCall, ME, mic, moderation, permissions, screenTrack, SESSION, T1 } from "./call.test-harness";
+import { fakeCallHandle, fakeStream, participant } from "./test-utils";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -158,7 +13,7 @@ afterEach(() => vi.useRealTimers());
 describe("forced mute", () => {
   it("a host's mute while the mic is on turns it off, silences the track, publishes and says who", async () => {
     const c = await inCall();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     c.room(moderation("mute", ME));
     await flush();
     expect(c.region("audio")).toBe("off");
@@ -168,7 +23,7 @@ describe("forced mute", () => {
     // The user may unmute themselves: nobody is unmuted by someone else, and nobody is kept muted.
     c.actor.send({ type: "TOGGLE_AUDIO" });
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.published.at(-1)).toMatchObject({ audio: true });
   });
 
@@ -176,12 +31,12 @@ describe("forced mute", () => {
     const c = await inCall({ room: [participant("bob-peer", T1)] });
     c.room(moderation("mute", "bob-peer"));
     await flush();
-    expect(c.region("audio")).toBe("on");
+    expect(c.region("audio")).toEqual({ on: "steady" });
     expect(c.context().notice).toBeNull();
     const host = await inCall({ host: true });
     host.room(moderation("mute-all", null));
     await flush();
-    expect(host.region("audio")).toBe("on");
+    expect(host.region("audio")).toEqual({ on: "steady" });
     c.room(moderation("mute-all", null));
     await flush();
     expect(c.region("audio")).toBe("off");
@@ -200,6 +55,59 @@ describe("forced mute", () => {
   });
 });
 
+describe("Unmute on a host's ask (ACCEPT_UNMUTE)", () => {
+  it("while muted: unmutes, publishes it and closes the notice", async () => {
+    const c = await inCall();
+    c.room(moderation("mute", ME));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toEqual({ on: "steady" });
+    expect(c.trackCommands.at(-1)).toEqual({ type: "TRACKS.ENABLE", track: mic, enabled: true });
+    expect(c.published.at(-1)).toMatchObject({ audio: true });
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("already unmuted (by the user meanwhile): stays unmuted, only the notice goes", async () => {
+    const c = await inCall();
+    c.room(moderation("mute", ME));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    c.actor.send({ type: "TOGGLE_AUDIO" });
+    await flush();
+    const published = c.published.length;
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toEqual({ on: "steady" });
+    expect(c.published).toHaveLength(published);
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("unmuting kept to hosts: stays muted, publishes nothing, the notice goes", async () => {
+    const c = await inCall();
+    c.room(permissions({ unmute: "hosts" }));
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    const published = c.published.length;
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    await flush();
+    expect(c.region("audio")).toBe("off");
+    expect(c.published).toHaveLength(published);
+    expect(c.context().notice).toBeNull();
+  });
+
+  it("joined without a microphone: asks for one, as the mic button would", async () => {
+    const c = await inCall({ noMic: true });
+    c.room(moderation("ask-unmute", ME));
+    await flush();
+    expect(c.region("audio")).toBe("off");
+    c.actor.send({ type: "ACCEPT_UNMUTE" });
+    expect(c.region("audio")).toBe("acquiring");
+    expect(c.context().notice).toBeNull();
+  });
+});
+
 describe("permissions", () => {
   it("unmute kept to hosts mutes a member and refuses their unmute; a host keeps theirs", async () => {
     const c = await inCall();
@@ -215,7 +123,7 @@ describe("permissions", () => {
     const host = await inCall({ host: true });
     host.room(permissions({ unmute: "hosts" }));
     await flush();
-    expect(host.region("audio")).toBe("on");
+    expect(host.region("audio")).toEqual({ on: "steady" });
     expect(permissionWithheld(host.context(), "unmute")).toBe(false);
   });
 

@@ -8,6 +8,8 @@ import type {
   CallEndReason,
   CallInput,
   DeviceKind,
+  HostAction,
+  HostActionInput,
   JoinCallInput,
   JoinedCall,
   LocalMedia,
@@ -29,7 +31,7 @@ import type {
   WarmUpInput,
   WatchTrackInput,
 } from "./call.contracts";
-import { type JoinError, type MediaError, type MediaErrorReason, toMediaError } from "./errors";
+import { type HostActionError, type JoinError, type MediaError, type MediaErrorReason, toMediaError } from "./errors";
 import type { SignalingHandle } from "./handles";
 import { changedViews, type TileMeasure, type TileView } from "./link-encoding";
 import type { LinkReports } from "./link-reports";
@@ -50,7 +52,7 @@ export type Permission = "unmute" | "camera" | "screenShare";
 /** What a host did to us, for the notice the room shows ("Alice muted you"). */
 export type ModerationNotice = { kind: "muted" | "ask-unmute" | "removed"; by: string };
 
-export type CallEvent =
+type CallEvent =
   /** `sessionId`: the running call the page already knows of, so joining skips the start request. */
   | { type: "JOIN"; sessionId?: string | null }
   | { type: "LEAVE" }
@@ -58,6 +60,9 @@ export type CallEvent =
   | { type: "RETRY_DEVICES" }
   | { type: "SELECT_DEVICE"; kind: DeviceKind; deviceId: string }
   | { type: "TOGGLE_AUDIO" }
+  /** Push-to-talk (Space held, then let go): talk while muted; only what it unmuted is muted again. */
+  | { type: "PTT_DOWN" }
+  | { type: "PTT_UP" }
   | { type: "TOGGLE_VIDEO" }
   | { type: "START_SHARE" }
   | { type: "STOP_SHARE" }
@@ -81,6 +86,10 @@ export type CallEvent =
   | { type: "VIEW.RESEND" }
   /** The user closed a host's notice ("Stay muted", or its close button). */
   | { type: "DISMISS_NOTICE" }
+  /** "Unmute" on a host's "asks you to unmute": unmute (if muted and allowed) and close the notice. */
+  | { type: "ACCEPT_UNMUTE" }
+  /** A host's control (tile menu, People, "Host controls"): sent to the server by `hostAction`. */
+  | { type: "HOST_ACTION"; action: HostAction }
   | SignalingEvent
   | WarmUpEvent
   | RoomFeedEvent
@@ -152,6 +161,10 @@ export interface CallContext {
   notice: ModerationNotice | null;
   /** Peer ids a host removed: we hang up on them and never answer their calls. */
   refusedPeers: string[];
+  /** Host actions sent so far (names each `hostAction` child, so several can be under way). */
+  hostActionCount: number;
+  /** Why the server refused our last host action (a new object per refusal), until one goes through. */
+  hostActionError: HostActionError | null;
 }
 
 /** Whether the call keeps `permission` to hosts and we are not one (the toolbar disables the control). */
@@ -160,14 +173,14 @@ export function permissionWithheld(context: Pick<CallContext, "join" | "permissi
 }
 
 /** The room event being handled, if it is about our session. */
-function ourRoomEvent(context: CallContext, event: CallEvent | ReportSettledEvent): RoomEvent | null {
+function ourRoomEvent(context: CallContext, event: CallMachineEvent): RoomEvent | null {
   if (event.type !== "ROOM.EVENT") return null;
   const e = event.event;
   return "sessionId" in e && e.sessionId === context.join?.sessionId ? e : null;
 }
 
 /** A host's action aimed at us: named (targetPeerId) or on everyone but hosts. */
-export function moderationOfUs(context: CallContext, event: CallEvent | ReportSettledEvent): ModerationEvent | null {
+export function moderationOfUs(context: CallContext, event: CallMachineEvent): ModerationEvent | null {
   const e = ourRoomEvent(context, event);
   if (e?.type !== "moderation") return null;
   if (e.targetPeerId) return e.targetPeerId === context.join?.peerId ? e : null;
@@ -175,7 +188,7 @@ export function moderationOfUs(context: CallContext, event: CallEvent | ReportSe
 }
 
 /** The room event withdraws `permission` from us (permissions-changed while we are no host). */
-function withdraws(context: CallContext, event: CallEvent | ReportSettledEvent, permission: Permission): boolean {
+function withdraws(context: CallContext, event: CallMachineEvent, permission: Permission): boolean {
   const e = ourRoomEvent(context, event);
   return (
     e?.type === "permissions-changed" &&
@@ -187,9 +200,17 @@ function withdraws(context: CallContext, event: CallEvent | ReportSettledEvent, 
 export const peerChildId = (peerId: string) => `peer:${peerId}`;
 
 /** A spawned reportLink child finished (their ids start with "reportLink."). */
-export type ReportSettledEvent =
+type ReportSettledEvent =
   | { type: `xstate.done.actor.reportLink.${string}`; actorId: string }
   | { type: `xstate.error.actor.reportLink.${string}`; actorId: string; error: unknown };
+
+/** A spawned hostAction child finished (their ids start with "hostAction."). */
+type HostActionSettledEvent =
+  | { type: `xstate.done.actor.hostAction.${string}`; actorId: string }
+  | { type: `xstate.error.actor.hostAction.${string}`; actorId: string; error: unknown };
+
+/** Everything the call machine hears: its own events and its spawned children's endings. */
+export type CallMachineEvent = CallEvent | ReportSettledEvent | HostActionSettledEvent;
 
 const missing = <TOutput, TInput>(name: string) =>
   fromPromise<TOutput, TInput>(() => Promise.reject(new Error(`${name} actor not provided`)));
@@ -211,7 +232,7 @@ export const signalingRetryDelayWith =
 export const callSetup = setup({
   types: {
     context: {} as CallContext,
-    events: {} as CallEvent | ReportSettledEvent,
+    events: {} as CallMachineEvent,
     input: {} as CallInput,
   },
   actors: {
@@ -229,6 +250,7 @@ export const callSetup = setup({
     publishMedia: missing<void, PublishMediaInput>("publishMedia"),
     setHand: missing<{ handRaisedAt: string | null }, SetHandInput>("setHand"),
     reportLink: missing<void, ReportLinkInput>("reportLink"),
+    hostAction: missing<void, HostActionInput>("hostAction"),
     reportViews: missing<void, ReportViewsInput>("reportViews"),
     leaveCall: missing<void, SessionRef>("leaveCall"),
     peer: peerMachine,

@@ -11,14 +11,34 @@ export class MediaError extends Error {
   }
 }
 
-/** "full": the call already holds MAX_PARTICIPANTS people (the server answers CONFLICT). */
-export type JoinErrorReason = "forbidden" | "not-found" | "full" | "network" | "signaling" | "unknown";
+/**
+ * "full": the call already holds MAX_PARTICIPANTS people (the server answers CONFLICT); "removed":
+ * a host removed us and did not let us rejoin; "locked": a host locked the call.
+ */
+export type JoinErrorReason =
+  "forbidden" | "removed" | "locked" | "not-found" | "full" | "network" | "signaling" | "unknown";
 
 export class JoinError extends Error {
   readonly reason: JoinErrorReason;
   constructor(reason: JoinErrorReason, message?: string) {
     super(message ?? `could not join: ${reason}`);
     this.name = "JoinError";
+    this.reason = reason;
+  }
+}
+
+/**
+ * Why the server refused a host action: "not-allowed" (we are no host, or an admin acted on the
+ * study's owner), "not-in-call" (the person left meanwhile), "ended" (the call is over), or it
+ * never got there ("network").
+ */
+export type HostActionErrorReason = "not-allowed" | "not-in-call" | "ended" | "network" | "unknown";
+
+export class HostActionError extends Error {
+  readonly reason: HostActionErrorReason;
+  constructor(reason: HostActionErrorReason, message?: string) {
+    super(message ?? `host action refused: ${reason}`);
+    this.name = "HostActionError";
     this.reason = reason;
   }
 }
@@ -39,7 +59,17 @@ function hasReason<R extends string>(value: unknown, allowed: readonly R[]): val
 }
 
 const MEDIA_REASONS = ["denied", "no-device", "in-use", "unknown"] as const;
-const JOIN_REASONS = ["forbidden", "not-found", "full", "network", "signaling", "unknown"] as const;
+const JOIN_REASONS = [
+  "forbidden",
+  "removed",
+  "locked",
+  "not-found",
+  "full",
+  "network",
+  "signaling",
+  "unknown",
+] as const;
+const HOST_ACTION_REASONS = ["not-allowed", "not-in-call", "ended", "network", "unknown"] as const;
 
 /** Actors should reject with MediaError, but anything thrown is normalised instead of trusted. */
 export function toMediaError(error: unknown): MediaError {
@@ -52,4 +82,10 @@ export function toJoinError(error: unknown): JoinError {
   if (error instanceof JoinError) return error;
   if (hasReason(error, JOIN_REASONS)) return new JoinError(error.reason);
   return new JoinError("unknown", error instanceof Error ? error.message : undefined);
+}
+
+export function toHostActionError(error: unknown): HostActionError {
+  if (error instanceof HostActionError) return error;
+  if (hasReason(error, HOST_ACTION_REASONS)) return new HostActionError(error.reason);
+  return new HostActionError("unknown", error instanceof Error ? error.message : undefined);
 }

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AnyEventObject, type AnyActorLogic, createActor, createMachine, sendTo } from "xstate";
 import type { CallApi } from "../call-api";
 import type { RoomEvent, RoomSession } from "../room-protocol";
+import { HostActionError, JoinError } from "../errors";
+import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../room-presence";
 import { createServerActors } from "./server";
 
 /** Runs one callback actor under a parent that records what it sends back. */
@@ -28,6 +30,7 @@ function fakeApi(overrides: Partial<CallApi> = {}): CallApi {
     setHand: unused,
     heartbeat: () => Promise.resolve(),
     reportLink: unused,
+    hostAction: unused,
     setViews: unused,
     subscribe: () => () => undefined,
     ...overrides,
@@ -130,5 +133,60 @@ describe("heartbeat actor: Try again", () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(beats).toBe(1);
     parent.stop();
+  });
+});
+
+/** Runs a promise actor to its end: what it threw (undefined when it succeeded). */
+async function thrownBy(logic: AnyActorLogic, input: unknown): Promise<unknown> {
+  const actor = createActor(logic, { input });
+  const settled = new Promise<unknown>((resolve) =>
+    actor.subscribe({ error: resolve, complete: () => resolve(undefined) }),
+  );
+  actor.start();
+  return settled;
+}
+
+/** A refusal as the tRPC client reports it: the server's code in `data`, its sentence as the message. */
+const refused = (code: string, message: string) => Object.assign(new Error(message), { data: { code } });
+
+describe("hostAction actor", () => {
+  const input = { sessionId: "session-1", action: { kind: "mute", userId: "bob" } };
+
+  it("passes the action on and succeeds when the server takes it", async () => {
+    const sent: unknown[] = [];
+    const api = fakeApi({ hostAction: (i) => (sent.push(i), Promise.resolve()) });
+    expect(await thrownBy(createServerActors(api, 15_000).hostAction, input)).toBeUndefined();
+    expect(sent).toEqual([input]);
+  });
+
+  it.each([
+    [refused("FORBIDDEN", "Admins can't do that to the study's owner."), "not-allowed"],
+    [refused("NOT_FOUND", "That person is not in this call."), "not-in-call"],
+    [refused("BAD_REQUEST", "This call has already ended."), "ended"],
+    [new TypeError("Failed to fetch"), "network"],
+    [refused("INTERNAL_SERVER_ERROR", "Internal server error"), "unknown"],
+  ])("turns %s into the reason %s", async (error, reason) => {
+    const api = fakeApi({ hostAction: () => Promise.reject(error) });
+    const thrown = await thrownBy(createServerActors(api, 15_000).hostAction, input);
+    expect(thrown).toBeInstanceOf(HostActionError);
+    expect((thrown as HostActionError).reason).toBe(reason);
+  });
+});
+
+describe("joinCall actor", () => {
+  const input = { studyId: "study-1", sessionId: "session-1" };
+
+  it.each([
+    [refused("FORBIDDEN", REMOVED_TEXT), "removed"],
+    [refused("FORBIDDEN", CALL_LOCKED_TEXT), "locked"],
+    [refused("FORBIDDEN", "You are not a member of this study."), "forbidden"],
+    [refused("CONFLICT", "This call is full (6 people)"), "full"],
+    [refused("NOT_FOUND", "Study not found."), "not-found"],
+    [new TypeError("Failed to fetch"), "network"],
+  ])("turns the server's %s into the reason %s", async (error, reason) => {
+    const api = fakeApi({ join: () => Promise.reject(error) });
+    const thrown = await thrownBy(createServerActors(api, 15_000).joinCall, input);
+    expect(thrown).toBeInstanceOf(JoinError);
+    expect((thrown as JoinError).reason).toBe(reason);
   });
 });

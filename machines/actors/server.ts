@@ -1,11 +1,13 @@
 /**
  * The call machine's server actors over a CallApi (tRPC in the app, fakes in tests): joining,
- * leaving, publishing media flags, link reports, the heartbeat and the room feed. No PeerJS here,
- * so these run (and are tested) in Node.
+ * leaving, publishing media flags, link reports, host actions, the heartbeat and the room feed;
+ * a refusal becomes a typed error here (errors.ts). No PeerJS here, so these run (and are tested)
+ * in Node.
  */
 import { fromCallback, fromPromise, type EventObject } from "xstate";
 import type { CallApi } from "../call-api";
 import type {
+  HostActionInput,
   JoinCallInput,
   JoinedCall,
   PublishMediaInput,
@@ -16,22 +18,44 @@ import type {
   SessionRef,
 } from "../call.contracts";
 import type { HeartbeatCommand, HeartbeatEvent } from "../call.setup";
-import { JoinError, type JoinErrorReason } from "../errors";
+import { HostActionError, type HostActionErrorReason, JoinError, type JoinErrorReason } from "../errors";
 import { nextRetryDelay } from "../reconnect-policy";
+import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../room-presence";
 import { mark } from "./marks";
 
 /** The tRPC error code of a failed API call, if it has one. */
-function joinErrorCode(error: unknown): unknown {
+function errorCode(error: unknown): unknown {
   if (typeof error !== "object" || error === null || !("data" in error)) return undefined;
   return (error as { data?: { code?: unknown } }).data?.code;
 }
 
+/**
+ * A ban and a lock are refused as FORBIDDEN like a non-member, told apart by the server's sentence
+ * (REMOVED_TEXT, CALL_LOCKED_TEXT: the constants the server throws with).
+ */
 function joinErrorReason(error: unknown): JoinErrorReason {
   if (error instanceof TypeError) return "network"; // fetch() network failure
-  const code = joinErrorCode(error);
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : "";
+  if (code === "FORBIDDEN" && message === REMOVED_TEXT) return "removed";
+  if (code === "FORBIDDEN" && message === CALL_LOCKED_TEXT) return "locked";
   if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
   if (code === "NOT_FOUND") return "not-found";
   if (code === "CONFLICT") return "full";
+  return "unknown";
+}
+
+/**
+ * The server refuses a host action with FORBIDDEN (not a host, or an admin acting on the owner),
+ * NOT_FOUND (that person is not in the call) or BAD_REQUEST (the call has ended; acting on
+ * yourself, which the room never offers, is refused the same way).
+ */
+function hostActionErrorReason(error: unknown): HostActionErrorReason {
+  if (error instanceof TypeError) return "network"; // fetch() network failure
+  const code = errorCode(error);
+  if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "not-allowed";
+  if (code === "NOT_FOUND") return "not-in-call";
+  if (code === "BAD_REQUEST") return "ended";
   return "unknown";
 }
 
@@ -48,7 +72,7 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
             return joined;
           } catch (error) {
             // The call we knew of ended in the meantime: start (or join) the current one.
-            if (joinErrorCode(error) !== "BAD_REQUEST") throw error;
+            if (errorCode(error) !== "BAD_REQUEST") throw error;
           }
         }
         const joined = await api.joinOrStart(input.studyId, grant);
@@ -62,6 +86,13 @@ export function createServerActors(api: CallApi, heartbeatIntervalMs: number) {
     publishMedia: fromPromise<void, PublishMediaInput>(({ input }) => api.setMedia(input)),
     setHand: fromPromise<{ handRaisedAt: string | null }, SetHandInput>(({ input }) => api.setHand(input)),
     reportLink: fromPromise<void, ReportLinkInput>(({ input }) => api.reportLink(input)),
+    hostAction: fromPromise<void, HostActionInput>(async ({ input }) => {
+      try {
+        await api.hostAction(input);
+      } catch (error) {
+        throw new HostActionError(hostActionErrorReason(error), errorMessage(error));
+      }
+    }),
     reportViews: fromPromise<void, ReportViewsInput>(({ input }) => api.setViews(input)),
     leaveCall: fromPromise<void, SessionRef>(({ input }) => api.leave(input)),
     /**

@@ -1,5 +1,6 @@
 import { createBrowserCallMachine } from "../../../machines/actors/browser";
 import type { CallApi } from "../../../machines/call-api";
+import type { HostActionInput } from "../../../machines/call.contracts";
 import { trpc } from "~/utils/trpc";
 
 /** CallApi over our tRPC client: the only place the call machine meets the network API. */
@@ -28,6 +29,7 @@ function createTrpcCallApi(): CallApi {
     async heartbeat(input) {
       await api.heartbeat.mutate(input);
     },
+    hostAction: (input) => hostAction(api, input),
     async reportLink(input) {
       await api.reportLink.mutate(input);
     },
@@ -47,6 +49,33 @@ function createTrpcCallApi(): CallApi {
       return () => sub.unsubscribe();
     },
   };
+}
+
+/** A host action as its tRPC host procedure (videoCall.* host controls). */
+async function hostAction(api: ReturnType<typeof trpc>["videoCall"], { sessionId, action: a }: HostActionInput) {
+  switch (a.kind) {
+    case "mute":
+      await api.muteParticipant.mutate({ sessionId, userId: a.userId });
+      return;
+    case "ask-unmute":
+      await api.askToUnmute.mutate({ sessionId, userId: a.userId });
+      return;
+    case "lower-hand":
+      await api.lowerHand.mutate({ sessionId, userId: a.userId });
+      return;
+    case "remove":
+      await api.removeParticipant.mutate({ sessionId, userId: a.userId, ban: a.ban });
+      return;
+    case "mute-all":
+      await api.muteAll.mutate({ sessionId });
+      return;
+    case "lower-all-hands":
+      await api.lowerAllHands.mutate({ sessionId });
+      return;
+    case "set-permissions":
+      await api.setPermissions.mutate({ sessionId, ...a.permissions });
+      return;
+  }
 }
 
 /** The call machine with every effect wired to this browser, PeerJS pointed at our own PeerServer. */

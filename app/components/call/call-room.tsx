@@ -3,13 +3,7 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallEndReason, CallMachine } from "../../../machines/call.machine";
-import {
-  CALL_LOCKED_TEXT,
-  callFullText,
-  isCallFull,
-  isCallLocked,
-  REMOVED_TEXT,
-} from "../../../machines/room-presence";
+import { CALL_LOCKED_TEXT, callFullText, isCallFull, isCallLocked } from "../../../machines/room-presence";
 import type { JoinErrorReason } from "../../../machines/errors";
 import type { RoomSession } from "../../../machines/room-protocol";
 import { createCallMachineForPage, leaveOnUnload } from "./browser-call.client";
@@ -25,6 +19,8 @@ type CallActor = ActorRefFrom<CallMachine>;
 /** "full" is said with the call's size (callFullText), the way the server refuses it. */
 const JOIN_ERRORS: Record<Exclude<JoinErrorReason, "full">, CallMessage> = {
   forbidden: "joinForbidden",
+  removed: "joinRemoved",
+  locked: "joinLocked",
   "not-found": "joinNotFound",
   network: "joinNetwork",
   signaling: "joinSignaling",
@@ -180,9 +176,7 @@ function CallView({
         <div className="banner danger" role="alert">
           {ctx.joinError?.reason === "full"
             ? callFullText(maxParticipants)
-            : ctx.joinError?.message === REMOVED_TEXT || ctx.joinError?.message === CALL_LOCKED_TEXT
-              ? ctx.joinError.message
-              : say(JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? "joinUnknown")}{" "}
+            : say(JOIN_ERRORS[ctx.joinError?.reason ?? "unknown"] ?? "joinUnknown")}{" "}
           <button type="button" onClick={() => send({ type: "RETRY" })}>
             Try again
           </button>

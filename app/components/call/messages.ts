@@ -7,6 +7,8 @@
  * typing…" — live in machines/, which imports nothing from app/; the test covers those too.)
  */
 
+import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../../../machines/room-presence";
+
 export const CALL_MESSAGES = {
   // Before joining (prejoin.tsx): the camera and microphone.
   preparing: "Getting the call ready…",
@@ -27,6 +29,9 @@ export const CALL_MESSAGES = {
   // Joining and leaving (call-room.tsx).
   joining: "Joining the call…",
   joinForbidden: "You are not allowed to join this call.",
+  // A ban and a lock are said in the server's own words, as the pre-join screen warns of a lock.
+  joinRemoved: REMOVED_TEXT,
+  joinLocked: CALL_LOCKED_TEXT,
   joinNotFound: "This call has ended.",
   joinNetwork: "We couldn't reach the server. Check your connection and try again.",
   joinSignaling: "We couldn't connect to the call server. Try again in a moment.",
@@ -89,6 +94,9 @@ export const CALL_MESSAGES = {
   mutedBy: "{host} muted you",
   askedToUnmute: "{host} asks you to unmute",
   hostActionFailed: "That didn't work. Try again.",
+  hostActionNotAllowed: "Only the study's owner and admins can do that, and admins can't do it to the owner.",
+  hostActionNotInCall: "That person is no longer in this call.",
+  hostActionEnded: "This call has already ended.",
   removeLeavesAtOnce: "They leave the call at once.",
   withheldUnmute: "Only hosts can unmute in this call",
   withheldCamera: "Only hosts can turn on their camera in this call",

@@ -2,37 +2,39 @@
  * Host controls in the room (study OWNER and ADMIN members): the host items of a person's "More
  * actions" menu, the "Remove Bob?" dialog, the People header ("Mute everyone", "Host controls" with
  * the permission switches and "Lock call"), and the notices a host's action shows its target.
- * Every action is a request to the server (videoCall.* host procedures), which checks it and tells
- * the room; the call machines follow the room, so nothing here changes the call directly.
+ * Every action is a HOST_ACTION event to the call machine, whose `hostAction` actor asks the
+ * server (which checks it and tells the room); the call machines follow the room, so nothing here
+ * changes the call directly. A refusal comes back as the machine's typed `hostActionError`.
  */
+import { useSelector } from "@xstate/react";
 import { useEffect, useRef, useState } from "react";
 import { toast } from "sonner";
+import type { ActorRefFrom } from "xstate";
+import type { HostAction } from "../../../../machines/call.contracts";
+import type { CallMachine } from "../../../../machines/call.machine";
 import type { ModerationNotice } from "../../../../machines/call.setup";
+import type { HostActionErrorReason } from "../../../../machines/errors";
 import type { CallPermissions } from "../../../../machines/room-protocol";
-import { trpc } from "~/utils/trpc";
-import { say } from "../messages";
+import { say, type CallMessage } from "../messages";
 
-/** The host procedures for one call; a refusal shows as a toast with the server's sentence. */
-export function useHostActions(sessionId: string | null) {
-  const run = (what: () => Promise<unknown>) => {
-    if (!sessionId) return;
-    what().catch((err: unknown) =>
-      toast.error(err instanceof Error ? err.message : say("hostActionFailed"), { id: "host-action" }),
-    );
-  };
-  const v = () => trpc().videoCall;
-  return {
-    mute: (userId: string) => run(() => v().muteParticipant.mutate({ sessionId: sessionId!, userId })),
-    askToUnmute: (userId: string) => run(() => v().askToUnmute.mutate({ sessionId: sessionId!, userId })),
-    remove: (userId: string, ban: boolean) =>
-      run(() => v().removeParticipant.mutate({ sessionId: sessionId!, userId, ban })),
-    lowerHand: (userId: string) => run(() => v().lowerHand.mutate({ sessionId: sessionId!, userId })),
-    muteAll: () => run(() => v().muteAll.mutate({ sessionId: sessionId! })),
-    lowerAllHands: () => run(() => v().lowerAllHands.mutate({ sessionId: sessionId! })),
-    setPermissions: (p: CallPermissions) => run(() => v().setPermissions.mutate({ sessionId: sessionId!, ...p })),
-  };
+/** Sends one host action to the call machine. */
+export type SendHostAction = (action: HostAction) => void;
+
+const HOST_ACTION_ERRORS: Record<HostActionErrorReason, CallMessage> = {
+  "not-allowed": "hostActionNotAllowed",
+  "not-in-call": "hostActionNotInCall",
+  ended: "hostActionEnded",
+  network: "hostActionFailed",
+  unknown: "hostActionFailed",
+};
+
+/** A toast for each host action the server refused (each refusal is a new error in the machine). */
+export function useHostActionFailureToast(actor: ActorRefFrom<CallMachine>) {
+  const error = useSelector(actor, (s) => s.context.hostActionError);
+  useEffect(() => {
+    if (error) toast.error(say(HOST_ACTION_ERRORS[error.reason]), { id: "host-action" });
+  }, [error]);
 }
-export type HostActions = ReturnType<typeof useHostActions>;
 
 export interface HostTarget {
   userId: string;
@@ -44,11 +46,11 @@ export interface HostTarget {
 /** A host's items in a person's "More actions" menu; `done` closes the menu. */
 export function HostMenuItems(props: {
   target: HostTarget;
-  actions: HostActions;
+  send: SendHostAction;
   onRemove: (target: HostTarget) => void;
   done: () => void;
 }) {
-  const { target: t, actions, done } = props;
+  const { target: t, send, done } = props;
   const item = (label: string, act: () => void) => (
     <button
       type="button"
@@ -63,9 +65,9 @@ export function HostMenuItems(props: {
   );
   return (
     <>
-      {t.audio ? item(`Mute ${t.name}`, () => actions.mute(t.userId)) : null}
-      {!t.audio ? item(`Ask ${t.name} to unmute`, () => actions.askToUnmute(t.userId)) : null}
-      {t.handUp ? item(`Lower ${t.name}'s hand`, () => actions.lowerHand(t.userId)) : null}
+      {t.audio ? item(`Mute ${t.name}`, () => send({ kind: "mute", userId: t.userId })) : null}
+      {!t.audio ? item(`Ask ${t.name} to unmute`, () => send({ kind: "ask-unmute", userId: t.userId })) : null}
+      {t.handUp ? item(`Lower ${t.name}'s hand`, () => send({ kind: "lower-hand", userId: t.userId })) : null}
       {item(`Remove ${t.name} from call`, () => props.onRemove(t))}
     </>
   );
@@ -177,14 +179,14 @@ export function HostControlsDialog(props: {
 }
 
 /** The People tab's header for hosts. */
-export function PeopleHostHeader(props: { actions: HostActions; anyHandUp: boolean; onControls: () => void }) {
+export function PeopleHostHeader(props: { send: SendHostAction; anyHandUp: boolean; onControls: () => void }) {
   return (
     <div className="row people-host">
-      <button type="button" className="secondary" onClick={props.actions.muteAll}>
+      <button type="button" className="secondary" onClick={() => props.send({ kind: "mute-all" })}>
         Mute everyone
       </button>
       {props.anyHandUp ? (
-        <button type="button" className="secondary" onClick={props.actions.lowerAllHands}>
+        <button type="button" className="secondary" onClick={() => props.send({ kind: "lower-all-hands" })}>
           Lower all hands
         </button>
       ) : null}
@@ -198,8 +200,7 @@ export function PeopleHostHeader(props: { actions: HostActions; anyHandUp: boole
 /** "Alice muted you" / "Alice asks you to unmute" (Unmute, Stay muted), shown until dismissed. */
 export function ModerationBanner(props: {
   notice: ModerationNotice | null;
-  audioOn: boolean;
-  onUnmute: () => void;
+  onAcceptUnmute: () => void;
   onDismiss: () => void;
 }) {
   const n = props.notice;
@@ -216,13 +217,7 @@ export function ModerationBanner(props: {
   return (
     <div className="banner" role="alert">
       {say("askedToUnmute", { host: n.by })}{" "}
-      <button
-        type="button"
-        onClick={() => {
-          if (!props.audioOn) props.onUnmute();
-          props.onDismiss();
-        }}
-      >
+      <button type="button" onClick={props.onAcceptUnmute}>
         Unmute
       </button>{" "}
       <button type="button" className="secondary" onClick={props.onDismiss}>

@@ -24,8 +24,9 @@ import {
   ModerationBanner,
   PeopleHostHeader,
   RemoveDialog,
-  useHostActions,
+  useHostActionFailureToast,
   type HostTarget,
+  type SendHostAction,
 } from "./host-controls";
 import { ShortcutsDialog } from "./shortcuts-dialog";
 import { TileMenu } from "./tile-menu";
@@ -117,8 +118,8 @@ function usePublishedHeight() {
 }
 
 /**
- * Window key handling through the one keymap: a shortcut runs its action; Space held while muted
- * talks (keyup mutes again); Esc takes focus out of a text field.
+ * Window key handling through the one keymap: a shortcut runs its action; Space reports its press
+ * and release (push-to-talk, decided by the call machine); Esc takes focus out of a text field.
  */
 function useShortcuts(singleKeys: boolean, run: (a: ShortcutAction) => void, ptt: (down: boolean) => void) {
   const runRef = useRef(run);
@@ -201,7 +202,6 @@ export function Room(props: {
       linkReports: s.context.linkReports,
       devices: s.context.devices,
       ownPeerId: s.context.join?.peerId ?? null,
-      sessionId: s.context.join?.sessionId ?? null,
       isHost: s.context.join?.participant.host === true,
       permissions: s.context.permissions,
       notice: s.context.notice,
@@ -222,7 +222,8 @@ export function Room(props: {
     if (tab !== "chat") setOtherPanel(tab);
   };
   const [helpOpen, setHelpOpen] = useState(false);
-  const hostActions = useHostActions(view.sessionId);
+  const sendHostAction: SendHostAction = (action) => send({ type: "HOST_ACTION", action });
+  useHostActionFailureToast(actor);
   const [removing, setRemoving] = useState<HostTarget | null>(null);
   const [controlsOpen, setControlsOpen] = useState(false);
   /** A host's items for a remote person's menu; none for non-hosts (the server refuses them anyway). */
@@ -231,7 +232,7 @@ export function Room(props: {
     if (!view.isHost || !p || p.host) return undefined;
     const target = { userId: p.userId, name: p.name, audio: p.audio, handUp: !!p.handRaisedAt };
     return (close: () => void) => (
-      <HostMenuItems target={target} actions={hostActions} onRemove={setRemoving} done={close} />
+      <HostMenuItems target={target} send={sendHostAction} onRemove={setRemoving} done={close} />
     );
   };
   const selfView = useTrackStream(null, view.videoTrack);
@@ -289,7 +290,6 @@ export function Room(props: {
   const togglePin = (userId: string) => prefs.setPinned(prefs.pinned === userId ? null : userId);
   const togglePanel = (tab: PanelTab) => setPanel(panel === tab ? null : tab);
 
-  const pttActive = useRef(false);
   useShortcuts(
     prefs.singleKeys,
     (action) => {
@@ -302,16 +302,8 @@ export function Room(props: {
       else if (action === "layout") prefs.setLayout(nextLayoutChoice(prefs.layout));
       else if (action === "help") setHelpOpen(true);
     },
-    (down) => {
-      // Hold to talk while muted: keydown unmutes, keyup mutes again (only what Space unmuted).
-      if (down && !view.audioOn && !pttActive.current) {
-        pttActive.current = true;
-        send({ type: "TOGGLE_AUDIO" });
-      } else if (!down && pttActive.current) {
-        pttActive.current = false;
-        send({ type: "TOGGLE_AUDIO" });
-      }
-    },
+    // Hold to talk while muted: the machine unmutes on the press and mutes only what it unmuted.
+    (down) => send({ type: down ? "PTT_DOWN" : "PTT_UP" }),
   );
 
   const tiles: StageTile[] = [
@@ -371,8 +363,7 @@ export function Room(props: {
         <section className="room-banners" aria-label="Call status">
           <ModerationBanner
             notice={view.notice}
-            audioOn={view.audioOn}
-            onUnmute={() => send({ type: "TOGGLE_AUDIO" })}
+            onAcceptUnmute={() => send({ type: "ACCEPT_UNMUTE" })}
             onDismiss={() => send({ type: "DISMISS_NOTICE" })}
           />
           {view.signalingDown ? (
@@ -415,7 +406,7 @@ export function Room(props: {
             peopleHeader={
               view.isHost ? (
                 <PeopleHostHeader
-                  actions={hostActions}
+                  send={sendHostAction}
                   anyHandUp={people.some((p) => !p.self && p.handRaisedAt)}
                   onControls={() => setControlsOpen(true)}
                 />
@@ -458,13 +449,13 @@ export function Room(props: {
       </section>
       <RemoveDialog
         target={removing}
-        onRemove={(t, ban) => hostActions.remove(t.userId, ban)}
+        onRemove={(t, ban) => sendHostAction({ kind: "remove", userId: t.userId, ban })}
         onClose={() => setRemoving(null)}
       />
       <HostControlsDialog
         open={controlsOpen}
         permissions={view.permissions}
-        onChange={hostActions.setPermissions}
+        onChange={(permissions) => sendHostAction({ kind: "set-permissions", permissions })}
         onClose={() => setControlsOpen(false)}
       />
       <ShortcutsDialog
