@@ -150,6 +150,13 @@ export interface JoinResult {
   warm?: boolean;
 }
 
+/**
+ * Why a join was refused, beside the error's code and sentence (tRPC `error.data.reason`, REST `reason`):
+ * "removed" — a host removed this person and did not let them back; "locked" — a host locked the call;
+ * "full" — the call holds MAX_PARTICIPANTS people. Clients switch on this, never on the sentence.
+ */
+export type JoinRefusal = "removed" | "locked" | "full";
+
 /** `videoCall.prepareJoin`: a pre-join grant (opaque; the PeerJS id of the pre-join socket) and ICE servers. */
 export interface PrejoinGrantResult {
   grant: string;

@@ -147,7 +147,8 @@ async function thrownBy(logic: AnyActorLogic, input: unknown): Promise<unknown> 
 }
 
 /** A refusal as the tRPC client reports it: the server's code in `data`, its sentence as the message. */
-const refused = (code: string, message: string) => Object.assign(new Error(message), { data: { code } });
+const refused = (code: string, message: string, reason: string | null = null) =>
+  Object.assign(new Error(message), { data: { code, reason } });
 
 describe("hostAction actor", () => {
   const input = { sessionId: "session-1", action: { kind: "mute", userId: "bob" } };
@@ -177,10 +178,12 @@ describe("joinCall actor", () => {
   const input = { studyId: "study-1", sessionId: "session-1" };
 
   it.each([
-    [refused("FORBIDDEN", REMOVED_TEXT), "removed"],
-    [refused("FORBIDDEN", CALL_LOCKED_TEXT), "locked"],
+    [refused("FORBIDDEN", REMOVED_TEXT, "removed"), "removed"],
+    [refused("FORBIDDEN", CALL_LOCKED_TEXT, "locked"), "locked"],
+    // The sentence alone decides nothing: only the reason tells a ban from a non-member.
+    [refused("FORBIDDEN", REMOVED_TEXT), "forbidden"],
     [refused("FORBIDDEN", "You are not a member of this study."), "forbidden"],
-    [refused("CONFLICT", "This call is full (6 people)"), "full"],
+    [refused("CONFLICT", "This call is full (6 people)", "full"), "full"],
     [refused("NOT_FOUND", "Study not found."), "not-found"],
     [new TypeError("Failed to fetch"), "network"],
   ])("turns the server's %s into the reason %s", async (error, reason) => {

@@ -20,25 +20,23 @@ import type {
 import type { HeartbeatCommand, HeartbeatEvent } from "../call.setup";
 import { HostActionError, type HostActionErrorReason, JoinError, type JoinErrorReason } from "../errors";
 import { nextRetryDelay } from "../reconnect-policy";
-import { CALL_LOCKED_TEXT, REMOVED_TEXT } from "../room-presence";
 import { mark } from "./marks";
 
-/** The tRPC error code of a failed API call, if it has one. */
-function errorCode(error: unknown): unknown {
-  if (typeof error !== "object" || error === null || !("data" in error)) return undefined;
-  return (error as { data?: { code?: unknown } }).data?.code;
+/** The tRPC error data of a failed API call, if it has any. */
+function errorData(error: unknown): { code?: unknown; reason?: unknown } {
+  if (typeof error !== "object" || error === null || !("data" in error)) return {};
+  return (error as { data?: { code?: unknown; reason?: unknown } }).data ?? {};
 }
+const errorCode = (error: unknown): unknown => errorData(error).code;
 
 /**
- * A ban and a lock are refused as FORBIDDEN like a non-member, told apart by the server's sentence
- * (REMOVED_TEXT, CALL_LOCKED_TEXT: the constants the server throws with).
+ * A ban, a lock and a full call carry their refusal (`data.reason`, room-protocol's JoinRefusal) beside
+ * the code: a ban and a lock are FORBIDDEN like a non-member's join, told apart only by it.
  */
 function joinErrorReason(error: unknown): JoinErrorReason {
   if (error instanceof TypeError) return "network"; // fetch() network failure
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : "";
-  if (code === "FORBIDDEN" && message === REMOVED_TEXT) return "removed";
-  if (code === "FORBIDDEN" && message === CALL_LOCKED_TEXT) return "locked";
+  const { code, reason } = errorData(error);
+  if (reason === "removed" || reason === "locked" || reason === "full") return reason;
   if (code === "FORBIDDEN" || code === "UNAUTHORIZED") return "forbidden";
   if (code === "NOT_FOUND") return "not-found";
   if (code === "CONFLICT") return "full";

@@ -9,6 +9,11 @@ describe("toClientError: what every door tells the client", () => {
       status: 403,
       message: "You are not a member of this study.",
       field: null,
+      reason: null,
+    });
+    expect(toClientError(new DomainError("FORBIDDEN", "The call is locked", "locked"))).toMatchObject({
+      status: 403,
+      reason: "locked",
     });
   });
 
@@ -25,7 +30,13 @@ describe("toClientError: what every door tells the client", () => {
   it("turns invalid input into a 400 naming the first field, for API clients", () => {
     const parsed = z.object({ studyId: z.uuid("Study id must be a UUID") }).safeParse({ studyId: "nope" });
     const client = toClientError(parsed.error);
-    expect(client).toEqual({ code: "BAD_REQUEST", status: 400, message: "Study id must be a UUID", field: "studyId" });
+    expect(client).toEqual({
+      code: "BAD_REQUEST",
+      status: 400,
+      message: "Study id must be a UUID",
+      field: "studyId",
+      reason: null,
+    });
     expect(describeClientError(client!)).toBe("studyId: Study id must be a UUID");
   });
 

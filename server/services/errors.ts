@@ -3,6 +3,7 @@
  * REST routes, Remix pages and forms) answers: a status, a code and a sentence a person can act on.
  */
 import { ZodError } from "zod";
+import type { JoinRefusal } from "../../machines/room-protocol.js";
 
 export type DomainErrorCode =
   "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "TOO_MANY_REQUESTS";
@@ -12,6 +13,8 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
+    /** A machine-readable refusal, for clients that act on it (the sentence is for people). */
+    readonly reason: JoinRefusal | null = null,
   ) {
     super(message);
   }
@@ -34,6 +37,8 @@ export interface ClientError {
   message: string;
   /** For invalid input, the field it is about (e.g. "studyId"); forms show the message beside it. */
   field: string | null;
+  /** A refused join's reason (DomainError.reason), for clients to switch on. */
+  reason: JoinRefusal | null;
 }
 
 // The Remix bundle holds its own copy of server modules, so a DomainError thrown by the server's
@@ -50,7 +55,14 @@ function isDomainError(err: unknown): err is DomainError {
 
 /** What the client is told about `err`, or null when it is not the client's doing (a 500, logged). */
 export function toClientError(err: unknown): ClientError | null {
-  if (isDomainError(err)) return { code: err.code, status: HTTP_STATUS[err.code], message: err.message, field: null };
+  if (isDomainError(err))
+    return {
+      code: err.code,
+      status: HTTP_STATUS[err.code],
+      message: err.message,
+      field: null,
+      reason: err.reason ?? null,
+    };
   if (err instanceof ZodError) {
     // The first issue only: one thing to fix at a time reads better than a list.
     const issue = err.issues[0];
@@ -59,6 +71,7 @@ export function toClientError(err: unknown): ClientError | null {
       status: 400,
       message: issue?.message ?? "Invalid input",
       field: issue?.path.length ? issue.path.join(".") : null,
+      reason: null,
     };
   }
   return null;

@@ -14,6 +14,7 @@ const t = initTRPC.context<Context>().create({
         // Stack traces never leave the server.
         stack: undefined,
         zodError: zod ? z.flattenError(zod) : null,
+        reason: toClientError(error.cause)?.reason ?? null,
       },
     };
   },

@@ -214,6 +214,52 @@ describe("REST: /api/my-studies/:studyId/video-call/*", () => {
 });
 
 describe("tRPC over HTTP", () => {
+  it("a refused join carries its reason (removed, locked) beside the code, on tRPC and REST", async () => {
+    const owner = await person("Olga");
+    const study = await makeStudy(owner.user);
+    const bob = await person("Bob", study, "ACTIVE");
+    const carol = await person("Carol", study, "ACTIVE");
+    const { session } = await client(owner.cookie).videoCall.start.mutate({ studyId: study.id });
+    const sessionId = session.id;
+    await client(owner.cookie).videoCall.join.mutate({ studyId: study.id, sessionId });
+    await client(bob.cookie).videoCall.join.mutate({ studyId: study.id, sessionId });
+    await client(owner.cookie).videoCall.removeParticipant.mutate({ sessionId, userId: bob.user.id, ban: true });
+    const refusal = async (who: Who) => {
+      const err = await client(who.cookie)
+        .videoCall.join.mutate({ studyId: study.id, sessionId })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(TRPCClientError);
+      const data = (err as TRPCClientError<AppRouter>).data as { code?: string; reason?: string | null };
+      return { code: data.code, reason: data.reason, message: (err as Error).message };
+    };
+    expect(await refusal(bob)).toEqual({
+      code: "FORBIDDEN",
+      reason: "removed",
+      message: "You were removed from this call",
+    });
+    await client(owner.cookie).videoCall.setPermissions.mutate({
+      sessionId,
+      unmute: "everyone",
+      camera: "everyone",
+      screenShare: "everyone",
+      locked: true,
+    });
+    expect(await refusal(carol)).toEqual({ code: "FORBIDDEN", reason: "locked", message: "The call is locked" });
+    // REST says the same; a non-member's refusal has no reason.
+    const locked = await rest("POST", callPath(study.id, "join"), { cookie: carol.cookie, body: { sessionId } });
+    expect(locked).toMatchObject({ status: 403, body: { error: "The call is locked", reason: "locked" } });
+    const stranger = await person("Sam");
+    const refusedStranger = await rest("POST", callPath(study.id, "join"), {
+      cookie: stranger.cookie,
+      body: { sessionId },
+    });
+    expect(refusedStranger.status).toBe(403);
+    expect(refusedStranger.body.reason).toBeUndefined();
+  });
+
   it("serves videoCall.status by GET with the session cookie and maps errors to 401/403/400", async () => {
     const owner = await person("Owner");
     const study = await makeStudy(owner.user);

@@ -55,7 +55,11 @@ export class VideoCallRest {
       }
     } catch (err) {
       const client = toClientError(err);
-      if (client) return json({ error: describeClientError(client) }, client.status);
+      if (client)
+        return json(
+          { error: describeClientError(client), ...(client.reason ? { reason: client.reason } : {}) },
+          client.status,
+        );
       logger.error({ err, route }, "video call REST request failed");
       return json({ error: "Something went wrong on our side. Try again." }, 500);
     }

@@ -262,9 +262,9 @@ export class VideoCallService {
     if (!row || row.outcome === "no-call")
       throw new DomainError("BAD_REQUEST", "This call doesn't exist in this study.");
     if (row.outcome === "ended") throw new DomainError("BAD_REQUEST", "This call has already ended. Start a new one.");
-    if (row.outcome === "full") throw new DomainError("CONFLICT", callFullText(max));
-    if (row.outcome === "banned") throw new DomainError("FORBIDDEN", REMOVED_TEXT);
-    if (row.outcome === "locked") throw new DomainError("FORBIDDEN", CALL_LOCKED_TEXT);
+    if (row.outcome === "full") throw new DomainError("CONFLICT", callFullText(max), "full");
+    if (row.outcome === "banned") throw new DomainError("FORBIDDEN", REMOVED_TEXT, "removed");
+    if (row.outcome === "locked") throw new DomainError("FORBIDDEN", CALL_LOCKED_TEXT, "locked");
     setBounded(this.sessionStudies, sessionId, studyId, SESSION_STUDIES_MAX);
     if (row.previousPeerId) this.presence.forget(row.previousPeerId);
     this.snapshots.invalidate(studyId);
