@@ -38,7 +38,7 @@ export type OpenRoomStream = (
   handlers: { onData: (data: RoomStreamData) => void; onError: (error: unknown) => void },
 ) => () => void;
 
-export interface RoomStreamListener {
+interface RoomStreamListener {
   /** The study's running session (or null) each time the stream (re)starts without resuming. */
   onSnapshot(session: RoomSession | null): void;
   /** Each event after the snapshot. */
