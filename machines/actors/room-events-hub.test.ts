@@ -58,6 +58,7 @@ function callFeed(hub: ReturnType<typeof createRoomEventsHub>) {
     setMedia: unused,
     setHand: unused,
     heartbeat: unused,
+    hostAction: unused,
     reportLink: unused,
     setViews: unused,
     subscribe: callFeedOver(hub),
