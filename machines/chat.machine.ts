@@ -3,7 +3,8 @@
  * clientId across retries, so a retry is stored once), "Sending…"/"Not sent — Retry", the typing
  * throttle and expiry, the read cursor (moved only for messages actually seen, debounced), and a
  * file upload with progress and cancel. Every side effect is a named actor; the browser provides
- * them in app/components/call/chat/chat-api.client.ts, tests provide fakes.
+ * them in app/components/call/chat/chat-actors.client.ts (the feed: actors/chat-feed.ts, on the tab's
+ * one events stream shared with the call), tests provide fakes.
  */
 import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, setup, type EventObject } from "xstate";
 import type { ChatEvent, ChatMessage, ChatPage, ChatRead } from "./chat-protocol";

@@ -1,16 +1,36 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import type { Page, Request } from "@playwright/test";
 import { expect, test } from "./fixtures";
 import { joinCall } from "./media";
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/**
+ * How many `videoCall.events` streams the page holds open: requests started and neither finished
+ * nor failed (a closed EventSource counts as failed). Watch before the page navigates.
+ */
+function openEventStreams(page: Page): () => number {
+  const open = new Set<Request>();
+  page.on("request", (r) => {
+    if (r.url().includes("/api/trpc/videoCall.events")) open.add(r);
+  });
+  page.on("requestfinished", (r) => open.delete(r));
+  page.on("requestfailed", (r) => open.delete(r));
+  return () => open.size;
+}
+
 test("chat in the call: delivery, unread, read receipts, typing, late joiner and file sharing", async ({ loginAs }) => {
   test.setTimeout(120_000);
   const alice = await loginAs("alice@example.com");
+  const aliceStreams = openEventStreams(alice);
   await joinCall(alice);
   const bob = await loginAs("bob@example.com");
+  const bobStreams = openEventStreams(bob);
   await joinCall(bob);
+  // The call, its chat and the page's presence summary share one event stream per tab.
+  await expect.poll(aliceStreams).toBe(1);
+  await expect.poll(bobStreams).toBe(1);
 
   // Alice writes; Bob, with his panel closed, gets it within a second.
   await alice.getByRole("button", { name: "Chat", exact: true }).click();
@@ -37,6 +57,16 @@ test("chat in the call: delivery, unread, read receipts, typing, late joiner and
   await expect(alice.getByText("Bob is typing…")).toBeVisible({ timeout: 2_000 });
   await expect(alice.getByText("Bob is typing…")).toBeHidden({ timeout: 7_000 });
   await bob.getByRole("textbox", { name: "Message" }).fill("");
+
+  // And the other way (after the typing notice: typing is throttled per 3 s): Bob answers, Alice (panel open) gets it live, and Bob sees "Seen by Alice".
+  await bob.getByRole("textbox", { name: "Message" }).fill("Bob here, reading along");
+  await bob.getByRole("textbox", { name: "Message" }).press("Enter");
+  await expect(aliceLog.getByText("Bob here, reading along")).toBeVisible();
+  await expect(bobLog.getByText("Seen by Alice")).toBeVisible({ timeout: 5_000 });
+  await expect(bobLog.getByText("Sending…")).toHaveCount(0);
+  // Still one stream each, with the chat live both ways on it.
+  expect(aliceStreams()).toBe(1);
+  expect(bobStreams()).toBe(1);
 
   // Carol joins late and sees what was said before.
   const carol = await loginAs("carol@example.com");

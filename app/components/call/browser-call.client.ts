@@ -1,7 +1,9 @@
 import { createBrowserCallMachine } from "../../../machines/actors/browser";
 import type { CallApi } from "../../../machines/call-api";
+import { callFeedOver } from "../../../machines/actors/room-events-hub";
 import type { HostActionInput } from "../../../machines/call.contracts";
 import { trpc } from "~/utils/trpc";
+import { roomEvents } from "./room-events";
 
 /** CallApi over our tRPC client: the only place the call machine meets the network API. */
 function createTrpcCallApi(): CallApi {
@@ -36,18 +38,10 @@ function createTrpcCallApi(): CallApi {
     async setViews(input) {
       await api.setViews.mutate(input);
     },
-    subscribe(studyId, onEvent, onSnapshot, onError) {
-      const sub = api.events.subscribe(
-        { studyId },
-        {
-          onData: ({ data }) => (data.type === "snapshot" ? onSnapshot(data.session) : onEvent(data)),
-          // A refused or failed feed would otherwise leave the call looking live while nobody's
-          // joins or leaves arrive; the machine re-subscribes, then tells the user.
-          onError,
-        },
-      );
-      return () => sub.unsubscribe();
-    },
+    // The tab's one events stream, shared with the chat and the presence summary. A refused or
+    // failed feed would otherwise leave the call looking live while nobody's joins or leaves
+    // arrive; the machine re-subscribes (reopening the shared stream), then tells the user.
+    subscribe: callFeedOver(roomEvents()),
   };
 }
 

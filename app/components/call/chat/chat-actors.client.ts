@@ -1,31 +1,18 @@
 /**
- * The chat machine's actors in the browser: tRPC for messages, reads and typing, the study's
- * videoCall.events stream for live chat events, and XMLHttpRequest for uploads (fetch has no
- * upload progress).
+ * The chat machine's actors in the browser: tRPC for messages, reads and typing, the tab's shared
+ * videoCall.events stream (room-events.ts, the same one the call machine listens to) for live
+ * chat events, and XMLHttpRequest for uploads (fetch has no upload progress).
  */
 import { fromCallback, fromPromise, type EventObject } from "xstate";
 import { chatMachine, type SendInput, type UploadEvent, type UploadInput } from "../../../../machines/chat.machine";
-import type { ChatFeedEvent } from "../../../../machines/chat.machine";
+import { createChatFeed } from "../../../../machines/actors/chat-feed";
 import { trpc } from "~/utils/trpc";
 import { say } from "../messages";
+import { roomEvents } from "../room-events";
 
 export const browserChatMachine = chatMachine.provide({
   actors: {
-    feed: fromCallback<EventObject, { studyId: string; sessionId: string }>(({ input, sendBack }) => {
-      const send = (e: ChatFeedEvent) => sendBack(e);
-      const sub = trpc().videoCall.events.subscribe(
-        { studyId: input.studyId },
-        {
-          onData: ({ data }) => {
-            // A snapshot starts every (re)connection that could not resume: reload what was missed.
-            if (data.type === "snapshot") send({ type: "FEED.RESYNC" });
-            else if (data.type === "chat-message" || data.type === "chat-read" || data.type === "chat-typing")
-              send({ type: "FEED.EVENT", event: data });
-          },
-        },
-      );
-      return () => sub.unsubscribe();
-    }),
+    feed: createChatFeed(roomEvents()),
     loadHistory: fromPromise(({ input }: { input: { sessionId: string } }) =>
       trpc().chat.list.query({ sessionId: input.sessionId, limit: 100 }),
     ),
