@@ -1,6 +1,6 @@
 import { and, fromPromise, setup } from "xstate";
 import { describe, expect, it } from "vitest";
-import { activePaths, describeMachine, toMermaid, withActiveStates } from "./diagram";
+import { activePaths, activeStateIds, describeMachine, toMermaid, withActiveStates } from "./diagram";
 
 const machine = setup({
   types: { events: {} as { type: "GO" } | { type: "STOP" } | { type: "PING" } },
@@ -182,6 +182,8 @@ describe("withActiveStates", () => {
       "demo_busy_right",
       "demo_busy_right_x",
     ]);
+    // The ids the Inspector moves the highlight by when the machine changes state are the same.
+    expect(activeStateIds(d, activePaths({ busy: { left: "b", right: "x" } }))).toEqual(highlighted(text));
   });
 
   it("follows the machine: a move in one region moves only that region's highlight", () => {
@@ -193,5 +195,6 @@ describe("withActiveStates", () => {
 
   it("names no state the machine does not have (Mermaid would draw a box for it)", () => {
     expect(highlighted(withActiveStates(d, new Set(["idle", "gone", "busy.nowhere"])))).toEqual(["demo_idle"]);
+    expect(activeStateIds(d, new Set(["", "gone"]))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * its state nodes): nesting, parallel regions, initial states, transitions with their events,
  * guards and `after` delays, and invoked actors. `npm run docs:machines` turns it into Mermaid
  * (`toMermaid`), and the call page's Inspector draws the same Mermaid with the active states
- * highlighted (`withActiveStates`, from `activePaths`) beside the same tree as text, so the docs
+ * highlighted (`withActiveStates` and `activeStateIds`, from `activePaths`) beside the same tree as text, so the docs
  * and the Inspector can never describe different machines.
  * Pure: no I/O, no DOM; only xstate's types.
  */
@@ -254,18 +254,27 @@ export function mermaidId(machineId: string, path: string): string {
 export const ACTIVE_CLASS = "active";
 
 /**
- * `toMermaid` with the active states highlighted: a `classDef` and a `class` line for each active
- * state (`activePaths`: the active leaves and all their ancestors, in every parallel region).
- * Only states of the diagram are named, since Mermaid would draw a new box for an unknown one.
+ * The Mermaid ids of the diagram's active states (`activePaths`: the active leaves and all their
+ * ancestors, in every parallel region), in diagram order. Only states of the diagram are named,
+ * since Mermaid would draw a new box for an unknown one.
  */
-export function withActiveStates(diagram: MachineDiagram, active: ReadonlySet<string>): string {
-  const lines = [toMermaid(diagram), `  classDef ${ACTIVE_CLASS} fill:#fef3c7,stroke:#b45309,stroke-width:3px`];
+export function activeStateIds(diagram: MachineDiagram, active: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
   const walk = (s: DiagramState) => {
-    if (s.path !== "" && active.has(s.path)) lines.push(`  class ${mermaidId(diagram.id, s.path)} ${ACTIVE_CLASS}`);
+    if (s.path !== "" && active.has(s.path)) ids.push(mermaidId(diagram.id, s.path));
     s.children.forEach(walk);
   };
   walk(diagram.root);
-  return lines.join("\n");
+  return ids;
+}
+
+/** `toMermaid` with the active states highlighted: a `classDef` and a `class` line for each active state. */
+export function withActiveStates(diagram: MachineDiagram, active: ReadonlySet<string>): string {
+  return [
+    toMermaid(diagram),
+    `  classDef ${ACTIVE_CLASS} fill:#fef3c7,stroke:#b45309,stroke-width:3px`,
+    ...activeStateIds(diagram, active).map((id) => `  class ${id} ${ACTIVE_CLASS}`),
+  ].join("\n");
 }
 
 /**
