@@ -97,6 +97,12 @@ export function MachineStates(props: {
     if (svg) moveHighlight(svg, activeIds);
   }, [drawing, activeIds]);
 
+  // At its natural size the call machine is several screens wide: show where the machine is.
+  useEffect(() => {
+    if (!fit)
+      view.current?.querySelector(`g.node.${ACTIVE_CLASS}`)?.scrollIntoView({ block: "nearest", inline: "center" });
+  }, [fit]);
+
   const failed = drawing?.error != null;
   return (
     <div className="machine-states">
