@@ -1,6 +1,6 @@
 import { and, fromPromise, setup } from "xstate";
 import { describe, expect, it } from "vitest";
-import { activePaths, describeMachine, toMermaid } from "./diagram";
+import { activePaths, activeStateIds, describeMachine, toMermaid, withActiveStates } from "./diagram";
 
 const machine = setup({
   types: { events: {} as { type: "GO" } | { type: "STOP" } | { type: "PING" } },
@@ -154,5 +154,47 @@ describe("activePaths", () => {
       "busy.right",
       "busy.right.y",
     ]);
+  });
+});
+
+describe("withActiveStates", () => {
+  const d = describeMachine(machine);
+  /** The states the text gives the active class, by Mermaid id. */
+  const highlighted = (text: string) =>
+    text
+      .split("\n")
+      .map((l) => /^\s*class (\S+) active$/.exec(l)?.[1])
+      .filter(Boolean);
+
+  it("is the docs' diagram with a class for the active states added after it", () => {
+    const text = withActiveStates(d, activePaths("idle"));
+    expect(text.startsWith(`${toMermaid(d)}\n`)).toBe(true);
+    expect(text.split("\n").filter((l) => l.trim().startsWith("classDef active "))).toHaveLength(1);
+    expect(highlighted(text)).toEqual(["demo_idle"]);
+  });
+
+  it("highlights the active leaf and every ancestor, in each parallel region, and nothing else", () => {
+    const text = withActiveStates(d, activePaths({ busy: { left: "b", right: "x" } }));
+    expect(highlighted(text)).toEqual([
+      "demo_busy",
+      "demo_busy_left",
+      "demo_busy_left_b",
+      "demo_busy_right",
+      "demo_busy_right_x",
+    ]);
+    // The ids the Inspector moves the highlight by when the machine changes state are the same.
+    expect(activeStateIds(d, activePaths({ busy: { left: "b", right: "x" } }))).toEqual(highlighted(text));
+  });
+
+  it("follows the machine: a move in one region moves only that region's highlight", () => {
+    const before = highlighted(withActiveStates(d, activePaths({ busy: { left: "a", right: "x" } })));
+    const after = highlighted(withActiveStates(d, activePaths({ busy: { left: "a", right: "y" } })));
+    expect(before.filter((id) => !after.includes(id))).toEqual(["demo_busy_right_x"]);
+    expect(after.filter((id) => !before.includes(id))).toEqual(["demo_busy_right_y"]);
+  });
+
+  it("names no state the machine does not have (Mermaid would draw a box for it)", () => {
+    expect(highlighted(withActiveStates(d, new Set(["idle", "gone", "busy.nowhere"])))).toEqual(["demo_idle"]);
+    expect(activeStateIds(d, new Set(["", "gone"]))).toEqual([]);
   });
 });

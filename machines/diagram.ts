@@ -2,8 +2,9 @@
  * A machine's states as plain data, read from the machine definition itself (`machine.root` and
  * its state nodes): nesting, parallel regions, initial states, transitions with their events,
  * guards and `after` delays, and invoked actors. `npm run docs:machines` turns it into Mermaid
- * (`toMermaid`), and the call page's Inspector renders the same tree with the active states
- * marked (`activePaths`), so the docs and the Inspector can never describe different machines.
+ * (`toMermaid`), and the call page's Inspector draws the same Mermaid with the active states
+ * highlighted (`withActiveStates` and `activeStateIds`, from `activePaths`) beside the same tree as text, so the docs
+ * and the Inspector can never describe different machines.
  * Pure: no I/O, no DOM; only xstate's types.
  */
 import type { AnyStateMachine, StateValue } from "xstate";
@@ -187,7 +188,7 @@ export function transitionLabel(t: DiagramTransition): string {
  */
 export function toMermaid(diagram: MachineDiagram): string {
   const lines = ["stateDiagram-v2"];
-  const id = (path: string) => [diagram.id, ...(path ? path.split(".") : [])].join("_").replace(/[^A-Za-z0-9_]/g, "_");
+  const id = (path: string) => mermaidId(diagram.id, path);
   const parallel = new Set<string>();
   const markParallel = (s: DiagramState) => {
     if (s.type === "parallel") parallel.add(s.path);
@@ -243,6 +244,38 @@ export function toMermaid(diagram: MachineDiagram): string {
 }
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+/** A state's Mermaid id: "call" and "inCall.audio.on" → "call_inCall_audio_on" (the root is the machine id). */
+export function mermaidId(machineId: string, path: string): string {
+  return [machineId, ...(path ? path.split(".") : [])].join("_").replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+/** The Mermaid class the Inspector's diagram gives the active states. */
+export const ACTIVE_CLASS = "active";
+
+/**
+ * The Mermaid ids of the diagram's active states (`activePaths`: the active leaves and all their
+ * ancestors, in every parallel region), in diagram order. Only states of the diagram are named,
+ * since Mermaid would draw a new box for an unknown one.
+ */
+export function activeStateIds(diagram: MachineDiagram, active: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
+  const walk = (s: DiagramState) => {
+    if (s.path !== "" && active.has(s.path)) ids.push(mermaidId(diagram.id, s.path));
+    s.children.forEach(walk);
+  };
+  walk(diagram.root);
+  return ids;
+}
+
+/** `toMermaid` with the active states highlighted: a `classDef` and a `class` line for each active state. */
+export function withActiveStates(diagram: MachineDiagram, active: ReadonlySet<string>): string {
+  return [
+    toMermaid(diagram),
+    `  classDef ${ACTIVE_CLASS} fill:#fef3c7,stroke:#b45309,stroke-width:3px`,
+    ...activeStateIds(diagram, active).map((id) => `  class ${id} ${ACTIVE_CLASS}`),
+  ].join("\n");
+}
 
 /**
  * The block a transition is written in: the nearest state that contains both ends strictly

@@ -75,6 +75,8 @@ test("the opt-in debug panel is readable (no axe violations, state chips include
   await alice.getByRole("button", { name: /^(Join|Start) call$/ }).click();
   await expect(alice.getByRole("button", { name: "Leave call" })).toBeVisible();
   await expect(alice.getByRole("region", { name: "Debug panel" }).locator("code").first()).toBeVisible();
+  // The call machine's diagram (Mermaid's SVG) is part of the scan.
+  await expect(alice.getByRole("img", { name: "Call machine diagram" }).locator("svg")).toBeVisible();
   await scan(alice, "debug panel");
   await leaveCall(alice);
 });

@@ -1,23 +1,25 @@
 /**
- * The Inspector (only with ?debug=1): the call machine's state tree with the active states marked,
- * each peer machine (expand for its tree and link stats), the last events, and "Copy snapshot"
- * (every machine's state and the recent events as JSON, for a bug report).
+ * The Inspector (only with ?debug=1): the call machine's diagram with the active states highlighted
+ * (and its state tree as text), each peer machine (expand for its link stats and diagram), the last
+ * events, and "Copy snapshot" (every machine's state and the recent events as JSON, for a bug report).
  */
 import { shallowEqual, useSelector } from "@xstate/react";
-import { useState, useSyncExternalStore } from "react";
+import { useMemo, useState, useSyncExternalStore } from "react";
 import type { ActorRefFrom } from "xstate";
 import type { CallMachine, PeerRef } from "../../../machines/call.machine";
 import { activePaths } from "../../../machines/diagram";
 import { peerStatus } from "../../../machines/peer.machine";
 import type { CallInspector } from "./inspector";
+import { MachineStates } from "./machine-diagram";
 import { say } from "./messages";
 import { qualityDetails } from "./remote-tile";
-import { diagramOf, StateTree } from "./state-tree";
+import { diagramOf } from "./state-tree";
 
 export function DebugPanel({ actor, inspector }: { actor: ActorRefFrom<CallMachine>; inspector: CallInspector }) {
   useSyncExternalStore(inspector.subscribe, inspector.getVersion, inspector.getVersion);
   const value = useSelector(actor, (s) => JSON.stringify(s.value));
   const peers = useSelector(actor, (s) => s.context.peers);
+  const active = useMemo(() => activePaths(JSON.parse(value)), [value]);
   const [copied, setCopied] = useState<string | null>(null);
   const copy = async () => {
     const json = inspector.snapshot(actor, actor.getSnapshot().context.peers);
@@ -41,10 +43,11 @@ export function DebugPanel({ actor, inspector }: { actor: ActorRefFrom<CallMachi
       <p>
         <code className="state-chip">{value}</code>
       </p>
-      <StateTree
+      <MachineStates
         diagram={diagramOf(actor.getSnapshot().machine)}
-        active={activePaths(JSON.parse(value))}
-        label="Call machine states"
+        active={active}
+        diagramLabel="Call machine diagram"
+        treeLabel="Call machine states"
       />
       <h2>Peer machines ({peerList.length})</h2>
       {peerList.map((p) => (
@@ -76,8 +79,11 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
     }),
     shallowEqual,
   );
+  const active = useMemo(() => activePaths(JSON.parse(v.value)), [v.value]);
+  // Mermaid draws a peer's diagram only while its entry is open.
+  const [open, setOpen] = useState(false);
   return (
-    <details data-testid="peer-debug" className="peer-debug">
+    <details data-testid="peer-debug" className="peer-debug" onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>
         <strong>{v.name}</strong> ({v.role}): <code className="state-chip">{v.status}</code> quality=
         {v.level ?? "–"} budget={Math.round(v.budget.maxBitrate / 1000)}kbps
@@ -89,10 +95,12 @@ function PeerDebug({ peer }: { peer: PeerRef }) {
           </li>
         ))}
       </ul>
-      <StateTree
+      <MachineStates
         diagram={diagramOf(peer.getSnapshot().machine)}
-        active={activePaths(JSON.parse(v.value))}
-        label={`Peer machine states for ${v.name}`}
+        active={active}
+        diagramLabel={`Peer machine diagram for ${v.name}`}
+        treeLabel={`Peer machine states for ${v.name}`}
+        draw={open}
       />
     </details>
   );

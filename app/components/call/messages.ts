@@ -104,6 +104,8 @@ export const CALL_MESSAGES = {
   // The Inspector (?debug=1, debug-panel.tsx).
   snapshotCopied: "Snapshot copied to the clipboard.",
   snapshotNotCopied: "Couldn't copy the snapshot: {reason}",
+  diagramDrawing: "Drawing the diagram…",
+  diagramFailed: "Couldn't draw the diagram: {reason}",
 } as const;
 
 export type CallMessage = keyof typeof CALL_MESSAGES;
