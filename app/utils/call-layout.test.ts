@@ -5,6 +5,7 @@ import {
   NO_SPEAKER,
   nextLayoutChoice,
   nextSpeaker,
+  speakerDecidesAt,
   SPEAKER_HOLD_MS,
   type SpeakerState,
 } from "./call-layout";
@@ -116,5 +117,22 @@ describe("nextSpeaker (hysteresis)", () => {
         [3000, ["bob", "carol"]],
       ]).current,
     ).toBe("bob");
+  });
+  it("stays the same object while nothing changes, so nothing re-renders for it", () => {
+    const held = run([[0, ["bob"]]]);
+    expect(nextSpeaker(held, new Set(["bob"]), 5_000)).toBe(held);
+    const silent = nextSpeaker(held, new Set(), 6_000);
+    expect(nextSpeaker(silent, new Set(), 60_000)).toBe(silent);
+    expect(nextSpeaker(NO_SPEAKER, new Set(), 60_000)).toBe(NO_SPEAKER);
+  });
+  it("needs re-evaluating only when a challenger's hold can elapse (or when who speaks changes)", () => {
+    const held = run([[0, ["bob"]]]);
+    expect(speakerDecidesAt(held)).toBeNull();
+    const challenged = run([[1_000, ["carol"]]], held);
+    expect(speakerDecidesAt(challenged)).toBe(1_000 + SPEAKER_HOLD_MS);
+    // Evaluated at exactly that moment, the challenger takes the stage.
+    const decided = nextSpeaker(challenged, new Set(["carol"]), speakerDecidesAt(challenged)!);
+    expect(decided.current).toBe("carol");
+    expect(speakerDecidesAt(decided)).toBeNull();
   });
 });
