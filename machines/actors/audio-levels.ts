@@ -35,8 +35,13 @@ export const METER_POLL_MS = 50;
  * (issue #16 §3: a steady call page's own work is measured against a bare PeerJS page's).
  */
 export const SPEAKING_POLL_MS = 100;
-/** How long after a stream is let go the context is replaced (several leaving at once: one swap). */
-export const CONTEXT_RECYCLE_MS = 1_000;
+/**
+ * How long after a stream is let go the context is replaced (several leaving at once: one swap).
+ * Joining lets the pre-join meter's stream go; a swap 1 s later landed in the middle of the
+ * join's negotiation (a new AudioContext, ~60 ms of the joiner's main thread in `bench:join`'s
+ * profile of a 4th join), so it waits until the call has long connected.
+ */
+export const CONTEXT_RECYCLE_MS = 10_000;
 
 /**
  * One AudioContext and one timer for every audio track on the page (local and remote): browsers cap
