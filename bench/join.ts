@@ -113,7 +113,10 @@ const PROBE = `(() => {
     RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
   document.addEventListener("click", (e) => {
     const b = e.target && e.target.closest ? e.target.closest("button") : null;
-    if (b && /^(Join|Start) call$/.test(b.textContent || "")) bench.clickAt = performance.now();
+    if (b && /^(Join|Start) call$/.test(b.textContent || "")) {
+      bench.clickAt = performance.now();
+      start();
+    }
   }, true);
   // requestVideoFrameCallback registered while the <video> has no stream yet may never fire, so it
   // is armed once a stream is attached, and a 5 ms poll of the decoded-frame counter backs it up;
@@ -131,19 +134,24 @@ const PROBE = `(() => {
     armed.add(v);
     v.requestVideoFrameCallback((now) => record(v, now));
   }
-  const timer = setInterval(() => {
-    for (const v of polled) {
-      if (!v.isConnected) polled.delete(v);
-      else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
-    }
-  }, 5);
+  // Armed by the click on Join and stopped once the bench has its frames (joinAndWait): the probe's
+  // own polling must not load the machine while other pages join, nor count as the app's CPU in
+  // the steady-call window. (Before, it ran on every app page all along, answering pages included.)
+  let timer = null;
   // Attributes too: a tile's name can arrive after its <video> (a call that beat the room event).
   const observer = new MutationObserver(() => document.querySelectorAll("video").forEach(watch));
-  // The probe's own polling must not count as the app's CPU in the steady-call window.
-  bench.stop = () => { clearInterval(timer); observer.disconnect(); };
-  observer.observe(document, {
-    childList: true, subtree: true, attributes: true,
-  });
+  function start() {
+    if (timer !== null) return;
+    timer = setInterval(() => {
+      for (const v of polled) {
+        if (!v.isConnected) polled.delete(v);
+        else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
+      }
+    }, 5);
+    observer.observe(document, { childList: true, subtree: true, attributes: true });
+    document.querySelectorAll("video").forEach(watch);
+  }
+  bench.stop = () => { if (timer !== null) clearInterval(timer); timer = null; observer.disconnect(); };
 })();`;
 
 /**
@@ -188,7 +196,9 @@ async function joinAndWait(
       }));
       throw new Error(`no remote frames from ${remotes.join(", ")}: ${JSON.stringify(state)}`, { cause: err });
     });
-  return (await handle.jsonValue()) as number;
+  const ms = (await handle.jsonValue()) as number;
+  await page.evaluate(() => (window as unknown as { __bench: { stop(): void } }).__bench.stop());
+  return ms;
 }
 
 /** Epoch ms of the page's click on "Join call". */
