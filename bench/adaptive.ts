@@ -4,7 +4,7 @@
  * speaker layout — Alice on the stage of Bob, Carol and Dave (pinned), Bob on Alice's — so Carol
  * and Dave sit in every strip. Goal (issue #16): each member's uplink ≤ 60 % of the grid's.
  *
- *   flock /tmp/coup-e2e.lock npx tsx bench/adaptive.ts
+ *   flock /tmp/coup-bench.lock npm run bench:adaptive
  *
  * Writes bench/results/adaptive-<date>.json and prints a table.
  */
@@ -35,9 +35,24 @@ async function allDecoding(page: Page) {
   );
 }
 
+/**
+ * Opens the tile's menu and pins. As in the E2E spec, a click may only close another open menu,
+ * and in speaker layout the tile can move between stage and strip while its menu is open (the
+ * active speaker changed): the stage then lies over the item ("<main class=stage> intercepts
+ * pointer events", where every run of this bench used to stop). So close, open and click again,
+ * a few short tries.
+ */
 async function pin(page: Page, name: string) {
-  await page.getByRole("button", { name: `More actions for ${name}` }).click();
-  await page.getByRole("button", { name: `Pin ${name}` }).click();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.getByRole("button", { name: `More actions for ${name}` }).click({ timeout: 5_000 });
+      await page.getByRole("button", { name: `Pin ${name}` }).click({ timeout: 3_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 8) throw error;
+      await page.keyboard.press("Escape");
+    }
+  }
 }
 
 async function main() {
