@@ -36,23 +36,27 @@ async function allDecoding(page: Page) {
 }
 
 /**
- * Opens the tile's menu and pins. As in the E2E spec, a click may only close another open menu,
- * and in speaker layout the tile can move between stage and strip while its menu is open (the
- * active speaker changed): the stage then lies over the item ("<main class=stage> intercepts
- * pointer events", where every run of this bench used to stop). So close, open and click again,
- * a few short tries.
+ * Opens the tile's menu and pins. As in the E2E spec, a click may only close another open menu, so
+ * it is retried. On Alice's page (speaker layout, Bob in the strip) the click on "Pin Bob" never
+ * lands: "<main class=stage> intercepts pointer events" over the item, in every try — the step
+ * where every run of this bench stopped (not understood yet; the E2E spec's same click passes).
+ * The menu item is then chosen from the keyboard, as a keyboard user would.
  */
 async function pin(page: Page, name: string) {
-  for (let attempt = 1; ; attempt++) {
+  const item = page.getByRole("button", { name: `Pin ${name}` });
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: `More actions for ${name}` }).click({ timeout: 5_000 });
     try {
-      await page.getByRole("button", { name: `More actions for ${name}` }).click({ timeout: 5_000 });
-      await page.getByRole("button", { name: `Pin ${name}` }).click({ timeout: 3_000 });
+      await item.click({ timeout: 3_000 });
       return;
-    } catch (error) {
-      if (attempt >= 8) throw error;
-      await page.keyboard.press("Escape");
+    } catch {
+      // covered: try again, then the keyboard
     }
   }
+  console.log(`  ${name}'s "Pin" item is covered by the stage on this page: chosen with the keyboard`);
+  await item.focus();
+  await page.keyboard.press("Enter");
 }
 
 async function main() {
