@@ -114,12 +114,3 @@ export function nextSpeaker(state: SpeakerState, speaking: ReadonlySet<string>, 
   if (challenger === null && state.challenger === null) return state;
   return { current: state.current, challenger, since: now };
 }
-
-/**
- * When `nextSpeaker` could next decide differently without anyone starting or stopping to speak:
- * the moment a challenger's hold elapses; null when only a change of who speaks can change it.
- * So the stage is re-evaluated on those changes and at that one moment, not on a ticking timer.
- */
-export function speakerDecidesAt(state: SpeakerState): number | null {
-  return state.challenger === null ? null : state.since + SPEAKER_HOLD_MS;
-}

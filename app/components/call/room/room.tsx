@@ -11,14 +11,7 @@ import type { ActorRefFrom } from "xstate";
 import { serverTrouble, type CallMachine, type PeerRef } from "../../../../machines/call.machine";
 import { permissionWithheld } from "../../../../machines/call.setup";
 import { reportedTrouble } from "../../../../machines/link-reports";
-import {
-  decideLayout,
-  nextLayoutChoice,
-  nextSpeaker,
-  NO_SPEAKER,
-  speakerDecidesAt,
-  type SpeakerState,
-} from "~/utils/call-layout";
+import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerState } from "~/utils/call-layout";
 import { isTypingTarget, shortcutFor, type ShortcutAction } from "~/utils/keymap";
 import { DevicePickers } from "../devices";
 import { RemoteTile } from "../remote-tile";
@@ -60,53 +53,48 @@ function useTrackStream(audio: MediaStreamTrack | null, video: MediaStreamTrack 
   }, [audio, video]);
 }
 
-/**
- * Who holds the stage (the active speaker) and a stable per-tile reporter of speaking. Who speaks
- * is kept out of React state: the room re-renders (every tile with it) only when the active
- * speaker changes, not each time someone starts or stops a word. The rule is re-evaluated on each
- * report and once more when a challenger's hold can elapse (`speakerDecidesAt`), never on a tick.
- */
-function useActiveSpeaker(onSelf: (speaking: boolean) => void) {
-  const [current, setCurrent] = useState<string | null>(null);
-  const speaking = useRef(new Set<string>());
-  const state = useRef<SpeakerState>(NO_SPEAKER);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+/** Who is speaking now, per tile, and a stable reporter callback for each tile. */
+function useSpeaking(onSelf: (speaking: boolean) => void) {
+  const [speaking, setSpeaking] = useState<ReadonlySet<string>>(new Set());
   const reporters = useRef(new Map<string, (s: boolean) => void>());
   const onSelfRef = useRef(onSelf);
   onSelfRef.current = onSelf;
-  const evaluate = useCallback((now: number) => {
-    state.current = nextSpeaker(state.current, speaking.current, now);
-    setCurrent(state.current.current);
-    if (timer.current !== null) clearTimeout(timer.current);
-    timer.current = null;
-    const at = speakerDecidesAt(state.current);
-    // Evaluated as at `at` itself: a timer a millisecond early must not leave the challenger waiting.
-    if (at !== null) timer.current = setTimeout(() => evaluate(Math.max(Date.now(), at)), at - now);
+  const reporter = useCallback((id: string) => {
+    let r = reporters.current.get(id);
+    if (!r) {
+      r = (s: boolean) => {
+        if (id === SELF) onSelfRef.current(s);
+        setSpeaking((prev) => {
+          if (prev.has(id) === s) return prev;
+          const next = new Set(prev);
+          if (s) next.add(id);
+          else next.delete(id);
+          return next;
+        });
+      };
+      reporters.current.set(id, r);
+    }
+    return r;
   }, []);
-  useEffect(
-    () => () => {
-      if (timer.current !== null) clearTimeout(timer.current);
-    },
-    [],
-  );
-  const reporter = useCallback(
-    (id: string) => {
-      let r = reporters.current.get(id);
-      if (!r) {
-        r = (s: boolean) => {
-          if (id === SELF) onSelfRef.current(s);
-          if (speaking.current.has(id) === s) return;
-          if (s) speaking.current.add(id);
-          else speaking.current.delete(id);
-          evaluate(Date.now());
-        };
-        reporters.current.set(id, r);
-      }
-      return r;
-    },
-    [evaluate],
-  );
-  return [current, reporter] as const;
+  return [speaking, reporter] as const;
+}
+
+/** The active speaker, re-evaluated a few times a second so a challenger's 1.5 s can elapse. */
+function useActiveSpeaker(speaking: ReadonlySet<string>): string | null {
+  const [state, setState] = useState<SpeakerState>(NO_SPEAKER);
+  const latest = useRef(speaking);
+  latest.current = speaking;
+  useEffect(() => {
+    const tick = () =>
+      setState((s) => {
+        const next = nextSpeaker(s, latest.current, Date.now());
+        return shallowEqual(next, s) ? s : next;
+      });
+    tick();
+    const timer = setInterval(tick, 250);
+    return () => clearInterval(timer);
+  }, [speaking]);
+  return state.current;
 }
 
 /** Publishes the toolbar's height as --call-controls-h, so toasts stack above it, never over it. */
@@ -251,7 +239,8 @@ export function Room(props: {
   const talkingWhileMuted = useTalkingWhileMuted(view.audioTrack, !view.audioOn);
   usePresenceToasts(view.participants, view.ownPeerId);
   useShareFailureToast(actor);
-  const [speaker, reporter] = useActiveSpeaker((s) => send({ type: "SELF.SPEAKING", speaking: s }));
+  const [speaking, reporter] = useSpeaking((s) => send({ type: "SELF.SPEAKING", speaking: s }));
+  const speaker = useActiveSpeaker(speaking);
   const toolbar = usePublishedHeight();
   const onMeasure = useViewReports(send, SELF);
   // Joining removed the button that was pressed: focus moves to the call's first control.
