@@ -4,7 +4,7 @@
  * speaker layout — Alice on the stage of Bob, Carol and Dave (pinned), Bob on Alice's — so Carol
  * and Dave sit in every strip. Goal (issue #16): each member's uplink ≤ 60 % of the grid's.
  *
- *   flock /tmp/coup-e2e.lock npx tsx bench/adaptive.ts
+ *   flock /tmp/coup-bench.lock npm run bench:adaptive
  *
  * Writes bench/results/adaptive-<date>.json and prints a table.
  */
@@ -35,9 +35,28 @@ async function allDecoding(page: Page) {
   );
 }
 
+/**
+ * Opens the tile's menu and pins. As in the E2E spec, a click may only close another open menu, so
+ * it is retried. On Alice's page (speaker layout, Bob in the strip) the click on "Pin Bob" never
+ * lands: "<main class=stage> intercepts pointer events" over the item, in every try — the step
+ * where every run of this bench stopped (not understood yet; the E2E spec's same click passes).
+ * The menu item is then chosen from the keyboard, as a keyboard user would.
+ */
 async function pin(page: Page, name: string) {
-  await page.getByRole("button", { name: `More actions for ${name}` }).click();
-  await page.getByRole("button", { name: `Pin ${name}` }).click();
+  const item = page.getByRole("button", { name: `Pin ${name}` });
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.keyboard.press("Escape");
+    await page.getByRole("button", { name: `More actions for ${name}` }).click({ timeout: 5_000 });
+    try {
+      await item.click({ timeout: 3_000 });
+      return;
+    } catch {
+      // covered: try again, then the keyboard
+    }
+  }
+  console.log(`  ${name}'s "Pin" item is covered by the stage on this page: chosen with the keyboard`);
+  await item.focus();
+  await page.keyboard.press("Enter");
 }
 
 async function main() {

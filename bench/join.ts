@@ -113,7 +113,10 @@ const PROBE = `(() => {
     RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
   document.addEventListener("click", (e) => {
     const b = e.target && e.target.closest ? e.target.closest("button") : null;
-    if (b && /^(Join|Start) call$/.test(b.textContent || "")) bench.clickAt = performance.now();
+    if (b && /^(Join|Start) call$/.test(b.textContent || "")) {
+      bench.clickAt = performance.now();
+      start();
+    }
   }, true);
   // requestVideoFrameCallback registered while the <video> has no stream yet may never fire, so it
   // is armed once a stream is attached, and a 5 ms poll of the decoded-frame counter backs it up;
@@ -131,19 +134,24 @@ const PROBE = `(() => {
     armed.add(v);
     v.requestVideoFrameCallback((now) => record(v, now));
   }
-  const timer = setInterval(() => {
-    for (const v of polled) {
-      if (!v.isConnected) polled.delete(v);
-      else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
-    }
-  }, 5);
+  // Armed by the click on Join and stopped once the bench has its frames (joinAndWait): the probe's
+  // own polling must not load the machine while other pages join, nor count as the app's CPU in
+  // the steady-call window. (Before, it ran on every app page all along, answering pages included.)
+  let timer = null;
   // Attributes too: a tile's name can arrive after its <video> (a call that beat the room event).
   const observer = new MutationObserver(() => document.querySelectorAll("video").forEach(watch));
-  // The probe's own polling must not count as the app's CPU in the steady-call window.
-  bench.stop = () => { clearInterval(timer); observer.disconnect(); };
-  observer.observe(document, {
-    childList: true, subtree: true, attributes: true,
-  });
+  function start() {
+    if (timer !== null) return;
+    timer = setInterval(() => {
+      for (const v of polled) {
+        if (!v.isConnected) polled.delete(v);
+        else if (v.getVideoPlaybackQuality().totalVideoFrames > 0) record(v, performance.now());
+      }
+    }, 5);
+    observer.observe(document, { childList: true, subtree: true, attributes: true });
+    document.querySelectorAll("video").forEach(watch);
+  }
+  bench.stop = () => { if (timer !== null) clearInterval(timer); timer = null; observer.disconnect(); };
 })();`;
 
 /**
@@ -188,7 +196,9 @@ async function joinAndWait(
       }));
       throw new Error(`no remote frames from ${remotes.join(", ")}: ${JSON.stringify(state)}`, { cause: err });
     });
-  return (await handle.jsonValue()) as number;
+  const ms = (await handle.jsonValue()) as number;
+  await page.evaluate(() => (window as unknown as { __bench: { stop(): void } }).__bench.stop());
+  return ms;
 }
 
 /** Epoch ms of the page's click on "Join call". */
@@ -283,28 +293,45 @@ const STEADY_MS = Number(process.env.STEADY_MS ?? 30_000);
 
 /**
  * Each page's renderer main-thread busy time over STEADY_MS (CDP Performance.getMetrics
- * TaskDuration, seconds of task time), as ms of busy time per second of wall time.
+ * TaskDuration, seconds of task time), as ms of busy time per second of wall time; and the same
+ * thread's CPU time (ThreadTime). TaskDuration is wall time: on a shared, loaded machine a task
+ * that waits for a core counts the wait too, so pages with more tasks (the app's) are inflated by
+ * the load; ThreadTime counts only the CPU the main thread used, so it is the steadier figure.
  */
-async function mainThreadBusy(pages: Page[]): Promise<{ perPage: number[]; mean: number; windowMs: number }> {
+interface Busy {
+  perPage: number[];
+  mean: number;
+  windowMs: number;
+  /** Main-thread CPU ms per second (ThreadTime); NaN where the browser does not report it. */
+  cpuPerPage: number[];
+  cpuMean: number;
+}
+
+async function mainThreadBusy(pages: Page[]): Promise<Busy> {
   const sessions = await Promise.all(pages.map((p) => p.context().newCDPSession(p)));
   await Promise.all(sessions.map((c) => c.send("Performance.enable")));
-  const taskSeconds = async () =>
+  const read = async () =>
     Promise.all(
       sessions.map(async (c) => {
         const { metrics } = await c.send("Performance.getMetrics");
-        return metrics.find((m) => m.name === "TaskDuration")?.value ?? NaN;
+        const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? NaN;
+        return { task: metric("TaskDuration"), thread: metric("ThreadTime") };
       }),
     );
   // Let the call settle (bitrate ramp-up, layout) before the window.
   await new Promise((r) => setTimeout(r, 5_000));
-  const before = await taskSeconds();
+  const before = await read();
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, STEADY_MS));
-  const after = await taskSeconds();
+  const after = await read();
   const windowMs = Date.now() - t0;
-  const perPage = after.map((a, i) => Math.round(((a - before[i]!) * 1000 * 1000) / windowMs) / 1);
+  const perSecond = (key: "task" | "thread") =>
+    after.map((a, i) => Math.round(((a[key] - before[i]![key]) * 1000 * 1000) / windowMs));
+  const mean = (xs: number[]) => Math.round(xs.reduce((x, y) => x + y, 0) / xs.length);
+  const perPage = perSecond("task");
+  const cpuPerPage = perSecond("thread");
   await Promise.all(sessions.map((c) => c.detach()));
-  return { perPage, mean: Math.round(perPage.reduce((x, y) => x + y, 0) / perPage.length), windowMs };
+  return { perPage, mean: mean(perPage), windowMs, cpuPerPage, cpuMean: mean(cpuPerPage) };
 }
 
 interface ProfileSummary {
@@ -336,7 +363,7 @@ async function stopProfiler(cdp: Awaited<ReturnType<typeof startProfiler>>): Pro
     if (f.functionName === "(idle)" || f.functionName === "(program)") return;
     total += dt;
     const script = f.url ? f.url.replace(/^.*\/(build|node_modules)\//, "$1/").split("?")[0] : "";
-    const key = `${f.functionName || "(anonymous)"} ${script}:${f.lineNumber + 1}`;
+    const key = `${f.functionName || "(anonymous)"} ${script}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + dt);
   });
   const top = [...self.entries()]
@@ -826,6 +853,7 @@ async function main() {
     console.log("Bare PeerJS 4-mesh, steady, again (after the app, so the ratio spans the same machine state)…");
     bareSteady.push(await benchBareSteady(browser));
     const bareBusy = Math.round(bareSteady.reduce((a, b) => a + b.mean, 0) / bareSteady.length);
+    const bareCpu = Math.round(bareSteady.reduce((a, b) => a + b.cpuMean, 0) / bareSteady.length);
     let chromiumToFirefox: Summary | null = null;
     if (process.env.JOIN_FIREFOX === "0") console.log("JOIN_FIREFOX=0: no Chromium → Firefox row");
     else if (firefoxInstalled()) {
@@ -855,6 +883,8 @@ async function main() {
         fourthJoinerColdVsBareMesh: Number((app.fourthJoinerCold.p50 / baseline.mesh.p50).toFixed(2)),
         /** Steady 4-person call: app page main-thread busy ms/s ÷ bare page's (goal ≤ 1.3). */
         steadyCpuVsBare: Number((app.steadyCpu.mean / bareBusy).toFixed(2)),
+        /** The same from main-thread CPU time (ThreadTime), which a loaded machine does not inflate. */
+        steadyThreadCpuVsBare: Number((app.steadyCpu.cpuMean / bareCpu).toFixed(2)),
       },
     };
     mkdirSync(path.join(HERE, "results"), { recursive: true });
@@ -900,6 +930,9 @@ async function main() {
     if (chromiumToFirefox) console.log(row("app, 2 members, Chromium → Firefox", chromiumToFirefox, ""));
     console.log(
       `\nSteady 4-person call, main-thread busy ms per s (CDP TaskDuration, ${STEADY_MS / 1000} s): app pages ${app.steadyCpu.perPage.join(", ")} (mean ${app.steadyCpu.mean}); bare pages ${bareSteady.map((b) => b.perPage.join(", ")).join(" | ")} (mean ${bareBusy}); ratio ${result.verdict.steadyCpuVsBare}× (goal ≤ 1.3×)`,
+    );
+    console.log(
+      `Steady 4-person call, main-thread CPU ms per s (CDP ThreadTime): app pages ${app.steadyCpu.cpuPerPage.join(", ")} (mean ${app.steadyCpu.cpuMean}); bare pages ${bareSteady.map((b) => b.cpuPerPage.join(", ")).join(" | ")} (mean ${bareCpu}); ratio ${result.verdict.steadyThreadCpuVsBare}×`,
     );
     console.log(
       `\nCPU profile of 10 s of the steady call, Alice's page: ${app.steadyProfile.totalMs} ms of JS; heaviest self time:`,

@@ -507,6 +507,29 @@ describe("peers", () => {
     expect(h.peer("amy")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
   });
 
+  it("a repeat of someone's media flags changes nothing the room or their tile shows (no re-render)", async () => {
+    const h = await joined({ room: [participant("bob", T0)] });
+    const event = {
+      type: "media-changed" as const,
+      sessionId: SESSION,
+      userId: "user-bob",
+      peerId: "bob",
+      audio: false,
+      video: true,
+      screen: false,
+    };
+    h.room({ type: "ROOM.EVENT", event });
+    const participants = h.actor.getSnapshot().context.participants;
+    const media = h.peer("bob")?.context.remoteMedia;
+    expect(participants["bob"]?.audio).toBe(false);
+    h.room({ type: "ROOM.EVENT", event });
+    expect(h.actor.getSnapshot().context.participants).toBe(participants);
+    expect(h.peer("bob")?.context.remoteMedia).toBe(media);
+    h.room({ type: "ROOM.EVENT", event: { ...event, audio: true } });
+    expect(h.actor.getSnapshot().context.participants["bob"]?.audio).toBe(true);
+    expect(h.peer("bob")?.context.remoteMedia).toEqual({ audio: true, video: true, screen: false });
+  });
+
   it("re-applies the bitrate budget when someone joins or leaves", async () => {
     const h = await joined({ room: [participant("bob", T0)] });
     const bob = liveCallTo(h, "bob");

@@ -106,7 +106,9 @@ export const rosterSetup = callSetup.extend({
           const ref = context.peers[e.peerId];
           if (ref) enqueue.sendTo(ref, { type: "REMOTE_MEDIA", flags });
           const p = context.participants[e.peerId];
-          if (p) enqueue.assign({ participants: { ...context.participants, [e.peerId]: { ...p, ...flags } } });
+          // Flags as they were (a repeat): the same participants object, so the room re-renders nothing.
+          if (p && (p.audio !== flags.audio || p.video !== flags.video || p.screen !== flags.screen))
+            enqueue.assign({ participants: { ...context.participants, [e.peerId]: { ...p, ...flags } } });
           return;
         }
         case "tile-view": {

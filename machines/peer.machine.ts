@@ -200,9 +200,12 @@ export const peerMachine = setup({
       enqueue.emit({ type: "STREAM_READY", remotePeerId: context.remote.peerId, stream: event.stream });
     }),
     setRemoteMedia: assign({
-      remoteMedia: ({ event }) => {
+      remoteMedia: ({ context, event }) => {
         assertEvent(event, "REMOTE_MEDIA");
-        return { ...event.flags };
+        const was = context.remoteMedia;
+        const { audio, video, screen } = event.flags;
+        // The same object for the same flags: the tile, which compares it, does not re-render.
+        return was.audio === audio && was.video === video && was.screen === screen ? was : { ...event.flags };
       },
     }),
     /**

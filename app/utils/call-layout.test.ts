@@ -117,4 +117,11 @@ describe("nextSpeaker (hysteresis)", () => {
       ]).current,
     ).toBe("bob");
   });
+  it("stays the same object while nothing changes, so nothing re-renders for it", () => {
+    const held = run([[0, ["bob"]]]);
+    expect(nextSpeaker(held, new Set(["bob"]), 5_000)).toBe(held);
+    const silent = nextSpeaker(held, new Set(), 6_000);
+    expect(nextSpeaker(silent, new Set(), 60_000)).toBe(silent);
+    expect(nextSpeaker(NO_SPEAKER, new Set(), 60_000)).toBe(NO_SPEAKER);
+  });
 });

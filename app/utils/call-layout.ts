@@ -103,12 +103,14 @@ export function nextSpeaker(state: SpeakerState, speaking: ReadonlySet<string>, 
     return first ? { current: first, challenger: null, since: now } : state;
   }
   // While the current speaker talks, nobody can take over (only out-talk them in silence).
-  if (speaking.has(state.current)) return { ...state, challenger: null };
+  if (speaking.has(state.current)) return state.challenger === null ? state : { ...state, challenger: null };
   const stillChallenging = state.challenger !== null && speaking.has(state.challenger);
   if (stillChallenging) {
     if (now - state.since >= SPEAKER_HOLD_MS) return { current: state.challenger, challenger: null, since: now };
     return state;
   }
   const challenger = [...speaking][0] ?? null;
+  // Unchanged (the same object), so nothing that holds it has anything to re-render.
+  if (challenger === null && state.challenger === null) return state;
   return { current: state.current, challenger, since: now };
 }

@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type AudioActivity, AudioLevelMonitor, CONTEXT_RECYCLE_MS, type LevelContext } from "./audio-levels";
+import {
+  type AudioActivity,
+  AudioLevelMonitor,
+  CONTEXT_RECYCLE_MS,
+  type LevelContext,
+  METER_POLL_MS,
+  SPEAKING_POLL_MS,
+} from "./audio-levels";
 
 /** A stream with one audio track whose level the fake analyser reports as `level` (0..1). */
 function fakeStream(id: string, level = 0) {
@@ -133,5 +140,39 @@ describe("audio level monitor", () => {
     expect(ctx.state).toBe("running");
     gestures.dispatchEvent(new Event("keydown"));
     expect(resumes).toBe(2); // one retry per suspension, the listeners are gone
+  });
+
+  it("polls at 20 Hz while a meter shows, at 10 Hz for speaking alone, and not at all when nothing is watched", () => {
+    const m = monitor();
+    const samples = { ring: 0, meter: 0 };
+    const stopRing = m.watch(fakeStream("bob", 0.5), () => samples.ring++);
+    vi.advanceTimersByTime(1_000);
+    expect(samples.ring).toBe(1_000 / SPEAKING_POLL_MS);
+
+    const stopMeter = m.watch(fakeStream("self", 0.5), () => samples.meter++, { meter: true });
+    samples.ring = 0;
+    vi.advanceTimersByTime(1_000);
+    expect(samples).toEqual({ ring: 1_000 / METER_POLL_MS, meter: 1_000 / METER_POLL_MS });
+
+    stopMeter(); // the pre-join meter is gone: back to the slower poll
+    samples.ring = 0;
+    vi.advanceTimersByTime(1_000);
+    expect(samples.ring).toBe(1_000 / SPEAKING_POLL_MS);
+
+    stopRing();
+    vi.advanceTimersByTime(CONTEXT_RECYCLE_MS);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("still lights a speaking ring within 200 ms of voice at the slower poll", () => {
+    const m = monitor();
+    const voice = fakeStream("bob", 0);
+    const speaking: boolean[] = [];
+    m.watch(voice, (a) => speaking.push(a.speaking));
+    vi.advanceTimersByTime(500);
+    expect(speaking.at(-1)).toBe(false);
+    voice.level = 0.3;
+    vi.advanceTimersByTime(200);
+    expect(speaking.at(-1)).toBe(true);
   });
 });

@@ -22,12 +22,26 @@ interface Watched {
   samples: Uint8Array<ArrayBuffer>;
   detector: SpeakingDetector;
   listeners: Set<(a: AudioActivity) => void>;
+  /** Listeners that draw a level meter (they want the faster poll). */
+  meters: Set<(a: AudioActivity) => void>;
   last: AudioActivity;
 }
 
-const POLL_MS = 50; // 20 Hz: smooth enough for a meter, cheap enough for six tiles
-/** How long after a stream is let go the context is replaced (several leaving at once: one swap). */
-export const CONTEXT_RECYCLE_MS = 1_000;
+/** 20 Hz while a level meter shows (smooth enough for the eye, cheap enough for six tiles). */
+export const METER_POLL_MS = 50;
+/**
+ * 10 Hz when only speaking is wanted (the rings, talking while muted): the detector needs 100 ms
+ * of voice before it says "speaking" anyway, and every poll wakes the call page's main thread
+ * (issue #16 §3: a steady call page's own work is measured against a bare PeerJS page's).
+ */
+export const SPEAKING_POLL_MS = 100;
+/**
+ * How long after a stream is let go the context is replaced (several leaving at once: one swap).
+ * Joining lets the pre-join meter's stream go; a swap 1 s later landed in the middle of the
+ * join's negotiation (a new AudioContext, ~60 ms of the joiner's main thread in `bench:join`'s
+ * profile of a 4th join), so it waits until the call has long connected.
+ */
+export const CONTEXT_RECYCLE_MS = 10_000;
 
 /**
  * One AudioContext and one timer for every audio track on the page (local and remote): browsers cap
@@ -44,6 +58,7 @@ export class AudioLevelMonitor {
   private ctx: LevelContext | null = null;
   private watched = new Map<string, Watched>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private timerMs = 0;
   private recycle: ReturnType<typeof setTimeout> | null = null;
 
   private waitingForGesture = false;
@@ -54,7 +69,8 @@ export class AudioLevelMonitor {
     private readonly gestures: EventTarget | null = typeof window === "undefined" ? null : window,
   ) {}
 
-  watch(stream: MediaStream, listener: (a: AudioActivity) => void): () => void {
+  /** `meter`: the listener draws the level (polled at 20 Hz); otherwise it only needs `speaking` (10 Hz). */
+  watch(stream: MediaStream, listener: (a: AudioActivity) => void, { meter = false } = {}): () => void {
     if (stream.getAudioTracks().length === 0) return () => {};
     const key = stream.id;
     let entry = this.watched.get(key);
@@ -65,26 +81,39 @@ export class AudioLevelMonitor {
         ...this.nodesFor(ctx, stream),
         detector: createSpeakingDetector(DEFAULT_SPEAKING),
         listeners: new Set(),
+        meters: new Set(),
         last: { level: 0, speaking: false },
       };
       this.watched.set(key, entry);
     }
     entry.listeners.add(listener);
-    this.timer ??= setInterval(() => this.poll(), POLL_MS);
+    if (meter) entry.meters.add(listener);
+    this.arm();
     return () => {
       const e = this.watched.get(key);
       if (!e) return;
       e.listeners.delete(listener);
+      e.meters.delete(listener);
       if (e.listeners.size === 0) {
         e.source.disconnect();
         this.watched.delete(key);
         this.recycle ??= setTimeout(() => this.recycleContext(), CONTEXT_RECYCLE_MS);
       }
-      if (this.watched.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = null;
-      }
+      this.arm();
     };
+  }
+
+  /** One timer, at the rate the current listeners need; none while nothing is watched. */
+  private arm() {
+    let ms = 0;
+    for (const e of this.watched.values()) {
+      ms = e.meters.size > 0 ? METER_POLL_MS : ms || SPEAKING_POLL_MS;
+      if (ms === METER_POLL_MS) break;
+    }
+    if (ms === this.timerMs) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = ms ? setInterval(() => this.poll(), ms) : null;
+    this.timerMs = ms;
   }
 
   private context(): LevelContext {

@@ -27,6 +27,7 @@ import { peerMachine } from "../peer.machine";
 import { sameEncoding, type LinkEncoding } from "../link-encoding";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 import { sharedInboundSilenceWatcher } from "./inbound-silence";
+import { type NegotiationGate, sharedNegotiationGate } from "./negotiation-gate";
 import { mark } from "./marks";
 import { openPeer, type PeerServerOptions } from "./peer-socket";
 import { createServerActors } from "./server";
@@ -353,6 +354,7 @@ function driveCall(
   sendBack: (e: MediaCallEvent) => void,
   receive: (listener: (command: MediaCallCommand) => void) => void,
   sampler: StatsSampler,
+  gate: NegotiationGate = sharedNegotiationGate,
 ): () => void {
   let stopped = false;
   let budget = input.budget;
@@ -363,11 +365,17 @@ function driveCall(
   const send = (e: MediaCallEvent) => {
     if (!stopped) sendBack(e);
   };
+  // This call negotiates until its ICE connects (or fails, or it ends): other calls' encoder
+  // changes wait for that (negotiation-gate.ts), and so do its own.
+  const negotiated = gate.begin();
+  let linkUp = false;
+  let cancelWait = () => {};
   // One setParameters at a time: a second getParameters while one is in flight makes the first
   // fail (stale transaction), and a quick hide → show must never end on the paused encoding.
   let applying = false;
   let reapply = false;
-  const tryApplyBudget = () => {
+  const applyNow = () => {
+    if (stopped) return;
     if (applying) {
       reapply = true;
       return;
@@ -384,9 +392,21 @@ function driveCall(
         applying = false;
         if (reapply && !stopped) {
           reapply = false;
-          tryApplyBudget();
+          applyNow();
         }
       });
+  };
+  /**
+   * Only what changes, only once the link is up, and not while any call on the page negotiates:
+   * a setParameters queues with offers and answers on WebRTC's signaling thread (issue #16 §1).
+   * Until the link is up the sender keeps the browser's default (its rate control starts low
+   * anyway); the budget is applied as it connects.
+   */
+  const tryApplyBudget = () => {
+    if (stopped || !linkUp) return;
+    if (!applying && applied && sameEncoding(applied, budget)) return;
+    cancelWait();
+    cancelWait = gate.whenSettled(call, applyNow);
   };
 
   call.on("stream", (stream) => {
@@ -399,11 +419,16 @@ function driveCall(
   call.on("iceStateChanged", (state) => {
     if (state === "connected" || state === "completed") {
       mark("call-ice-connected", call.peer);
+      linkUp = true;
+      negotiated();
       tryApplyBudget();
-    }
+    } else if (state === "failed" || state === "closed") negotiated();
     send({ type: "CALL.ICE_STATE", state });
   });
-  call.on("close", () => send({ type: "CALL.CLOSED" }));
+  call.on("close", () => {
+    negotiated();
+    send({ type: "CALL.CLOSED" });
+  });
   call.on("error", (error) => {
     // PeerJS reports an ICE failure as an error followed by close; name it for what it is.
     if (error.type === "negotiation-failed") send({ type: "CALL.ICE_STATE", state: "failed" });
@@ -432,10 +457,6 @@ function driveCall(
     }
   });
 
-  // Size the sender before the first frame is encoded: on a crowded call (or a slow machine) the
-  // first keyframe is then already small, instead of full size until the link is up.
-  tryApplyBudget();
-
   // ParsedStats extends QualitySample; the extra counters ride along unused.
   const unregister = sampler.register(
     () => call.peerConnection,
@@ -448,6 +469,8 @@ function driveCall(
 
   return () => {
     stopped = true;
+    cancelWait();
+    negotiated();
     unregister();
     stopWatching();
     call.close();

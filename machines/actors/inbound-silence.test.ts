@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createInboundSilenceWatcher, createSilenceDetector, latestPacketTime } from "./inbound-silence";
+import {
+  createInboundSilenceWatcher,
+  createSilenceDetector,
+  latestPacketTime,
+  silencePolling,
+} from "./inbound-silence";
 
 describe("inbound silence detector", () => {
   it("stays quiet while packets keep arriving, however long the call", () => {
@@ -59,7 +64,7 @@ describe("inbound silence watcher", () => {
 
   it("watches every call on one timer, reports each resumption once, and stops its timer when unwatched", () => {
     const setIntervalSpy = vi.spyOn(globalThis, "setInterval");
-    const watcher = createInboundSilenceWatcher({ silenceMs: 1_000, pollMs: 200 });
+    const watcher = createInboundSilenceWatcher({ silenceMs: 1_000 });
     const a = connection();
     const b = connection();
     const resumed: Array<[string, number]> = [];
@@ -114,12 +119,53 @@ describe("inbound silence watcher reads", () => {
       },
     });
     const pc = { getReceivers: () => [receiver("audio"), receiver("video")] };
-    const stop = createInboundSilenceWatcher({ silenceMs: 1_000, pollMs: 200 }).watch(
+    const stop = createInboundSilenceWatcher({ silenceMs: 1_000 }).watch(
       () => pc,
       () => {},
     );
     vi.advanceTimersByTime(1_000);
     stop();
-    expect(reads).toEqual({ audio: 5, video: 0 });
+    // Twice a second (half the silence to notice), not five times as before issue #16 §3.
+    expect(reads).toEqual({ audio: 2, video: 0 });
+  });
+});
+
+describe("silence polling (read seldom, miss nothing)", () => {
+  /**
+   * Packets every 20 ms except during [outageAt, outageAt + outageMs); polls at `pollMs` apart,
+   * each late by up to `lateMs` (a busy main thread). Returns what the watcher's detector reported.
+   */
+  function simulate(outageAt: number, outageMs: number, lateMs = 0) {
+    const { pollMs, thresholdMs } = silencePolling(1_000);
+    const d = createSilenceDetector(thresholdMs);
+    const reports: number[] = [];
+    let late = 0;
+    for (let poll = 0; poll < 10_000; poll += pollMs) {
+      late = (late + 137) % (lateMs + 1); // varied, deterministic lateness
+      const now = poll + late;
+      // Newest packet at or before `now`, skipping the outage.
+      let last = Math.floor(now / 20) * 20;
+      if (last >= outageAt && last < outageAt + outageMs) last = Math.floor((outageAt - 1) / 20) * 20;
+      const silent = d.observe(last, now);
+      if (silent !== null) reports.push(silent);
+    }
+    return reports;
+  }
+
+  it("notices every silence of 1 s, whatever its phase against the polls", () => {
+    for (let phase = 0; phase < 500; phase += 10) {
+      expect(simulate(3_000 + phase, 1_000), `outage at +${phase} ms`).toHaveLength(1);
+      expect(simulate(3_000 + phase, 1_000, 150), `outage at +${phase} ms, late timers`).toHaveLength(1);
+      expect(simulate(3_000 + phase, 3_000, 150), `3 s outage at +${phase} ms`).toHaveLength(1);
+    }
+  });
+
+  it("never reports flowing media, even when the timer runs late", () => {
+    expect(simulate(Infinity, 0)).toEqual([]);
+    expect(simulate(Infinity, 0, 200)).toEqual([]);
+  });
+
+  it("reads at half the silence it must notice", () => {
+    expect(silencePolling(1_000).pollMs).toBe(500);
   });
 });

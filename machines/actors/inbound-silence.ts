@@ -9,16 +9,33 @@
  * The detector is pure (fed a "last packet seen" value and the current time) so it is tested in
  * Node; the watcher feeds it from RTCRtpReceiver.getSynchronizationSources() of the audio
  * receivers only. That read is synchronous and, in Chromium, waits for WebRTC's worker thread: in
- * `bench:join` (issue #16 §1) asking every receiver five times a second cost an answering page
- * ~205 ms of main thread during one 4th join on a loaded machine. Audio alone says the same thing
- * (its packets come every 20 ms, muted or not) for half the calls.
+ * `bench:join` (issue #16 §1, §3) it was the heaviest single item of a steady call page (~55 ms of
+ * main thread per second at 5 reads/s per remote on a loaded machine). So it is read as seldom as
+ * the rule allows: a silence of `silenceMs` always spans one whole poll interval when the interval
+ * is half of it, and a poll interval with no new packet is all it takes to see it (see
+ * `silencePolling`). Audio alone says it (its packets come every 20 ms, muted or not).
  */
 
 import { createPolledSet } from "./polled-set";
 
 /** Silence shorter than this is jitter, not an outage. */
 const INBOUND_SILENCE_MS = 1_000;
-const INBOUND_POLL_MS = 200;
+
+/**
+ * How often to read, and what counts as silence, to notice every silence of at least
+ * `silenceMs`: packets arrive every 20 ms, so a poll that finds no new packet since the previous
+ * one proves a whole interval of silence. Any silence at least two intervals long contains one
+ * whole interval, whatever its phase against the polls: hence polls every `silenceMs / 2`. The
+ * detector measures silence between the polls that saw packets: one interval (no silence) for
+ * flowing media, two or more once a poll saw nothing, so the threshold sits halfway (1.5
+ * intervals), which timer jitter under load cannot cross either way. (A silence shorter than
+ * `silenceMs` may be noticed too when it happens to cover a whole interval: a keyframe too many,
+ * after a loss that cost one anyway.)
+ */
+export function silencePolling(silenceMs: number): { pollMs: number; thresholdMs: number } {
+  const pollMs = silenceMs / 2;
+  return { pollMs, thresholdMs: pollMs * 1.5 };
+}
 
 export interface SilenceDetector {
   /**
@@ -74,10 +91,8 @@ export interface InboundSilenceWatcher {
 }
 
 /** One timer for every call on the page, armed only while something is watched. */
-export function createInboundSilenceWatcher({
-  silenceMs = INBOUND_SILENCE_MS,
-  pollMs = INBOUND_POLL_MS,
-} = {}): InboundSilenceWatcher {
+export function createInboundSilenceWatcher({ silenceMs = INBOUND_SILENCE_MS } = {}): InboundSilenceWatcher {
+  const { pollMs, thresholdMs } = silencePolling(silenceMs);
   interface Entry {
     pc: () => Connection | undefined | null;
     onResumed: (ms: number) => void;
@@ -99,7 +114,7 @@ export function createInboundSilenceWatcher({
     }
   });
   return {
-    watch: (pc, onResumed) => polled.add({ pc, onResumed, detector: createSilenceDetector(silenceMs) }),
+    watch: (pc, onResumed) => polled.add({ pc, onResumed, detector: createSilenceDetector(thresholdMs) }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ParsedStats, StatsLike } from "../quality";
-import { createStatsSampler, type StatsSource } from "./stats-sampler";
+import { type ParsedStats, type StatsLike, parseStatsReport } from "../quality";
+import { createStatsSampler, readStats, type ReadPlan, type StatsSource } from "./stats-sampler";
 
 /** A fake connection whose cumulative counters grow by `kbps` per second of fake time. */
 function fakeConnection(kbps: number) {
@@ -136,5 +136,118 @@ describe("stats sampler", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(pending).toBe(2);
     expect(samples).toEqual(["slow"]);
+  });
+});
+
+/**
+ * A Chromium-like report: map-like, and counting the entries it had to build (every entry
+ * iterated, or each one read by id).
+ */
+function chromiumReport(t: number, extra: StatsLike[] = []) {
+  const entries: StatsLike[] = [
+    { type: "certificate", id: "CF1", timestamp: t, base64Certificate: "x".repeat(1_000) },
+    { type: "codec", id: "CIT01_111", timestamp: t, mimeType: "audio/opus" },
+    { type: "local-candidate", id: "I1", timestamp: t },
+    { type: "remote-candidate", id: "I2", timestamp: t },
+    { type: "candidate-pair", id: "CP1", timestamp: t, state: "succeeded", currentRoundTripTime: 0.03 },
+    { type: "candidate-pair", id: "CP2", timestamp: t, state: "failed", currentRoundTripTime: 0.5 },
+    { type: "transport", id: "T01", timestamp: t, selectedCandidatePairId: "CP1" },
+    { type: "inbound-rtp", id: "ITA", timestamp: t, kind: "audio", bytesReceived: t * 4, packetsReceived: t / 20 },
+    {
+      type: "inbound-rtp",
+      id: "ITV",
+      timestamp: t,
+      kind: "video",
+      bytesReceived: t * 60,
+      packetsReceived: t / 5,
+      framesPerSecond: 30,
+      frameWidth: 640,
+      frameHeight: 360,
+    },
+    { type: "outbound-rtp", id: "OTA", timestamp: t, kind: "audio", bytesSent: t * 4 },
+    { type: "outbound-rtp", id: "OTV", timestamp: t, kind: "video", bytesSent: t * 50 },
+    { type: "remote-inbound-rtp", id: "RIV", timestamp: t, kind: "video", fractionLost: 0.01, roundTripTime: 0.04 },
+    { type: "media-source", id: "SV", timestamp: t, kind: "video" },
+    ...extra,
+  ];
+  const map = new Map(entries.map((e) => [e.id, e]));
+  let built = 0;
+  const report = {
+    get size() {
+      return map.size;
+    },
+    get: (id: string) => {
+      const e = map.get(id);
+      if (e) built++;
+      return e;
+    },
+    *values() {
+      for (const e of map.values()) {
+        built++;
+        yield e;
+      }
+    },
+  };
+  return { report, built: () => built };
+}
+
+describe("readStats (read only what the parser looks at)", () => {
+  it("gives the parser the same sample as a full read, building a third of the entries", () => {
+    let plan: ReadPlan | undefined;
+    let prevPicked: ParsedStats | undefined;
+    let prevFull: ParsedStats | undefined;
+    const builtPerSample: number[] = [];
+    for (let t = 2_000; t <= 20_000; t += 2_000) {
+      const { report, built } = chromiumReport(t);
+      const read = readStats(report, plan);
+      plan = read.plan;
+      const picked = parseStatsReport(read.stats, prevPicked);
+      const full = parseStatsReport([...chromiumReport(t).report.values()], prevFull);
+      expect(picked).toEqual(full);
+      expect(picked.rttMs).toBe(30); // the selected pair's, not the failed one's
+      [prevPicked, prevFull] = [picked, full];
+      builtPerSample.push(built());
+    }
+    expect(builtPerSample[0]).toBe(13); // the first read is a full one
+    expect(builtPerSample.slice(1).every((n) => n === 7)).toBe(true);
+  });
+
+  it("reads everything again when the report grows (a stream's first packets, a new candidate)", () => {
+    const first = readStats(chromiumReport(2_000).report, undefined);
+    const grown = chromiumReport(4_000, [
+      { type: "inbound-rtp", id: "ITV2", timestamp: 4_000, kind: "video", bytesReceived: 1, packetsReceived: 1 },
+    ]);
+    const read = readStats(grown.report, first.plan);
+    expect(grown.built()).toBe(14);
+    expect(read.stats.map((s) => s.id)).toContain("ITV2");
+    expect(read.plan?.ids).toContain("ITV2");
+  });
+
+  it("reads everything again now and then, and whenever an id has gone", () => {
+    let plan = readStats(chromiumReport(0).report, undefined).plan;
+    let fullReads = 0;
+    for (let i = 1; i <= 30; i++) {
+      const { report, built } = chromiumReport(i * 2_000);
+      plan = readStats(report, plan).plan;
+      if (built() === 13) fullReads++;
+    }
+    expect(fullReads).toBeGreaterThanOrEqual(1);
+    expect(fullReads).toBeLessThanOrEqual(2);
+    const stale = { size: 13, ids: ["gone", ...(plan?.ids ?? [])], age: 0 };
+    const { report, built } = chromiumReport(99_000);
+    expect(readStats(report, stale).stats).toHaveLength(13);
+    expect(built()).toBe(13);
+  });
+
+  it("keeps every candidate pair when no transport names the selected one (Firefox)", () => {
+    const ff = [
+      { type: "candidate-pair", id: "p1", timestamp: 1, selected: true, currentRoundTripTime: 0.02 },
+      { type: "inbound-rtp", id: "in", timestamp: 1, kind: "video", bytesReceived: 1 },
+    ];
+    const map = new Map(ff.map((e) => [e.id, e]));
+    const first = readStats(map, undefined);
+    expect(first.plan?.ids).toEqual(["p1", "in"]);
+    const again = readStats(map, first.plan);
+    expect(parseStatsReport(again.stats).rttMs).toBe(20);
   });
 });

@@ -6,10 +6,11 @@
  * which turns it into the peer machine's QUALITY_SAMPLE.
  *
  * Cheap by construction: no timer runs while nothing is registered, a tick never overlaps the
- * previous one (a slow getStats round is skipped rather than stacked), and a connection
- * unregistered mid-round gets no late sample.
+ * previous one (a slow getStats round is skipped rather than stacked), a connection
+ * unregistered mid-round gets no late sample, and a report is read only where the parser looks
+ * (`readStats`).
  */
-import { type ParsedStats, type StatsReportLike, parseStatsReport } from "../quality";
+import { type ParsedStats, type StatsLike, type StatsReportLike, parseStatsReport } from "../quality";
 import { createPolledSet } from "./polled-set";
 
 /** Anything with getStats(): an RTCPeerConnection in the browser, a fake in tests. */
@@ -33,6 +34,70 @@ interface Entry {
   source: () => StatsSource | undefined | null;
   onSample: (sample: ParsedStats) => void;
   prev: ParsedStats | undefined;
+  plan: ReadPlan | undefined;
+}
+
+/** The stats types parseStatsReport reads (plus the transport's selected candidate pair). */
+const READ_TYPES: ReadonlySet<string> = new Set(["inbound-rtp", "outbound-rtp", "remote-inbound-rtp", "transport"]);
+
+/** An RTCStatsReport: map-like, so single entries can be read by id. */
+interface MapLikeReport {
+  readonly size: number;
+  get(id: string): StatsLike | undefined;
+  values(): Iterable<StatsLike>;
+}
+
+/** Which entries of a connection's report the last full read found worth reading. */
+export interface ReadPlan {
+  /** The report's size then: a new entry (a stream's first packets, a candidate) means read all again. */
+  size: number;
+  ids: string[];
+  /** Reads by id since the last full read. */
+  age: number;
+}
+
+/** A full read now and then even when nothing seems to have changed (an id replaced in place). */
+const FULL_READ_EVERY = 15;
+
+const isMapLike = (r: StatsReportLike): r is StatsReportLike & MapLikeReport =>
+  "get" in r && typeof r.get === "function" && "size" in r && typeof r.size === "number";
+
+/**
+ * The entries of `report` that parseStatsReport reads. Chromium builds a JS object, with every
+ * field, for each entry iterated (certificates, codecs, candidates, media sources: ~25 per
+ * connection), and in `bench:join` that iteration was the heaviest item of a steady call page
+ * after the silence reads (~18 ms of main thread per second for three connections). So one full
+ * read finds the ids worth reading, and later samples `get` just those (and the transport's
+ * selected candidate pair), until the report's size changes or FULL_READ_EVERY samples passed.
+ */
+export function readStats(
+  report: StatsReportLike,
+  plan: ReadPlan | undefined,
+): { stats: StatsLike[]; plan: ReadPlan | undefined } {
+  if (!isMapLike(report)) {
+    const all =
+      "values" in report && typeof report.values === "function" ? report.values() : (report as Iterable<StatsLike>);
+    return { stats: [...all], plan };
+  }
+  if (plan && plan.size === report.size && plan.age < FULL_READ_EVERY) {
+    const stats: StatsLike[] = [];
+    for (const id of plan.ids) {
+      const s = report.get(id);
+      if (!s) return readStats(report, undefined);
+      stats.push(s);
+      const pair = s.type === "transport" ? s["selectedCandidatePairId"] : undefined;
+      const selected = typeof pair === "string" ? report.get(pair) : undefined;
+      if (selected) stats.push(selected);
+    }
+    return { stats, plan: { ...plan, age: plan.age + 1 } };
+  }
+  const stats = [...report.values()];
+  const transportNamesPair = stats.some(
+    (s) => s.type === "transport" && typeof s["selectedCandidatePairId"] === "string",
+  );
+  // Without a transport naming its pair (Firefox), the parser picks the pair itself: keep them all.
+  const wanted = (s: StatsLike) => READ_TYPES.has(s.type) || (!transportNamesPair && s.type === "candidate-pair");
+  return { stats, plan: { size: report.size, ids: stats.filter(wanted).map((s) => s.id), age: 0 } };
 }
 
 const STATS_INTERVAL_MS = 2_000;
@@ -53,7 +118,9 @@ export function createStatsSampler(
       return; // closed connection; it unregisters itself
     }
     if (!polled.entries.has(entry)) return;
-    const sample = parse(report, entry.prev);
+    const { stats, plan } = readStats(report, entry.plan);
+    entry.plan = plan;
+    const sample = parse(stats, entry.prev);
     entry.prev = sample;
     entry.onSample(sample);
   };
@@ -67,7 +134,7 @@ export function createStatsSampler(
   });
 
   return {
-    register: (source, onSample) => polled.add({ source, onSample, prev: undefined }),
+    register: (source, onSample) => polled.add({ source, onSample, prev: undefined, plan: undefined }),
     get size() {
       return polled.entries.size;
     },

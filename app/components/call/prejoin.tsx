@@ -19,7 +19,7 @@ function LevelMeter({ stream }: { stream: MediaStream | null }) {
   const [level, setLevel] = useState(0);
   useEffect(() => {
     if (!stream) return;
-    return audioLevelMonitor().watch(stream, (a) => setLevel(a.level));
+    return audioLevelMonitor().watch(stream, (a) => setLevel(a.level), { meter: true });
   }, [stream]);
   const pct = Math.min(100, Math.round(level * 400));
   return (
