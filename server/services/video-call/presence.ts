@@ -3,6 +3,7 @@
  * that vanished, and the sweeper that closes participations with no sign of life. It decides WHEN
  * a participation is DROPPED; closing it (and telling the room) is the service's `close`.
  */
+import pLimit from "p-limit";
 import { z } from "zod";
 import type { LeaveReason } from "../../../db/models/index.js";
 import type { PeerRegistry } from "../../cluster/registry.js";
@@ -49,6 +50,12 @@ export interface PresenceDeps {
 }
 
 const JOINED_HERE_MAX = 1_000;
+/**
+ * Drops being closed at once, at most. After a restart every participation the previous run left
+ * open falls due in the same instant (thousands after a busy instance's crash); closed all at once
+ * they take every pool connection and stall live requests for seconds (bench:capacity saw 2 s).
+ */
+const DROP_CONCURRENCY = 2;
 
 const latest = (a: Date, b: Date) => (a.getTime() >= b.getTime() ? a : b);
 
@@ -63,6 +70,7 @@ export class Presence {
   private sweeping: Promise<{ dropped: number; ended: number }> | null = null;
   private stopped = false;
   private readonly evictHandlers: Array<(peerId: string) => void> = [];
+  private readonly dropping = pLimit(DROP_CONCURRENCY);
 
   constructor(private readonly deps: PresenceDeps) {
     this.peerAccess = {
@@ -125,6 +133,7 @@ export class Presence {
     this.sweeper = null;
     for (const timer of this.dropTimers.values()) clearTimeout(timer);
     this.dropTimers.clear();
+    this.dropping.clearQueue();
     await this.sweeping?.catch(() => {});
   }
 
@@ -220,9 +229,14 @@ export class Presence {
     this.forget(peerId);
     const timer = setTimeout(() => {
       this.dropTimers.delete(peerId);
-      void this.connectedElsewhere(peerId, presumedDead)
-        .then((elsewhere) => (elsewhere ? null : this.deps.close({ peerId }, "DROPPED", presentUntil)))
-        .catch((err) => this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"));
+      void this.dropping(() =>
+        this.connectedElsewhere(peerId, presumedDead).then((elsewhere) =>
+          // Queued behind other drops: the socket may have come back here meanwhile.
+          elsewhere || this.stopped || this.connectedPeers.has(peerId)
+            ? null
+            : this.deps.close({ peerId }, "DROPPED", presentUntil),
+        ),
+      ).catch((err) => this.deps.log?.error({ err, peerId }, "dropping a vanished participant failed"));
     }, this.deps.config.DROP_GRACE_MS);
     timer.unref();
     this.dropTimers.set(peerId, timer);
