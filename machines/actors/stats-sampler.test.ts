@@ -181,6 +181,7 @@ function chromiumReport(t: number, extra: StatsLike[] = []) {
       if (e) built++;
       return e;
     },
+    keys: () => map.keys(),
     *values() {
       for (const e of map.values()) {
         built++;
@@ -223,6 +224,18 @@ describe("readStats (read only what the parser looks at)", () => {
     expect(read.plan?.ids).toContain("ITV2");
   });
 
+  it("reads everything again when an entry is replaced in place (same size: Firefox drops a pair as a stream starts)", () => {
+    const first = readStats(chromiumReport(2_000).report, undefined);
+    const same = chromiumReport(4_000);
+    // One entry gone, one new: the size is what it was.
+    const replaced = new Map([...same.report.values()].filter((e) => e.id !== "CP2").map((e) => [e.id, e]));
+    replaced.set("ITV2", { type: "inbound-rtp", id: "ITV2", timestamp: 4_000, kind: "video", bytesReceived: 1 });
+    expect(replaced.size).toBe(13);
+    const read = readStats(replaced, first.plan);
+    expect(read.stats.map((s) => s.id)).toContain("ITV2");
+    expect(read.plan?.ids).toContain("ITV2");
+  });
+
   it("reads everything again now and then, and whenever an id has gone", () => {
     let plan = readStats(chromiumReport(0).report, undefined).plan;
     let fullReads = 0;
@@ -233,21 +246,22 @@ describe("readStats (read only what the parser looks at)", () => {
     }
     expect(fullReads).toBeGreaterThanOrEqual(1);
     expect(fullReads).toBeLessThanOrEqual(2);
-    const stale = { size: 13, ids: ["gone", ...(plan?.ids ?? [])], age: 0 };
+    const stale = { all: plan!.all, ids: ["gone", ...(plan?.ids ?? [])], age: 0 };
     const { report, built } = chromiumReport(99_000);
     expect(readStats(report, stale).stats).toHaveLength(13);
     expect(built()).toBe(13);
   });
 
-  it("keeps every candidate pair when no transport names the selected one (Firefox)", () => {
+  it("reads the whole report every time when no transport names the selected pair (Firefox)", () => {
     const ff = [
       { type: "candidate-pair", id: "p1", timestamp: 1, selected: true, currentRoundTripTime: 0.02 },
+      { type: "certificate", id: "c1", timestamp: 1 },
       { type: "inbound-rtp", id: "in", timestamp: 1, kind: "video", bytesReceived: 1 },
     ];
     const map = new Map(ff.map((e) => [e.id, e]));
     const first = readStats(map, undefined);
-    expect(first.plan?.ids).toEqual(["p1", "in"]);
-    const again = readStats(map, first.plan);
-    expect(parseStatsReport(again.stats).rttMs).toBe(20);
+    expect(first.plan).toBeUndefined();
+    expect(first.stats).toHaveLength(3);
+    expect(parseStatsReport(readStats(map, first.plan).stats).rttMs).toBe(20);
   });
 });
