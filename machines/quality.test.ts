@@ -139,6 +139,18 @@ function report(t: number, opts: { rx: number; tx: number; recv: number; lost: n
 }
 
 describe("parseStatsReport", () => {
+  it("times its rates by our own RTP entries, not by a remote report's clock (Firefox's remote-outbound-rtp)", () => {
+    // The peer's last RTCP report, on the peer's clock, ahead of ours and unchanged between the samples.
+    const remote = { type: "remote-outbound-rtp", id: "ro-v", timestamp: 50_000, bytesSent: 1 };
+    const first = parseStatsReport([...report(1_000, { rx: 0, tx: 0, recv: 0, lost: 0 }), remote]);
+    const second = parseStatsReport(
+      [...report(3_000, { rx: 250_000, tx: 125_000, recv: 200, lost: 0 }), remote],
+      first,
+    );
+    expect(second.inboundKbps).toBe(1_000);
+    expect(second.outboundKbps).toBe(500);
+  });
+
   it("reads RTT from the nominated pair, jitter in ms and frame info of received video", () => {
     const s = parseStatsReport(report(1000, { rx: 0, tx: 0, recv: 0, lost: 0 }));
     expect(s.rttMs).toBe(87);

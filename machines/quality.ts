@@ -182,8 +182,14 @@ export function parseStatsReport(report: StatsReportLike, prev?: ParsedStats): P
   const selectedPairIds = new Set<string>();
   const pairs: StatsLike[] = [];
 
+  // The rates' clock: our own RTP entries only. Remote entries (remote-outbound-rtp, remote-inbound-rtp)
+  // carry the time of the peer's last RTCP report, on the peer's clock: in Firefox one of them could be
+  // the report's latest timestamp and stay put between reports, so two samples 2 s apart looked 0 s apart
+  // and the popover's Receiving and Sending read "–".
+  let rtpTimestamp = 0;
   for (const s of stats) {
     timestamp = Math.max(timestamp, s.timestamp);
+    if (s.type === "inbound-rtp" || s.type === "outbound-rtp") rtpTimestamp = Math.max(rtpTimestamp, s.timestamp);
     switch (s.type) {
       case "inbound-rtp": {
         bytesReceived += num(s, "bytesReceived") ?? 0;
@@ -222,6 +228,7 @@ export function parseStatsReport(report: StatsReportLike, prev?: ParsedStats): P
     pairs.find((p) => p["nominated"] === true && p["state"] === "succeeded");
   if (activePair) pairRttSec = num(activePair, "currentRoundTripTime");
 
+  if (rtpTimestamp > 0) timestamp = rtpTimestamp;
   const rttSec = pairRttSec ?? remoteRttSec;
   const dt = prev ? timestamp - prev.timestamp : 0;
 
