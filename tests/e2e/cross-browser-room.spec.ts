@@ -143,6 +143,15 @@ test("Firefox in the room: level meter, speaking rings, real screen share, chat,
 
   await test.step("Firefox pre-join: the microphone level meter moves, and stops while muted", async () => {
     await firefoxOpenPrejoin(bob, baseURL!, studyId);
+    // Firefox's autoplay policy keeps an AudioContext made before the page's first user activation
+    // suspended, even while the camera and microphone are captured (measured on firefox-esr 153: still
+    // suspended 1 s after getUserMedia, resume() or not). Puppeteer's evaluate() over BiDi activates
+    // the page without any input event, so whether the meter's context came before or after the first
+    // probe was a race, lost on a loaded CI machine (meter still for 30 s). A user who lands here
+    // without a gesture sees the meter move from their first click, which resumes it; so click.
+    const preview = await bob.waitForSelector('[role=group][aria-label="Camera preview"]');
+    await preview!.click();
+    await preview!.dispose();
     // The meter shows level × 400 %; Firefox's fake tone is ~0.07 RMS. Silence would read 0.
     // Generous: a headed Firefox on a loaded machine can take a while to open its fake devices and
     // its sound server connection (a CI run once read 0 for the first 10 s; alone it takes < 2 s).
