@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type AudioActivity,
   AudioLevelMonitor,
+  BLOCKED_AFTER_MS,
   CONTEXT_RECYCLE_MS,
   type LevelContext,
   METER_POLL_MS,
@@ -140,6 +141,31 @@ describe("audio level monitor", () => {
     expect(ctx.state).toBe("running");
     gestures.dispatchEvent(new Event("keydown"));
     expect(resumes).toBe(2); // one retry per suspension, the listeners are gone
+  });
+
+  it("tells its listeners the level is blocked once the browser kept the context suspended for a second, until a click resumes it", () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "setTimeout", "clearTimeout", "performance"] });
+    const gestures = new EventTarget();
+    const ctx = new FakeContext();
+    ctx.state = "suspended";
+    ctx.resume = async () => {
+      if (allowed) ctx.state = "running";
+    };
+    let allowed = false;
+    const seen: boolean[] = [];
+    new AudioLevelMonitor(() => ctx, gestures).watch(fakeStream("mic", 0.5), (a) => seen.push(a.blocked), {
+      meter: true,
+    });
+    vi.advanceTimersByTime(BLOCKED_AFTER_MS - METER_POLL_MS);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((b) => !b)).toBe(true); // a context still starting is not news
+    vi.advanceTimersByTime(2 * METER_POLL_MS);
+    expect(seen.at(-1)).toBe(true);
+
+    allowed = true;
+    gestures.dispatchEvent(new Event("pointerdown"));
+    vi.advanceTimersByTime(METER_POLL_MS);
+    expect(seen.at(-1)).toBe(false);
   });
 
   it("polls at 20 Hz while a meter shows, at 10 Hz for speaking alone, and not at all when nothing is watched", () => {

@@ -4,6 +4,11 @@ export interface AudioActivity {
   /** RMS level 0..1 */
   level: number;
   speaking: boolean;
+  /**
+   * The browser has kept the level reader suspended for a while (Firefox's autoplay policy, until the
+   * page's first click or key press): `level` reads 0 whatever the microphone hears.
+   */
+  blocked: boolean;
 }
 
 /** The part of Web Audio the monitor uses, so tests can stand in for it. */
@@ -26,6 +31,12 @@ interface Watched {
   meters: Set<(a: AudioActivity) => void>;
   last: AudioActivity;
 }
+
+/**
+ * How long a context may stay suspended before listeners hear it is blocked: a new context can be
+ * "suspended" for a moment while it starts, and a meter hint that flashes would be noise.
+ */
+export const BLOCKED_AFTER_MS = 1_000;
 
 /** 20 Hz while a level meter shows (smooth enough for the eye, cheap enough for six tiles). */
 export const METER_POLL_MS = 50;
@@ -56,6 +67,7 @@ export const CONTEXT_RECYCLE_MS = 10_000;
  */
 export class AudioLevelMonitor {
   private ctx: LevelContext | null = null;
+  private ctxCreatedAt = 0;
   private watched = new Map<string, Watched>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private timerMs = 0;
@@ -82,7 +94,7 @@ export class AudioLevelMonitor {
         detector: createSpeakingDetector(DEFAULT_SPEAKING),
         listeners: new Set(),
         meters: new Set(),
-        last: { level: 0, speaking: false },
+        last: { level: 0, speaking: false, blocked: false },
       };
       this.watched.set(key, entry);
     }
@@ -117,7 +129,10 @@ export class AudioLevelMonitor {
   }
 
   private context(): LevelContext {
-    this.ctx ??= this.createContext();
+    if (!this.ctx) {
+      this.ctx = this.createContext();
+      this.ctxCreatedAt = performance.now();
+    }
     if (this.ctx.state === "suspended") {
       void this.ctx.resume().catch(() => {});
       this.resumeOnGesture();
@@ -167,12 +182,13 @@ export class AudioLevelMonitor {
 
   private poll() {
     const now = performance.now();
+    const blocked = this.ctx?.state === "suspended" && now - this.ctxCreatedAt >= BLOCKED_AFTER_MS;
     for (const e of this.watched.values()) {
       e.analyser.getByteTimeDomainData(e.samples);
       const level = rmsLevel(e.samples);
       const speaking = e.detector.update(level, now);
       // Meters need every sample; listeners that only care about speaking filter themselves.
-      e.last = { level, speaking };
+      e.last = { level, speaking, blocked };
       for (const l of e.listeners) l(e.last);
     }
   }

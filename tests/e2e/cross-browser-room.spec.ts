@@ -10,6 +10,7 @@
 import type { Page } from "@playwright/test";
 import { chromiumLaunchOptions } from "./browser";
 import { expect, test } from "./fixtures";
+import { say } from "../../app/components/call/messages";
 import { isolated, toneWav } from "./net";
 import { clickJoin, leaveCall, openCallPage, openStudy, tile, waitUntilNoCall } from "./media";
 import {
@@ -18,11 +19,11 @@ import {
   firefoxClickJoin,
   firefoxInstalled,
   firefoxMember,
-  firefoxOpenPrejoin,
   firefoxUntil,
   firefoxUserClick,
   firefoxWaitTile,
   launchFirefox,
+  logAudioContextsInPage,
   textVisibleInPage,
   trackPcsInPage,
   type FirefoxBrowser,
@@ -141,17 +142,30 @@ test("Firefox in the room: level meter, speaking rings, real screen share, chat,
 
   const bob = await firefoxMember(firefox, baseURL!, "bob@example.com");
 
-  await test.step("Firefox pre-join: the microphone level meter moves, and stops while muted", async () => {
-    await firefoxOpenPrejoin(bob, baseURL!, studyId);
+  await test.step("Firefox pre-join: a still meter says why until the first click; then it moves, and stops while muted", async () => {
     // Firefox's autoplay policy keeps an AudioContext made before the page's first user activation
-    // suspended, even while the camera and microphone are captured (measured on firefox-esr 153: still
-    // suspended 1 s after getUserMedia, resume() or not). Puppeteer's evaluate() over BiDi activates
-    // the page without any input event, so whether the meter's context came before or after the first
-    // probe was a race, lost on a loaded CI machine (meter still for 30 s). A user who lands here
-    // without a gesture sees the meter move from their first click, which resumes it; so click.
+    // suspended, even while the camera and microphone are captured, and resume() waits for a click or
+    // key press. So a member who opens the call page from a link sees a still meter; the page says why.
+    // (Puppeteer's evaluate() over BiDi activates the page, so until the context is made the test only
+    // listens to the console: logAudioContextsInPage.)
+    await bob.evaluateOnNewDocument(logAudioContextsInPage);
+    const contextState = new Promise<string>((resolve) => {
+      const onConsole = (m: { text(): string }) => {
+        if (!m.text().startsWith("coup-audiocontext ")) return;
+        bob.off("console", onConsole);
+        resolve(m.text().slice("coup-audiocontext ".length));
+      };
+      bob.on("console", onConsole);
+    });
+    await bob.goto(`${baseURL}/studies/${studyId}/call`);
+    expect(await contextState).toBe("suspended");
+    await bob.waitForFunction(textVisibleInPage, { timeout: 10_000 }, say("meterBlocked"));
+    expect(await bob.evaluate(meterValueInPage)).toBe(0);
+    // The first click anywhere starts it: the hint goes and the meter moves.
     const preview = await bob.waitForSelector('[role=group][aria-label="Camera preview"]');
     await preview!.click();
     await preview!.dispose();
+    await firefoxUntil(bob, (t) => !document.body.innerText.includes(t ?? ""), say("meterBlocked"), "hint stayed");
     // The meter shows level × 400 %; Firefox's fake tone is ~0.07 RMS. Silence would read 0.
     // Generous: a headed Firefox on a loaded machine can take a while to open its fake devices and
     // its sound server connection (a CI run once read 0 for the first 10 s; alone it takes < 2 s).

@@ -74,6 +74,22 @@ export function trackPcsInPage() {
 }
 
 /**
+ * Init script: logs `coup-audiocontext <state>` to the console 1.5 s after each AudioContext the page
+ * makes. A console message reaches the test without a `page.evaluate()`, which over BiDi would give the
+ * page user activation and so change what Firefox's autoplay policy lets that context do.
+ */
+export function logAudioContextsInPage() {
+  const Native = window.AudioContext;
+  class Logged extends Native {
+    constructor(options?: AudioContextOptions) {
+      super(options);
+      setTimeout(() => console.info(`coup-audiocontext ${this.state}`), 1_500);
+    }
+  }
+  window.AudioContext = Logged;
+}
+
+/**
  * Frames decoded so far for the video shown in the tile `label`, from getStats of the connection
  * that receives that track. Firefox's getVideoPlaybackQuality() stays 0 for a MediaStream (headed
  * or not); framesDecoded means the same thing in both engines.

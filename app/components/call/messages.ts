@@ -25,6 +25,7 @@ export const CALL_MESSAGES = {
   devicesFailed: "We couldn't start your camera or microphone",
   devicesFailedHelp: "Press “Try again”, or join to listen and watch and turn them on later.",
   listenOnly: "You'll join without camera and microphone: you can listen and watch, and turn them on later.",
+  meterBlocked: "Click anywhere on the page to see your microphone level.",
 
   // Joining and leaving (call-room.tsx).
   joining: "Joining the call…",

@@ -17,22 +17,38 @@ const MESSAGES: Partial<Record<PrejoinStatus, { title: string; body: string }>> 
 
 function LevelMeter({ stream }: { stream: MediaStream | null }) {
   const [level, setLevel] = useState(0);
+  const [blocked, setBlocked] = useState(false);
   useEffect(() => {
     if (!stream) return;
-    return audioLevelMonitor().watch(stream, (a) => setLevel(a.level), { meter: true });
+    return audioLevelMonitor().watch(
+      stream,
+      (a) => {
+        setLevel(a.level);
+        setBlocked(a.blocked);
+      },
+      { meter: true },
+    );
   }, [stream]);
   const pct = Math.min(100, Math.round(level * 400));
   return (
-    <div
-      className="meter"
-      role="meter"
-      aria-label="Microphone level"
-      aria-valuemin={0}
-      aria-valuemax={100}
-      aria-valuenow={pct}
-    >
-      <span style={{ width: `${pct}%` }} />
-    </div>
+    <>
+      <div
+        className="meter"
+        role="meter"
+        aria-label="Microphone level"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+      >
+        <span style={{ width: `${pct}%` }} />
+      </div>
+      {/* A still meter reads as a dead microphone; say why it is still instead. */}
+      {blocked ? (
+        <p className="muted" role="status">
+          {say("meterBlocked")}
+        </p>
+      ) : null}
+    </>
   );
 }
 
