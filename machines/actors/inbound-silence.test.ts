@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   createInboundSilenceWatcher,
+  audioPacketsReceived,
   createSilenceDetector,
-  latestPacketTime,
   silencePolling,
 } from "./inbound-silence";
 
@@ -30,6 +30,16 @@ describe("inbound silence detector", () => {
     expect(d.observe(900, 900)).toBeNull();
   });
 
+  it("does not take a late or skipped poll for a silence: some poll must have seen nothing new", () => {
+    const d = createSilenceDetector(750);
+    d.observe(1, 0);
+    // The next read came 1.2 s later (a busy page), and packets had kept arriving.
+    expect(d.observe(61, 1_200)).toBeNull();
+    // A real outage: a poll sees nothing, then packets again.
+    expect(d.observe(61, 1_700)).toBeNull();
+    expect(d.observe(70, 2_200)).toBe(1_000);
+  });
+
   it("treats no packets at all (nothing received yet, or aged out) as unknown, not as traffic", () => {
     const d = createSilenceDetector(1_000);
     expect(d.observe(null, 0)).toBeNull();
@@ -39,15 +49,48 @@ describe("inbound silence detector", () => {
   });
 });
 
-describe("latestPacketTime", () => {
-  it("takes the newest source over every receiver", () => {
-    const receivers = [
-      { getSynchronizationSources: () => [{ timestamp: 10 }, { timestamp: 40 }] },
-      { getSynchronizationSources: () => [] },
-      { getSynchronizationSources: () => [{ timestamp: 25 }] },
+/** A map-like stats report over `entries`, counting how many entries were built (iterated or got). */
+function report(entries: Array<Record<string, unknown> & { id: string; type: string }>, built = { n: 0 }) {
+  const byId = new Map(entries.map((e) => [e.id, { timestamp: 0, ...e }]));
+  return {
+    built,
+    get: (id: string) => {
+      const e = byId.get(id);
+      if (e) built.n++;
+      return e;
+    },
+    *values() {
+      for (const e of byId.values()) {
+        built.n++;
+        yield e;
+      }
+    },
+  };
+}
+
+describe("audioPacketsReceived", () => {
+  it("sums the inbound audio streams' packets, ignores video, and reads just those entries once it knows them", () => {
+    const entries = [
+      { id: "codec", type: "codec" },
+      { id: "a", type: "inbound-rtp", kind: "audio", packetsReceived: 40 },
+      { id: "v", type: "inbound-rtp", kind: "video", packetsReceived: 900 },
+      { id: "pair", type: "candidate-pair" },
     ];
-    expect(latestPacketTime(receivers)).toBe(40);
-    expect(latestPacketTime([])).toBeNull();
+    const first = report(entries);
+    const r1 = audioPacketsReceived(first, []);
+    expect(r1).toEqual({ count: 40, ids: ["a"] });
+    const second = report(entries);
+    expect(audioPacketsReceived(second, r1.ids)).toEqual({ count: 40, ids: ["a"] });
+    expect(second.built.n).toBe(1); // the audio entry alone
+  });
+
+  it("walks the report again when a remembered entry went away, and says null while there is no audio", () => {
+    const moved = report([{ id: "a2", type: "inbound-rtp", kind: "audio", packetsReceived: 7 }]);
+    expect(audioPacketsReceived(moved, ["a"])).toEqual({ count: 7, ids: ["a2"] });
+    expect(audioPacketsReceived(report([{ id: "v", type: "inbound-rtp", kind: "video" }]), [])).toEqual({
+      count: null,
+      ids: [],
+    });
   });
 });
 
@@ -58,11 +101,13 @@ describe("inbound silence watcher", () => {
   /** A fake connection whose packets flow while `flowing` is set. */
   function connection() {
     const c = { last: 0, flowing: true };
-    const pc = { getReceivers: () => [{ getSynchronizationSources: () => [{ timestamp: c.last }] }] };
+    const pc = {
+      getStats: async () => report([{ id: "a", type: "inbound-rtp", kind: "audio", packetsReceived: c.last }]),
+    };
     return { c, pc };
   }
 
-  it("watches every call on one timer, reports each resumption once, and stops its timer when unwatched", () => {
+  it("watches every call on one timer, reports each resumption once, and stops its timer when unwatched", async () => {
     const setIntervalSpy = vi.spyOn(globalThis, "setInterval");
     const watcher = createInboundSilenceWatcher({ silenceMs: 1_000 });
     const a = connection();
@@ -77,18 +122,18 @@ describe("inbound silence watcher", () => {
       (ms) => resumed.push(["b", ms]),
     );
     expect(setIntervalSpy).toHaveBeenCalledTimes(1);
-    const tick = (ms: number) => {
+    const tick = async (ms: number) => {
       for (let i = 0; i < ms / 100; i++) {
-        for (const x of [a, b]) if (x.c.flowing) x.c.last += 100;
-        vi.advanceTimersByTime(100);
+        for (const x of [a, b]) if (x.c.flowing) x.c.last += 5; // five packets per 100 ms
+        await vi.advanceTimersByTimeAsync(100);
       }
     };
-    tick(2_000);
+    await tick(2_000);
     a.c.flowing = false; // only a's link goes down
-    tick(3_000);
+    await tick(3_000);
     expect(resumed).toEqual([]);
     a.c.flowing = true;
-    tick(1_000);
+    await tick(1_000);
     expect(resumed).toHaveLength(1);
     expect(resumed[0]![0]).toBe("a");
     expect(resumed[0]![1]).toBeGreaterThanOrEqual(3_000);
@@ -97,9 +142,9 @@ describe("inbound silence watcher", () => {
     stopB();
     expect(vi.getTimerCount()).toBe(0);
     a.c.flowing = false;
-    tick(3_000);
+    await tick(3_000);
     a.c.flowing = true;
-    tick(1_000);
+    await tick(1_000);
     expect(resumed).toHaveLength(1);
     setIntervalSpy.mockRestore();
   });
@@ -109,24 +154,28 @@ describe("inbound silence watcher reads", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it("only the audio receivers (a synchronous read that waits for WebRTC's thread)", () => {
-    const reads = { audio: 0, video: 0 };
-    const receiver = (kind: "audio" | "video") => ({
-      track: { kind },
-      getSynchronizationSources: () => {
-        reads[kind]++;
-        return [{ timestamp: 1 }];
+  it("twice a second, never stacking a read on one still under way, never waiting for it", async () => {
+    let calls = 0;
+    let answer: (() => void) | null = null;
+    const pc = {
+      getStats: () => {
+        calls++;
+        return new Promise<ReturnType<typeof report>>((resolve) => {
+          answer = () => resolve(report([{ id: "a", type: "inbound-rtp", kind: "audio", packetsReceived: calls }]));
+        });
       },
-    });
-    const pc = { getReceivers: () => [receiver("audio"), receiver("video")] };
+    };
     const stop = createInboundSilenceWatcher({ silenceMs: 1_000 }).watch(
       () => pc,
       () => {},
     );
-    vi.advanceTimersByTime(1_000);
+    await vi.advanceTimersByTimeAsync(1_600);
+    // Three polls, but the first read never answered: no second read was stacked on it.
+    expect(calls).toBe(1);
+    answer!();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toBe(2);
     stop();
-    // Twice a second (half the silence to notice), not five times as before issue #16 §3.
-    expect(reads).toEqual({ audio: 2, video: 0 });
   });
 });
 
