@@ -29,6 +29,7 @@ import { chromium, type Browser, type Page } from "@playwright/test";
 import express from "express";
 import { ExpressPeerServer } from "peer";
 import { chromiumLaunchOptions } from "../tests/e2e/browser";
+import { formatTrace, traceMainThread } from "./main-thread-trace";
 import { firefoxInstalled, launchFirefox, type FirefoxPage } from "../tests/e2e/firefox";
 import {
   demoStudyId,
@@ -108,6 +109,37 @@ const PROBE = `(() => {
   timed(window.BaseAudioContext && BaseAudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.AudioContext && AudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.RTCRtpSender && RTCRtpSender.prototype, "setParameters", "setParameters");
+  // Requests, by tRPC procedure (a batch counts once, under its first procedure's name).
+  const origFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : input && input.url ? input.url : String(input);
+    const path = new URL(url, location.href).pathname;
+    const t = performance.now();
+    const r = origFetch.call(this, input, init);
+    const name = "fetch " + (path.startsWith("/api/trpc/") ? path.slice(10).split(",")[0] : path);
+    r.then(() => op(name, t, performance.now() - t), () => op(name, t, performance.now() - t));
+    return r;
+  };
+  // PeerJS's ANSWER on the wire: when a page sends one, and when the joiner's socket receives each
+  // (before PeerJS handles it), to split "answered" → "streams" into the answer's making, its trip and
+  // its handling. (A listener added at construction runs before PeerJS's onmessage.)
+  const origSend = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === "string" && data.indexOf('"type":"ANSWER"') !== -1) performance.mark("coup:ws-answer-sent");
+    return origSend.call(this, data);
+  };
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        if (typeof e.data !== "string" || e.data.indexOf('"type":"ANSWER"') === -1) return;
+        let peer;
+        try { peer = JSON.parse(e.data).src; } catch {}
+        performance.mark("coup:ws-answer-received", { detail: { peer } });
+      });
+    }
+  };
   // JOIN_NO_SETPARAMETERS=1: what a join costs without the bitrate budget's setParameters (a probe, not the app).
   if (window.__benchNoSetParameters && window.RTCRtpSender)
     RTCRtpSender.prototype.setParameters = function () { return Promise.resolve(); };
@@ -290,6 +322,8 @@ function prefixed(who: string, steps: Record<string, number>): Record<string, nu
 // CPU: main-thread busy time and profiles (CDP)
 
 const STEADY_MS = Number(process.env.STEADY_MS ?? 30_000);
+/** The steady call's main-thread trace (one app page, one bare page). */
+const STEADY_TRACE_MS = 5_000;
 
 /**
  * Each page's renderer main-thread busy time over STEADY_MS (CDP Performance.getMetrics
@@ -336,8 +370,8 @@ async function mainThreadBusy(pages: Page[]): Promise<Busy> {
 
 interface ProfileSummary {
   totalMs: number;
-  /** Self time by function (name and script), the heaviest first. */
-  top: Array<{ fn: string; selfMs: number }>;
+  /** Self time by function (name and script), the heaviest first, with its heaviest callers. */
+  top: Array<{ fn: string; selfMs: number; callers: Array<{ fn: string; ms: number }> }>;
 }
 
 async function startProfiler(page: Page) {
@@ -352,7 +386,16 @@ async function stopProfiler(cdp: Awaited<ReturnType<typeof startProfiler>>): Pro
   const { profile } = await cdp.send("Profiler.stop");
   await cdp.detach();
   const self = new Map<string, number>();
+  // Native functions (setTimeout, getParameters…) say nothing of who called them: per function, the
+  // nearest caller that is a script of ours or a dependency, by time.
+  const callers = new Map<string, Map<string, number>>();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const nameOf = (f: (typeof profile.nodes)[number]["callFrame"]) => {
+    const script = f.url ? f.url.replace(/^.*\/(build|node_modules)\//, "$1/").split("?")[0] : "";
+    return `${f.functionName || "(anonymous)"} ${script}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
+  };
   const deltas = profile.timeDeltas ?? [];
   let total = 0;
   (profile.samples ?? []).forEach((id, i) => {
@@ -362,14 +405,29 @@ async function stopProfiler(cdp: Awaited<ReturnType<typeof startProfiler>>): Pro
     const f = node.callFrame;
     if (f.functionName === "(idle)" || f.functionName === "(program)") return;
     total += dt;
-    const script = f.url ? f.url.replace(/^.*\/(build|node_modules)\//, "$1/").split("?")[0] : "";
-    const key = `${f.functionName || "(anonymous)"} ${script}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
+    const key = nameOf(f);
     self.set(key, (self.get(key) ?? 0) + dt);
+    let up = parentOf.get(node.id);
+    while (up !== undefined && !byId.get(up)?.callFrame.url) up = parentOf.get(up);
+    const caller = up === undefined ? null : byId.get(up);
+    if (caller) {
+      const m = callers.get(key) ?? new Map<string, number>();
+      m.set(nameOf(caller.callFrame), (m.get(nameOf(caller.callFrame)) ?? 0) + dt);
+      callers.set(key, m);
+    }
   });
+  const round = (ms: number) => Math.round(ms * 10) / 10;
   const top = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 12)
-    .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms * 10) / 10 }));
+    .map(([fn, ms]) => ({
+      fn,
+      selfMs: round(ms),
+      callers: [...(callers.get(fn) ?? new Map<string, number>()).entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([caller, callerMs]) => ({ fn: caller, ms: round(callerMs) })),
+    }));
   return { totalMs: Math.round(total), top };
 }
 
@@ -464,6 +522,7 @@ async function benchApp(browser: Browser) {
           "joiner: dialled all 3": whenAll(joiner["call-dial"], 3),
           "joiner: ICE connected to all 3": whenAll(joiner["call-ice-connected"], 3),
           "joiner: streams from all 3": whenAll(joiner["call-stream"], 3),
+          "joiner: all 3 ANSWERs on its socket": whenAll(joiner["ws-answer-received"], 3),
           "joiner: frames from all 3": ms,
         };
         // Each member in the call answers the joiner once; the slowest answer is the one waited for.
@@ -472,7 +531,17 @@ async function benchApp(browser: Browser) {
         );
         if (answers.every((a) => a !== undefined))
           marks["in call: all 3 answered"] = Math.max(...(answers as number[]));
-        for (const k of ["joiner: call-dial", "joiner: call-stream", "joiner: call-ice-connected"]) delete marks[k];
+        const sent = await Promise.all(
+          [alice, bob, carol].map(async (p) => (await stepsSince(p, since))["ws-answer-sent"]),
+        );
+        if (sent.every((a) => a !== undefined)) marks["in call: all 3 ANSWERs sent"] = Math.max(...(sent as number[]));
+        for (const k of [
+          "joiner: call-dial",
+          "joiner: call-stream",
+          "joiner: call-ice-connected",
+          "joiner: ws-answer-received",
+        ])
+          delete marks[k];
         for (const [k, v] of Object.entries(marks)) if (v !== undefined) (fourthSteps[k] ??= []).push(v);
       }
       process.stdout.write(
@@ -491,6 +560,8 @@ async function benchApp(browser: Browser) {
     const steadyProfiler = await startProfiler(alice);
     await new Promise((r) => setTimeout(r, 10_000));
     const steadyProfile = await stopProfiler(steadyProfiler);
+    // And what the main thread does beyond JS (style, layout, paint, media tasks): 5 s of trace.
+    const steadyTrace = await traceMainThread(browser, alice, STEADY_TRACE_MS);
     for (const p of [dave, bob, carol, alice]) await leave(p);
     for (const p of Object.values(pages)) await p.context().close();
     const timeline = (all: Record<string, number[]>) =>
@@ -508,6 +579,7 @@ async function benchApp(browser: Browser) {
       fourthJoinerProfiles: profiles,
       steadyCpu,
       steadyProfile,
+      steadyTrace,
     };
   } finally {
     await app.stop();
@@ -763,9 +835,10 @@ async function benchBareSteady(browser: Browser) {
     pages.map((p) => p.waitForFunction(() => window.__mesh.framesFrom().length === 3, null, { timeout: 30_000 })),
   );
   const busy = await mainThreadBusy(pages);
+  const trace = await traceMainThread(browser, pages[0]!, STEADY_TRACE_MS);
   for (const p of pages) await p.context().close();
   await new Promise((r) => server.close(r));
-  return busy;
+  return { ...busy, trace };
 }
 
 declare global {
@@ -938,11 +1011,16 @@ async function main() {
       `\nCPU profile of 10 s of the steady call, Alice's page: ${app.steadyProfile.totalMs} ms of JS; heaviest self time:`,
     );
     for (const { fn, selfMs } of app.steadyProfile.top) console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
+    console.log(`\n${formatTrace("Main thread of the steady call, Alice's page", app.steadyTrace)}`);
+    console.log(`${formatTrace("Main thread of the steady bare mesh, one page (last run)", bareSteady.at(-1)!.trace)}`);
     console.log("\n4th joiner, what the pages did from click to all frames (p50 per run):");
     for (const { what, p50 } of app.fourthJoinerOps) console.log(`  ${String(p50).padStart(6)}  ${what}`);
     for (const [who, prof] of Object.entries(app.fourthJoinerProfiles ?? {})) {
       console.log(`\nCPU profile of one warm 4th join, ${who}: ${prof.totalMs} ms of JS; heaviest self time:`);
-      for (const { fn, selfMs } of prof.top) console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
+      for (const { fn, selfMs, callers } of prof.top) {
+        console.log(`  ${String(selfMs).padStart(7)} ms  ${fn}`);
+        for (const c of callers) console.log(`  ${"".padStart(7)}    ← ${c.ms} ms from ${c.fn}`);
+      }
     }
     console.log("\n2 members, where the time goes (p50 of each step, ms after the click):");
     for (const { step, p50 } of app.twoMemberTimeline) console.log(`  ${String(p50).padStart(5)}  ${step}`);

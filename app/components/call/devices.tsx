@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { memo, useEffect, useState } from "react";
 import type { DeviceKind } from "../../../machines/call.machine";
 
 /** The browser's devices; re-read when `refreshKey` changes (labels appear once access is granted). */
@@ -36,8 +36,13 @@ function DevicePicker(props: {
   );
 }
 
-/** Camera and microphone pickers, on the pre-join screen and in the call alike. */
-export function DevicePickers(props: {
+/**
+ * Camera and microphone pickers, on the pre-join screen and in the call alike. Memoised: in the
+ * call they sit in the toolbar, and re-rendering a <select> makes React walk and re-select all its
+ * options; the room re-renders many times while a call connects (in `bench:join`'s profile of a 4th
+ * join that walk was ~50 ms of the joiner's main thread).
+ */
+export const DevicePickers = memo(function DevicePickers(props: {
   /** Devices are listed again when this changes (labels appear once access is granted). */
   refreshKey: unknown;
   selected: Record<DeviceKind, string | null>;
@@ -62,4 +67,4 @@ export function DevicePickers(props: {
       />
     </>
   );
-}
+});

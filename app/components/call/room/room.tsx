@@ -8,7 +8,7 @@ import { shallowEqual, useSelector } from "@xstate/react";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { toast } from "sonner";
 import type { ActorRefFrom } from "xstate";
-import { serverTrouble, type CallMachine, type PeerRef } from "../../../../machines/call.machine";
+import { serverTrouble, type CallMachine, type DeviceKind, type PeerRef } from "../../../../machines/call.machine";
 import { permissionWithheld } from "../../../../machines/call.setup";
 import { reportedTrouble } from "../../../../machines/link-reports";
 import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerState } from "~/utils/call-layout";
@@ -212,6 +212,11 @@ export function Room(props: {
     shallowEqual,
   );
   const send = actor.send;
+  // Stable, so the device pickers (memoised) skip the room's many re-renders while a call connects.
+  const selectDevice = useCallback(
+    (kind: DeviceKind, deviceId: string) => send({ type: "SELECT_DEVICE", kind, deviceId }),
+    [send],
+  );
   const prefs = useRoomPrefs();
   const chat = props.chat;
   const [otherPanel, setOtherPanel] = useState<Exclude<PanelTab, "chat"> | null>(props.inspector ? "inspector" : null);
@@ -434,7 +439,7 @@ export function Room(props: {
             <DevicePickers
               refreshKey={view.videoTrack ?? view.audioTrack}
               selected={view.devices}
-              onSelect={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
+              onSelect={selectDevice}
             />
           }
           onMic={() => send({ type: "TOGGLE_AUDIO" })}
