@@ -143,6 +143,10 @@ test("two raised hands appear in order, numbered, for a third member", async ({ 
   await clickJoin(carol);
   await bob.getByRole("button", { name: "Raise hand" }).click();
   await expect(bob.getByRole("button", { name: "Lower hand" })).toBeVisible();
+  // The queue is in the server's order. Bob's button turns at once, before the server has stamped his
+  // hand; on a loaded machine Alice's request, sent a moment later, could reach it first (a CI run
+  // numbered Alice 1). A user sees who was first on the tiles, so wait until Alice sees Bob's hand.
+  await expect(tile(alice, "Bob").getByText("Hand raised")).toBeVisible();
   await alice.keyboard.press("h");
   await expect(alice.getByRole("button", { name: "Lower hand" })).toBeVisible();
   await carol.getByRole("button", { name: "People" }).click();
