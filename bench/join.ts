@@ -29,8 +29,8 @@ import { chromium, type Browser, type Page } from "@playwright/test";
 import express from "express";
 import { ExpressPeerServer } from "peer";
 import { chromiumLaunchOptions } from "../tests/e2e/browser";
-import { formatTrace, traceMainThread } from "./main-thread-trace";
 import { firefoxInstalled, launchFirefox, type FirefoxPage } from "../tests/e2e/firefox";
+import { formatTrace, traceMainThread } from "./main-thread-trace";
 import {
   demoStudyId,
   ensureRemixBuild,
@@ -412,7 +412,8 @@ async function stopProfiler(cdp: Awaited<ReturnType<typeof startProfiler>>): Pro
     const caller = up === undefined ? null : byId.get(up);
     if (caller) {
       const m = callers.get(key) ?? new Map<string, number>();
-      m.set(nameOf(caller.callFrame), (m.get(nameOf(caller.callFrame)) ?? 0) + dt);
+      const by = nameOf(caller.callFrame);
+      m.set(by, (m.get(by) ?? 0) + dt);
       callers.set(key, m);
     }
   });
