@@ -100,6 +100,26 @@ describe("peer machine: happy paths", () => {
     expect(fakes.calls).toHaveLength(1);
   });
 
+  it("callee expects the call from the start (the page holds encoder changes) until it answers it", () => {
+    const { actor, fakes } = startPeer({ role: "callee" });
+    expect(fakes.expecting()).toBe(1);
+    actor.send({ type: "INCOMING_CALL", call: fakeCallHandle() });
+    expect(fakes.expecting()).toBe(0);
+    expect(fakes.last().kind).toBe("answer");
+    actor.stop();
+    const caller = startPeer();
+    expect(caller.fakes.expecting()).toBe(0);
+    caller.actor.stop();
+  });
+
+  it("callee stops expecting a call that never comes", () => {
+    const { actor, fakes, state } = startPeer({ role: "callee" });
+    vi.advanceTimersByTime(15_000);
+    expect(state()).toBe("reconnecting");
+    expect(fakes.expecting()).toBe(0);
+    actor.stop();
+  });
+
   it("callee answers the incoming call with its stream", () => {
     const { actor, fakes, state } = startPeer({ role: "callee" });
     expect(state()).toBe("answering");

@@ -112,6 +112,11 @@ export const peerMachine = setup({
   actors: {
     outgoingCall: notProvided<OutgoingCallInput>("outgoingCall"),
     answerCall: notProvided<AnswerCallInput>("answerCall"),
+    /**
+     * Runs while a callee waits for the announced caller's offer. The browser holds back encoder
+     * changes meanwhile (actors/negotiation-gate.ts); elsewhere there is nothing to do.
+     */
+    expectCall: fromCallback(() => {}),
   },
   delays: {
     retryDelay: ({ context }) => nextRetryDelay(context.attempt, Date.now() - (context.failedSince ?? Date.now())) ?? 0,
@@ -349,6 +354,7 @@ export const peerMachine = setup({
     },
     /** Callee waiting for the other side to dial (first time or after a failure). */
     answering: {
+      invoke: { src: "expectCall" },
       after: { answerTimeout: fail("answer-timeout") },
     },
     /**

@@ -37,8 +37,11 @@ export function fakeMediaCalls() {
         call.stopped = true;
       };
     });
+  let expecting = 0;
   return {
     calls,
+    /** How many peers are waiting for an announced caller's offer (the `expectCall` actor runs). */
+    expecting: () => expecting,
     live: () => calls.filter((c) => !c.stopped),
     last: (): FakeCall => {
       const c = calls[calls.length - 1];
@@ -48,6 +51,12 @@ export function fakeMediaCalls() {
     actors: {
       outgoingCall: make<OutgoingCallInput>("outgoing"),
       answerCall: make<AnswerCallInput>("answer"),
+      expectCall: fromCallback(() => {
+        expecting++;
+        return () => {
+          expecting--;
+        };
+      }),
     },
   };
 }

@@ -4,15 +4,45 @@ import { createNegotiationGate } from "./negotiation-gate";
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
+/** Lets the gate's "does anything negotiate now?" check (a microtask) run. */
+const settle = () => Promise.resolve();
+
 describe("negotiation gate (encoder changes wait for joins to connect)", () => {
-  it("applies at once when no call is negotiating", () => {
+  it("applies as soon as the current event is done when no call is negotiating", async () => {
     const gate = createNegotiationGate(3_000);
     const applied: string[] = [];
     gate.whenSettled({}, () => applied.push("bob"));
+    await settle();
     expect(applied).toEqual(["bob"]);
   });
 
-  it("holds every change while a join negotiates, and applies each sender's once when the last call connects", () => {
+  it("holds a change asked for just before a call begins in the same event (a join announced with the budget change)", async () => {
+    const gate = createNegotiationGate(3_000);
+    const applied: string[] = [];
+    gate.whenSettled({}, () => applied.push("bob"));
+    const daveDone = gate.begin(); // the room's "Dave joined" also makes this page expect Dave's call
+    await settle();
+    expect(applied).toEqual([]);
+    daveDone();
+    await settle();
+    expect(applied).toEqual(["bob"]);
+  });
+
+  it("a hold handed from one call actor to the next (awaiting the call → answering it) frees nothing in between", async () => {
+    const gate = createNegotiationGate(3_000);
+    const applied: string[] = [];
+    const awaiting = gate.begin();
+    gate.whenSettled({}, () => applied.push("bob"));
+    awaiting(); // the offer arrived: the waiting state ends …
+    const answering = gate.begin(); // … and the answer starts, in the same event
+    await settle();
+    expect(applied).toEqual([]);
+    answering();
+    await settle();
+    expect(applied).toEqual(["bob"]);
+  });
+
+  it("holds every change while a join negotiates, and applies each sender's once when the last call connects", async () => {
     const gate = createNegotiationGate(3_000);
     const bob = {};
     const carol = {};
@@ -24,9 +54,11 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     gate.whenSettled(carol, () => applied.push("carol"));
     daveDone();
     daveDone(); // said twice (connected, then closed): counted once
+    await settle();
     expect(applied).toEqual([]);
     expect(gate.negotiating).toBe(1);
     eveDone();
+    await settle();
     expect(applied).toEqual(["bob 2", "carol"]);
     vi.advanceTimersByTime(10_000);
     expect(applied).toHaveLength(2);
@@ -43,13 +75,26 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     expect(applied).toEqual(["bob"]);
   });
 
-  it("forgets a cancelled change (the call ended meanwhile)", () => {
+  it("holds a change caught by the microtask check no longer than its limit either", async () => {
+    const gate = createNegotiationGate(3_000);
+    const applied: string[] = [];
+    gate.whenSettled({}, () => applied.push("bob"));
+    gate.begin(); // never done
+    await settle();
+    vi.advanceTimersByTime(2_999);
+    expect(applied).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(applied).toEqual(["bob"]);
+  });
+
+  it("forgets a cancelled change (the call ended meanwhile)", async () => {
     const gate = createNegotiationGate(3_000);
     const applied: string[] = [];
     const done = gate.begin();
     const cancel = gate.whenSettled({}, () => applied.push("gone"));
     cancel();
     done();
+    await settle();
     expect(applied).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
   });

@@ -7,14 +7,21 @@
  * behind them. A budget applied a second later costs nothing anyone notices; a join delayed by it
  * does. So a change waits until no call is negotiating, or at most `maxHoldMs` (a call that never
  * connects must not freeze everyone else's encoders).
+ *
+ * A join that is only announced counts too: the room says "Dave joined" ~100 ms before Dave's offer
+ * reaches the members already in the call, and each of them re-fits its senders to the smaller
+ * budget at once; the offer then queues behind those setParameters. So a page holds the gate while
+ * it waits for an announced caller (the peer machine's `answering` state), and "nothing
+ * negotiates" is decided a microtask later, once every actor the same event started has begun:
+ * the budget change and the expected call's hold come from one room event, in either order.
  */
 
 export interface NegotiationGate {
   /** A call starts negotiating; the returned function says it is done (connected, failed or gone). */
   begin(): () => void;
   /**
-   * Runs `apply` now when nothing negotiates, else once nothing does (or `maxHoldMs` passed).
-   * Several waits for the same `key` run it once. Returns a cancel function.
+   * Runs `apply` in a microtask when nothing negotiates then, else once nothing does (or
+   * `maxHoldMs` passed). Several waits for the same `key` run it once. Returns a cancel function.
    */
   whenSettled(key: object, apply: () => void): () => void;
   readonly negotiating: number;
@@ -24,6 +31,7 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
   let negotiating = 0;
   const waiting = new Map<object, () => void>();
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let checkQueued = false;
 
   const flush = () => {
     if (timer !== null) clearTimeout(timer);
@@ -31,6 +39,16 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
     const runs = [...waiting.values()];
     waiting.clear();
     for (const run of runs) run();
+  };
+  /** Runs what waits if, after everything the current event started has run, nothing negotiates. */
+  const settleSoon = () => {
+    if (checkQueued) return;
+    checkQueued = true;
+    queueMicrotask(() => {
+      checkQueued = false;
+      if (negotiating === 0) flush();
+      else timer ??= setTimeout(flush, maxHoldMs);
+    });
   };
 
   return {
@@ -41,16 +59,13 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
         if (done) return;
         done = true;
         negotiating--;
-        if (negotiating === 0) flush();
+        if (negotiating === 0) settleSoon();
       };
     },
     whenSettled(key, apply) {
-      if (negotiating === 0) {
-        apply();
-        return () => {};
-      }
       waiting.set(key, apply);
-      timer ??= setTimeout(flush, maxHoldMs);
+      if (negotiating === 0) settleSoon();
+      else timer ??= setTimeout(flush, maxHoldMs);
       return () => {
         if (waiting.get(key) === apply) waiting.delete(key);
       };
