@@ -369,6 +369,27 @@ function driveCall(
   // changes wait for that (negotiation-gate.ts), and so do its own.
   const negotiated = gate.begin();
   let linkUp = false;
+  /**
+   * The link's stats reads (quality samples, inbound silence) start once its ICE first connects:
+   * before that there is nothing to read, and each getStats runs on WebRTC's signaling thread,
+   * where a joining page's offers, answers and candidates queue (issue #16 §1).
+   */
+  let unregister = () => {};
+  let stopWatching = () => {};
+  let reading = false;
+  const startReading = () => {
+    if (reading || stopped) return;
+    reading = true;
+    // ParsedStats extends QualitySample; the extra counters ride along unused.
+    unregister = sampler.register(
+      () => call.peerConnection,
+      (sample) => send({ type: "QUALITY_SAMPLE", sample }),
+    );
+    stopWatching = sharedInboundSilenceWatcher.watch(
+      () => call.peerConnection,
+      (silentMs) => send({ type: "CALL.INBOUND_RESUMED", silentMs }),
+    );
+  };
   let cancelWait = () => {};
   // One setParameters at a time: a second getParameters while one is in flight makes the first
   // fail (stale transaction), and a quick hide → show must never end on the paused encoding.
@@ -421,6 +442,7 @@ function driveCall(
       mark("call-ice-connected", call.peer);
       linkUp = true;
       negotiated();
+      startReading();
       tryApplyBudget();
     } else if (state === "failed" || state === "closed") negotiated();
     send({ type: "CALL.ICE_STATE", state });
@@ -457,15 +479,6 @@ function driveCall(
     }
   });
 
-  // ParsedStats extends QualitySample; the extra counters ride along unused.
-  const unregister = sampler.register(
-    () => call.peerConnection,
-    (sample) => send({ type: "QUALITY_SAMPLE", sample }),
-  );
-  const stopWatching = sharedInboundSilenceWatcher.watch(
-    () => call.peerConnection,
-    (silentMs) => send({ type: "CALL.INBOUND_RESUMED", silentMs }),
-  );
 
   return () => {
     stopped = true;
@@ -503,7 +516,10 @@ function createCallActors(sampler: StatsSampler) {
     return driveCall(call, input, placeholders, sendBack, receive, sampler);
   });
 
-  return { outgoingCall, answerCall };
+  // The offer of an announced caller is on its way: the page's encoder changes wait for it.
+  const expectCall = fromCallback(() => sharedNegotiationGate.begin());
+
+  return { outgoingCall, answerCall, expectCall };
 }
 
 // ---------------------------------------------------------------------------------------------
