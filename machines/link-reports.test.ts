@@ -40,4 +40,15 @@ describe("reportedTrouble: whose tile says Reconnecting", () => {
     r = reportsOf(["bob", "carol", 1], ["carol", "alice", 1], ["alice", "bob", 1]);
     expect(keepReportsAmong(r, new Set(["alice", "bob"]))).toEqual({ bob: { alice: reconnecting(1) } });
   });
+
+  it("a change that changes nothing keeps the very same reports (the room re-renders nothing for it)", () => {
+    const r = reportsOf(["bob", "carol", 1]);
+    // Every link's first connect: nothing to withdraw.
+    expect(recordReport(r, "alice", "carol", { state: "connected" })).toBe(r);
+    expect(recordReport(r, "bob", "dave", { state: "connected" })).toBe(r);
+    expect(keepReportsAmong(r, new Set(["alice", "bob", "carol"]))).toBe(r);
+    // Ones that do change something still make new reports.
+    expect(recordReport(r, "bob", "carol", { state: "connected" })).toEqual({});
+    expect(keepReportsAmong(r, new Set(["carol"]))).toEqual({});
+  });
 });

@@ -10,13 +10,18 @@ export interface LinkReport {
 /** Every standing trouble report: subject peer id → reporter peer id → report. */
 export type LinkReports = Record<string, Record<string, LinkReport>>;
 
-/** Records a report; "connected" withdraws the reporter's earlier one about that subject. */
+/**
+ * Records a report; "connected" withdraws the reporter's earlier one about that subject. A
+ * "connected" that withdraws nothing (every link's first connect) returns `reports` itself, so the
+ * room re-renders nothing for it: a 4th join brings six of these to every page.
+ */
 export function recordReport(
   reports: LinkReports,
   reporterPeerId: string,
   subjectPeerId: string,
   report: LinkReport,
 ): LinkReports {
+  if (report.state === "connected" && !reports[subjectPeerId]?.[reporterPeerId]) return reports;
   const { [reporterPeerId]: _old, ...others } = reports[subjectPeerId] ?? {};
   const next = { ...reports };
   if (report.state !== "connected") next[subjectPeerId] = { ...others, [reporterPeerId]: report };
@@ -25,8 +30,12 @@ export function recordReport(
   return next;
 }
 
-/** Drops every report about, or made by, anyone not in `present`. */
+/** Drops every report about, or made by, anyone not in `present` (`reports` itself when none goes). */
 export function keepReportsAmong(reports: LinkReports, present: ReadonlySet<string>): LinkReports {
+  const all = Object.entries(reports).every(
+    ([subject, bySubject]) => present.has(subject) && Object.keys(bySubject).every((r) => present.has(r)),
+  );
+  if (all) return reports;
   const next: LinkReports = {};
   for (const [subject, bySubject] of Object.entries(reports)) {
     if (!present.has(subject)) continue;
