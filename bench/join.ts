@@ -88,7 +88,7 @@ function installProbe(page: Page) {
 const PROBE = `(() => {
   const bench = (window.__bench = { clickAt: null, frames: {}, ops: [] });
   // What the app does during a join (issue #16 §1), as [name, start, duration] since page start:
-  // long tasks, getUserMedia, Web Audio sources, RTCRtpSender.setParameters.
+  // long tasks, getUserMedia, Web Audio sources, setParameters, getStats, addIceCandidate.
   const op = (name, start, dur) => bench.ops.push([name, start, dur]);
   try {
     new PerformanceObserver((list) => { for (const e of list.getEntries()) op("longtask", e.startTime, e.duration); })
@@ -109,6 +109,9 @@ const PROBE = `(() => {
   timed(window.BaseAudioContext && BaseAudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.AudioContext && AudioContext.prototype, "createMediaStreamSource", "audio source node");
   timed(window.RTCRtpSender && RTCRtpSender.prototype, "setParameters", "setParameters");
+  // Both queue on WebRTC's signaling thread with the offers and answers of a join.
+  timed(window.RTCPeerConnection && RTCPeerConnection.prototype, "getStats", "getStats");
+  timed(window.RTCPeerConnection && RTCPeerConnection.prototype, "addIceCandidate", "addIceCandidate");
   // Requests, by tRPC procedure (a batch counts once, under its first procedure's name).
   const origFetch = window.fetch;
   window.fetch = function (input, init) {
@@ -120,9 +123,10 @@ const PROBE = `(() => {
     r.then(() => op(name, t, performance.now() - t), () => op(name, t, performance.now() - t));
     return r;
   };
-  // PeerJS's ANSWER on the wire: when a page sends one, and when the joiner's socket receives each
-  // (before PeerJS handles it), to split "answered" → "streams" into the answer's making, its trip and
-  // its handling. (A listener added at construction runs before PeerJS's onmessage.)
+  // PeerJS's OFFER and ANSWER on the wire: when an answering page's socket receives the OFFER, when it
+  // sends its ANSWER, and when the joiner's socket receives each (before PeerJS handles them), to split
+  // "dialled" → "streams" into the trip, the answer's making, its trip and its handling. (A listener
+  // added at construction runs before PeerJS's onmessage.)
   const origSend = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     if (typeof data === "string" && data.indexOf('"type":"ANSWER"') !== -1) performance.mark("coup:ws-answer-sent");
@@ -133,10 +137,12 @@ const PROBE = `(() => {
     constructor(...args) {
       super(...args);
       this.addEventListener("message", (e) => {
-        if (typeof e.data !== "string" || e.data.indexOf('"type":"ANSWER"') === -1) return;
+        if (typeof e.data !== "string") return;
+        const kind = e.data.indexOf('"type":"ANSWER"') !== -1 ? "answer" : e.data.indexOf('"type":"OFFER"') !== -1 ? "offer" : null;
+        if (!kind) return;
         let peer;
         try { peer = JSON.parse(e.data).src; } catch {}
-        performance.mark("coup:ws-answer-received", { detail: { peer } });
+        performance.mark("coup:ws-" + kind + "-received", { detail: { peer } });
       });
     }
   };
@@ -515,8 +521,15 @@ async function benchApp(browser: Browser) {
           ["Alice", alice],
           ["Bob", bob],
           ["Carol", carol],
-        ] as const)
+        ] as const) {
           addOps(fourthOps, `answering ${who}`, await opsSince(p, since, ms));
+          // Encoder changes and stats reads that started before this page's ANSWER left: they queue
+          // with the answer on WebRTC's signaling thread (negotiation-gate.ts).
+          const sentAt = (await stepsSince(p, since))["ws-answer-sent"];
+          const early = sentAt === undefined ? {} : await opsSince(p, since, sentAt);
+          for (const op of ["setParameters", "getStats"])
+            (fourthOps[`answering ${who}: ${op} before its ANSWER left (count)`] ??= []).push(early[op]?.n ?? 0);
+        }
         const joiner = await peerStepsSince(dave, since);
         const marks: Record<string, number | undefined> = {
           ...prefixed("joiner", await stepsSince(dave, since)),
@@ -532,6 +545,11 @@ async function benchApp(browser: Browser) {
         );
         if (answers.every((a) => a !== undefined))
           marks["in call: all 3 answered"] = Math.max(...(answers as number[]));
+        const offers = await Promise.all(
+          [alice, bob, carol].map(async (p) => (await stepsSince(p, since))["ws-offer-received"]),
+        );
+        if (offers.every((a) => a !== undefined))
+          marks["in call: all 3 OFFERs on their sockets"] = Math.max(...(offers as number[]));
         const sent = await Promise.all(
           [alice, bob, carol].map(async (p) => (await stepsSince(p, since))["ws-answer-sent"]),
         );

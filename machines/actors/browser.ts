@@ -479,7 +479,6 @@ function driveCall(
     }
   });
 
-
   return () => {
     stopped = true;
     cancelWait();
@@ -526,7 +525,9 @@ function createCallActors(sampler: StatsSampler) {
 
 function createBrowserCallActors(deps: BrowserCallDeps) {
   const calls = createCallActors(
-    deps.statsIntervalMs === undefined ? sharedStatsSampler : createStatsSampler(deps.statsIntervalMs),
+    deps.statsIntervalMs === undefined
+      ? sharedStatsSampler
+      : createStatsSampler(deps.statsIntervalMs, { skipWhile: () => sharedNegotiationGate.readsWait() }),
   );
   return {
     requestMedia,

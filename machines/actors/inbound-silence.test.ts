@@ -179,6 +179,45 @@ describe("inbound silence watcher reads", () => {
   });
 });
 
+describe("inbound silence watcher: skipped polls", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("reads nothing while told to (a call on the page negotiates), and the gap is not an outage", async () => {
+    let negotiating = false;
+    let packets = 0;
+    let calls = 0;
+    const pc = {
+      getStats: async () => {
+        calls++;
+        return report([{ id: "a", type: "inbound-rtp", kind: "audio", packetsReceived: packets }]);
+      },
+    };
+    const resumed: number[] = [];
+    const stop = createInboundSilenceWatcher({ silenceMs: 1_000, skipWhile: () => negotiating }).watch(
+      () => pc,
+      (ms) => resumed.push(ms),
+    );
+    const run = async (ms: number) => {
+      for (let i = 0; i < ms / 100; i++) {
+        packets += 5; // media keeps flowing
+        await vi.advanceTimersByTimeAsync(100);
+      }
+    };
+    await run(1_000);
+    const before = calls;
+    expect(before).toBeGreaterThan(0);
+    negotiating = true;
+    await run(3_000);
+    expect(calls).toBe(before);
+    negotiating = false;
+    await run(1_000);
+    expect(calls).toBeGreaterThan(before);
+    expect(resumed).toEqual([]);
+    stop();
+  });
+});
+
 describe("silence polling (read seldom, miss nothing)", () => {
   /**
    * Packets every 20 ms except during [outageAt, outageAt + outageMs); polls at `pollMs` apart,

@@ -19,6 +19,7 @@
  */
 
 import type { StatsLike } from "../quality";
+import { sharedNegotiationGate } from "./negotiation-gate";
 import { createPolledSet } from "./polled-set";
 
 /** Silence shorter than this is jitter, not an outage. */
@@ -114,7 +115,14 @@ export interface InboundSilenceWatcher {
 }
 
 /** One timer for every call on the page, armed only while something is watched. */
-export function createInboundSilenceWatcher({ silenceMs = INBOUND_SILENCE_MS } = {}): InboundSilenceWatcher {
+export function createInboundSilenceWatcher({
+  silenceMs = INBOUND_SILENCE_MS,
+  skipWhile,
+}: {
+  silenceMs?: number;
+  /** A poll is skipped while this says so (the page's calls negotiate: negotiation-gate.ts). */
+  skipWhile?: () => boolean;
+} = {}): InboundSilenceWatcher {
   const { pollMs, thresholdMs } = silencePolling(silenceMs);
   interface Entry {
     pc: () => Connection | undefined | null;
@@ -137,20 +145,27 @@ export function createInboundSilenceWatcher({ silenceMs = INBOUND_SILENCE_MS } =
     const silent = entry.detector.observe(count, performance.now());
     if (silent !== null) entry.onResumed(silent);
   };
-  const polled = createPolledSet<Entry>(pollMs, (entries) => {
-    for (const entry of entries) {
-      const connection = entry.reading ? null : entry.pc();
-      if (!connection) continue;
-      entry.reading = true;
-      void read(entry, connection).finally(() => {
-        entry.reading = false;
-      });
-    }
-  });
+  const polled = createPolledSet<Entry>(
+    pollMs,
+    (entries) => {
+      for (const entry of entries) {
+        const connection = entry.reading ? null : entry.pc();
+        if (!connection) continue;
+        entry.reading = true;
+        void read(entry, connection).finally(() => {
+          entry.reading = false;
+        });
+      }
+    },
+    skipWhile,
+  );
   return {
     watch: (pc, onResumed) =>
       polled.add({ pc, onResumed, detector: createSilenceDetector(thresholdMs), ids: [], reading: false }),
   };
 }
 
-export const sharedInboundSilenceWatcher: InboundSilenceWatcher = createInboundSilenceWatcher();
+/** The page's watcher: a skipped poll is never taken for an outage (createSilenceDetector). */
+export const sharedInboundSilenceWatcher: InboundSilenceWatcher = createInboundSilenceWatcher({
+  skipWhile: () => sharedNegotiationGate.readsWait(),
+});

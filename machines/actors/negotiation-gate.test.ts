@@ -87,6 +87,26 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     expect(applied).toEqual(["bob"]);
   });
 
+  it("asks periodic stats reads to wait while a call negotiates, for at most its limit", () => {
+    const gate = createNegotiationGate(3_000);
+    expect(gate.readsWait()).toBe(false);
+    const daveDone = gate.begin();
+    expect(gate.readsWait()).toBe(true);
+    vi.advanceTimersByTime(1_000);
+    const eveDone = gate.begin(); // a second join does not restart the limit
+    vi.advanceTimersByTime(1_999);
+    expect(gate.readsWait()).toBe(true);
+    vi.advanceTimersByTime(1);
+    expect(gate.readsWait()).toBe(false); // a link that keeps re-dialling stops nobody's reads for long
+    daveDone();
+    eveDone();
+    expect(gate.readsWait()).toBe(false);
+    const next = gate.begin();
+    expect(gate.readsWait()).toBe(true);
+    next();
+    expect(gate.readsWait()).toBe(false);
+  });
+
   it("forgets a cancelled change (the call ended meanwhile)", async () => {
     const gate = createNegotiationGate(3_000);
     const applied: string[] = [];

@@ -25,6 +25,14 @@ export interface NegotiationGate {
    */
   whenSettled(key: object, apply: () => void): () => void;
   readonly negotiating: number;
+  /**
+   * Whether periodic stats reads should skip their turn: a call negotiates, and the negotiating
+   * began less than `maxHoldMs` ago. Each getStats queues on the same signaling thread (on a
+   * 4th join in `bench:join`, an answering page made 9 reads of 74 ms each while it answered);
+   * a skipped read costs a quality sample or a silence check a moment later, nothing more, and a
+   * link that keeps re-dialling never stops the others' reads for longer than `maxHoldMs`.
+   */
+  readsWait(): boolean;
 }
 
 export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
@@ -32,6 +40,8 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
   const waiting = new Map<object, () => void>();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let checkQueued = false;
+  /** When the negotiating began (count 0 → 1); null while nothing negotiates. */
+  let busySince: number | null = null;
 
   const flush = () => {
     if (timer !== null) clearTimeout(timer);
@@ -54,13 +64,20 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
   return {
     begin() {
       negotiating++;
+      busySince ??= Date.now();
       let done = false;
       return () => {
         if (done) return;
         done = true;
         negotiating--;
-        if (negotiating === 0) settleSoon();
+        if (negotiating === 0) {
+          busySince = null;
+          settleSoon();
+        }
       };
+    },
+    readsWait() {
+      return busySince !== null && Date.now() - busySince < maxHoldMs;
     },
     whenSettled(key, apply) {
       waiting.set(key, apply);

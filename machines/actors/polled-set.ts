@@ -9,14 +9,21 @@ export interface PolledSet<T> {
   readonly running: boolean;
 }
 
-export function createPolledSet<T>(intervalMs: number, tick: (entries: ReadonlySet<T>) => void): PolledSet<T> {
+/** `skipWhile`: a tick is skipped while it returns true (see NegotiationGate.readsWait). */
+export function createPolledSet<T>(
+  intervalMs: number,
+  tick: (entries: ReadonlySet<T>) => void,
+  skipWhile: () => boolean = () => false,
+): PolledSet<T> {
   const entries = new Set<T>();
   let timer: ReturnType<typeof setInterval> | null = null;
   return {
     entries,
     add(entry) {
       entries.add(entry);
-      timer ??= setInterval(() => tick(entries), intervalMs);
+      timer ??= setInterval(() => {
+        if (!skipWhile()) tick(entries);
+      }, intervalMs);
       return () => {
         entries.delete(entry);
         if (entries.size === 0 && timer !== null) {

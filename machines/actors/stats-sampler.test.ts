@@ -61,6 +61,24 @@ describe("stats sampler", () => {
     setIntervalSpy.mockRestore();
   });
 
+  it("skips its samples while told to (a call on the page negotiates) and samples again after", async () => {
+    let negotiating = true;
+    const sampler = createStatsSampler(2_000, { skipWhile: () => negotiating });
+    const a = fakeConnection(800);
+    const samples: ParsedStats[] = [];
+    const stop = sampler.register(
+      () => a,
+      (s) => samples.push(s),
+    );
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(a.calls()).toBe(0);
+    negotiating = false;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(a.calls()).toBe(1);
+    expect(samples).toHaveLength(1);
+    stop();
+  });
+
   it("runs no timer while nothing is registered and stops when the last connection leaves", async () => {
     const sampler = createStatsSampler(2_000);
     expect(sampler.running).toBe(false);

@@ -11,6 +11,7 @@
  * (`readStats`).
  */
 import { type ParsedStats, type StatsLike, type StatsReportLike, parseStatsReport } from "../quality";
+import { sharedNegotiationGate } from "./negotiation-gate";
 import { createPolledSet } from "./polled-set";
 
 /** Anything with getStats(): an RTCPeerConnection in the browser, a fake in tests. */
@@ -123,7 +124,14 @@ const STATS_INTERVAL_MS = 2_000;
 
 export function createStatsSampler(
   intervalMs: number = STATS_INTERVAL_MS,
-  parse: (report: StatsReportLike, prev?: ParsedStats) => ParsedStats = parseStatsReport,
+  {
+    parse = parseStatsReport,
+    skipWhile,
+  }: {
+    parse?: (report: StatsReportLike, prev?: ParsedStats) => ParsedStats;
+    /** A sample is skipped while this says so (the page's calls negotiate: negotiation-gate.ts). */
+    skipWhile?: () => boolean;
+  } = {},
 ): StatsSampler {
   let inFlight = false;
 
@@ -144,13 +152,17 @@ export function createStatsSampler(
     entry.onSample(sample);
   };
 
-  const polled = createPolledSet<Entry>(intervalMs, (entries) => {
-    if (inFlight) return;
-    inFlight = true;
-    void Promise.allSettled([...entries].map(sampleOne)).finally(() => {
-      inFlight = false;
-    });
-  });
+  const polled = createPolledSet<Entry>(
+    intervalMs,
+    (entries) => {
+      if (inFlight) return;
+      inFlight = true;
+      void Promise.allSettled([...entries].map(sampleOne)).finally(() => {
+        inFlight = false;
+      });
+    },
+    skipWhile,
+  );
 
   return {
     register: (source, onSample) => polled.add({ source, onSample, prev: undefined, plan: undefined }),
@@ -164,4 +176,6 @@ export function createStatsSampler(
 }
 
 /** The page-wide sampler every browser media-call actor registers with. */
-export const sharedStatsSampler: StatsSampler = createStatsSampler();
+export const sharedStatsSampler: StatsSampler = createStatsSampler(STATS_INTERVAL_MS, {
+  skipWhile: () => sharedNegotiationGate.readsWait(),
+});
