@@ -5,12 +5,23 @@
  * changes the call (mic, camera, share, hand, leave) is an event sent to the machine.
  */
 import { shallowEqual, useSelector } from "@xstate/react";
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type CSSProperties,
+  type ReactNode,
+} from "react";
 import { toast } from "sonner";
 import type { ActorRefFrom } from "xstate";
 import { serverTrouble, type CallMachine, type DeviceKind, type PeerRef } from "../../../../machines/call.machine";
 import { permissionWithheld } from "../../../../machines/call.setup";
 import { reportedTrouble } from "../../../../machines/link-reports";
+import type { RoomParticipant } from "../../../../machines/room-protocol";
 import { decideLayout, nextLayoutChoice, nextSpeaker, NO_SPEAKER, type SpeakerState } from "~/utils/call-layout";
 import { isTypingTarget, shortcutFor, type ShortcutAction } from "~/utils/keymap";
 import { DevicePickers } from "../devices";
@@ -52,6 +63,16 @@ function useTrackStream(audio: MediaStreamTrack | null, video: MediaStreamTrack 
     const tracks = [audio, video].filter((t): t is MediaStreamTrack => t !== null);
     return tracks.length > 0 ? new MediaStream(tracks) : null;
   }, [audio, video]);
+}
+
+/**
+ * A function that keeps its identity across renders and always runs the latest `fn`: what the
+ * memoised tiles are handed, so a room render that changes nothing of theirs skips them.
+ */
+function useStableCallback<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const ref = useRef(fn);
+  ref.current = fn;
+  return useCallback((...args: A) => ref.current(...args), []);
 }
 
 /** Who is speaking now, per tile, and a stable reporter callback for each tile. */
@@ -199,7 +220,6 @@ export function Room(props: {
       audioTrack: s.context.audioTrack,
       peers: s.context.peers,
       participants: s.context.participants,
-      linkReports: s.context.linkReports,
       devices: s.context.devices,
       ownPeerId: s.context.join?.peerId ?? null,
       isHost: s.context.join?.participant.host === true,
@@ -227,7 +247,8 @@ export function Room(props: {
     if (tab !== "chat") setOtherPanel(tab);
   };
   const [helpOpen, setHelpOpen] = useState(false);
-  const sendHostAction: SendHostAction = (action) => send({ type: "HOST_ACTION", action });
+  const sendHostAction: SendHostAction = useCallback((action) => send({ type: "HOST_ACTION", action }), [send]);
+  const retryPeer = useCallback((peerId: string) => send({ type: "RETRY_PEER", peerId }), [send]);
   useHostActionFailureToast(actor);
   const [removing, setRemoving] = useState<HostTarget | null>(null);
   const [controlsOpen, setControlsOpen] = useState(false);
@@ -292,7 +313,7 @@ export function Room(props: {
     pinned: pinnedId,
     choice: prefs.layout,
   });
-  const togglePin = (userId: string) => prefs.setPinned(prefs.pinned === userId ? null : userId);
+  const togglePin = useStableCallback((userId: string) => prefs.setPinned(prefs.pinned === userId ? null : userId));
   const togglePanel = (tab: PanelTab) => setPanel(panel === tab ? null : tab);
 
   useShortcuts(
@@ -335,27 +356,23 @@ export function Room(props: {
     },
     ...peers.map(([peerId, ref]) => ({
       id: peerId,
-      render: ({ style }: { style: React.CSSProperties }) => {
+      render: ({ style }: { style: CSSProperties }) => {
         const p = remote(peerId);
         return (
           <PeerTile
+            actor={actor}
             peer={ref}
             peerId={peerId}
-            linkReport={reportedTrouble(view.linkReports, peerId)}
-            onRetry={(id) => send({ type: "RETRY_PEER", peerId: id })}
-            tile={{
-              style,
-              hand: handNumber.get(peerId) ?? null,
-              onSpeakingChange: reporter(peerId),
-              menu: p ? (
-                <TileMenu
-                  name={p.name}
-                  pinned={prefs.pinned === p.userId}
-                  onPin={() => togglePin(p.userId)}
-                  more={hostItems(peerId)}
-                />
-              ) : null,
-            }}
+            participant={p}
+            hostMenu={view.isHost}
+            pinned={!!p && prefs.pinned === p.userId}
+            hand={handNumber.get(peerId) ?? null}
+            style={style}
+            onSpeakingChange={reporter(peerId)}
+            onPin={togglePin}
+            onRetry={retryPeer}
+            sendHostAction={sendHostAction}
+            onRemove={setRemoving}
           />
         );
       },
@@ -473,15 +490,73 @@ export function Room(props: {
   );
 }
 
-function PeerTile(props: {
+interface PeerTileProps {
+  actor: CallActor;
   peer: PeerRef;
   peerId: string;
-  linkReport: ReturnType<typeof reportedTrouble>;
+  /** What the room lists about them (undefined until the room announces a caller). */
+  participant: RoomParticipant | undefined;
+  /** We are a host: their menu has the host's items (unless they are a host too). */
+  hostMenu: boolean;
+  pinned: boolean;
+  hand: number | null;
+  style: CSSProperties;
+  onSpeakingChange: (speaking: boolean) => void;
+  onPin: (userId: string) => void;
   onRetry: (peerId: string) => void;
-  tile: NonNullable<Parameters<typeof RemoteTile>[0]["tile"]>;
-}) {
+  sendHostAction: SendHostAction;
+  onRemove: (target: HostTarget) => void;
+}
+
+/**
+ * A remote person's tile. Memoised (its callbacks are stable, its style compared by value): the
+ * room re-renders for anything in the call, and while a call connects that is many times a
+ * second; a tile re-renders only for what it shows. What others report about this person's links
+ * is selected here, so a report about someone else re-renders nothing of this tile.
+ */
+const PeerTile = memo(function PeerTile(props: PeerTileProps) {
+  const { participant: p, peerId, onPin, sendHostAction, onRemove } = props;
   usePeerToasts(props.peer);
-  return <RemoteTile peer={props.peer} reported={props.linkReport} onRetry={props.onRetry} tile={props.tile} />;
+  const reported = useSelector(props.actor, (s) => reportedTrouble(s.context.linkReports, peerId));
+  const host = props.hostMenu && p && !p.host;
+  const menu = p ? (
+    <TileMenu
+      name={p.name}
+      pinned={props.pinned}
+      onPin={() => onPin(p.userId)}
+      more={
+        host
+          ? (close) => (
+              <HostMenuItems
+                target={{ userId: p.userId, name: p.name, audio: p.audio, handUp: !!p.handRaisedAt }}
+                send={sendHostAction}
+                onRemove={onRemove}
+                done={close}
+              />
+            )
+          : undefined
+      }
+    />
+  ) : null;
+  return (
+    <RemoteTile
+      peer={props.peer}
+      reported={reported}
+      onRetry={props.onRetry}
+      tile={{ style: props.style, hand: props.hand, onSpeakingChange: props.onSpeakingChange, menu }}
+    />
+  );
+}, samePeerTileProps);
+
+function samePeerTileProps(a: PeerTileProps, b: PeerTileProps): boolean {
+  for (const key of Object.keys(a) as Array<keyof PeerTileProps>) {
+    if (key === "style") continue;
+    if (!Object.is(a[key], b[key])) return false;
+  }
+  const sa = a.style as Record<string, unknown>;
+  const sb = b.style as Record<string, unknown>;
+  const keys = Object.keys(sa);
+  return keys.length === Object.keys(sb).length && keys.every((k) => Object.is(sa[k], sb[k]));
 }
 
 /** "Bob raised their hand": a toast for each hand that goes up (not for hands already up). */
