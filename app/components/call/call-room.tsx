@@ -1,6 +1,6 @@
 import { Link } from "@remix-run/react";
 import { shallowEqual, useSelector } from "@xstate/react";
-import { useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
+import { useDeferredValue, useEffect, useMemo, useRef, useState, type ComponentProps } from "react";
 import { createActor, type ActorRefFrom } from "xstate";
 import type { CallEndReason, CallMachine } from "../../../machines/call.machine";
 import { CALL_LOCKED_TEXT, callFullText, isCallFull, isCallLocked } from "../../../machines/room-presence";
@@ -101,6 +101,11 @@ function CallView({
     if (s.matches("inCall")) return "inCall";
     return typeof s.value === "string" ? s.value : "prejoin";
   });
+  // Mounting the room is a join's heaviest render, and it lands exactly while the first offers
+  // are being made: rendered as a transition it yields to them (issue #16 §1), and "Joining…"
+  // stays until it is done. Only the way in is deferred; every other change shows at once.
+  const deferredTop = useDeferredValue(top);
+  const shown = top === "inCall" && deferredTop !== "inCall" ? "joining" : top;
   const prejoinStatus = useSelector(actor, (s) =>
     s.matches("prejoin") ? ((s.value as { prejoin: PrejoinStatus }).prejoin ?? "idle") : "idle",
   );
@@ -137,7 +142,7 @@ function CallView({
       <Link to={`/studies/${studyId}`}>Back to study</Link>
     </section>
   );
-  if (top === "inCall") {
+  if (shown === "inCall") {
     return (
       <div className="call-page in-room">
         {header}
@@ -154,7 +159,7 @@ function CallView({
   return (
     <main className="call-page">
       {header}
-      {top === "prejoin" ? (
+      {shown === "prejoin" ? (
         <Prejoin
           status={prejoinStatus}
           name={self.name}
@@ -171,8 +176,8 @@ function CallView({
           onSelectDevice={(kind, deviceId) => send({ type: "SELECT_DEVICE", kind, deviceId })}
         />
       ) : null}
-      {top === "joining" ? <p role="status">{say("joining")}</p> : null}
-      {top === "joinFailed" ? (
+      {shown === "joining" ? <p role="status">{say("joining")}</p> : null}
+      {shown === "joinFailed" ? (
         <div className="banner danger" role="alert">
           {ctx.joinError?.reason === "full"
             ? callFullText(maxParticipants)
@@ -182,8 +187,8 @@ function CallView({
           </button>
         </div>
       ) : null}
-      {top === "leaving" ? <p role="status">{say("leaving")}</p> : null}
-      {top === "left" ? (
+      {shown === "leaving" ? <p role="status">{say("leaving")}</p> : null}
+      {shown === "left" ? (
         <FocusOnMount className="card" role="status">
           <p>
             {ctx.endReason === "kicked" && ctx.notice?.kind === "removed"
