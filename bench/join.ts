@@ -123,13 +123,15 @@ const PROBE = `(() => {
     r.then(() => op(name, t, performance.now() - t), () => op(name, t, performance.now() - t));
     return r;
   };
-  // PeerJS's OFFER and ANSWER on the wire: when an answering page's socket receives the OFFER, when it
-  // sends its ANSWER, and when the joiner's socket receives each (before PeerJS handles them), to split
-  // "dialled" → "streams" into the trip, the answer's making, its trip and its handling. (A listener
-  // added at construction runs before PeerJS's onmessage.)
+  // PeerJS's OFFER and ANSWER on the wire: when the joiner sends its (first) OFFER, when an answering
+  // page's socket receives it, when that page sends its ANSWER, and when the joiner's socket receives
+  // each (before PeerJS handles them), to split "dialled" → "streams" into the offer's making, its
+  // trip, the answer's making, its trip and its handling. (A listener added at construction runs
+  // before PeerJS's onmessage.)
   const origSend = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     if (typeof data === "string" && data.indexOf('"type":"ANSWER"') !== -1) performance.mark("coup:ws-answer-sent");
+    if (typeof data === "string" && data.indexOf('"type":"OFFER"') !== -1) performance.mark("coup:ws-offer-sent");
     return origSend.call(this, data);
   };
   const NativeWebSocket = window.WebSocket;
