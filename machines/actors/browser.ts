@@ -420,8 +420,9 @@ function driveCall(
   /**
    * Only what changes, only once the link is up, and not while any call on the page negotiates:
    * a setParameters queues with offers and answers on WebRTC's signaling thread (issue #16 §1).
-   * Until the link is up the sender keeps the browser's default (its rate control starts low
-   * anyway); the budget is applied as it connects.
+   * Until then the sender keeps the browser's default (its rate control starts low anyway); the
+   * budget follows once the page's calls have connected and carried their first frames
+   * (negotiation-gate.ts).
    */
   const tryApplyBudget = () => {
     if (stopped || !linkUp) return;

@@ -6,6 +6,9 @@ afterEach(() => vi.useRealTimers());
 
 /** Lets the gate's "does anything negotiate now?" check (a microtask) run. */
 const settle = () => Promise.resolve();
+/** The quiet period after a negotiation ends, before the changes it held run. */
+const SETTLE_MS = 1_000;
+const afterSettling = () => vi.advanceTimersByTimeAsync(SETTLE_MS);
 
 describe("negotiation gate (encoder changes wait for joins to connect)", () => {
   it("applies as soon as the current event is done when no call is negotiating", async () => {
@@ -24,7 +27,7 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     await settle();
     expect(applied).toEqual([]);
     daveDone();
-    await settle();
+    await afterSettling();
     expect(applied).toEqual(["bob"]);
   });
 
@@ -38,7 +41,7 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     await settle();
     expect(applied).toEqual([]);
     answering();
-    await settle();
+    await afterSettling();
     expect(applied).toEqual(["bob"]);
   });
 
@@ -58,10 +61,37 @@ describe("negotiation gate (encoder changes wait for joins to connect)", () => {
     expect(applied).toEqual([]);
     expect(gate.negotiating).toBe(1);
     eveDone();
-    await settle();
+    await afterSettling();
     expect(applied).toEqual(["bob 2", "carol"]);
     vi.advanceTimersByTime(10_000);
     expect(applied).toHaveLength(2);
+  });
+
+  it("lets the links that just connected carry their first frames: what the join held waits the quiet period more", async () => {
+    const gate = createNegotiationGate(3_000, SETTLE_MS);
+    const applied: string[] = [];
+    const daveDone = gate.begin();
+    gate.whenSettled({}, () => applied.push("held"));
+    vi.advanceTimersByTime(500);
+    daveDone();
+    await vi.advanceTimersByTimeAsync(SETTLE_MS - 1);
+    expect(applied).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(applied).toEqual(["held"]);
+    // A change asked for within the quiet period waits for its end too …
+    const again = gate.begin();
+    again();
+    await vi.advanceTimersByTimeAsync(400);
+    gate.whenSettled({}, () => applied.push("soon after"));
+    await vi.advanceTimersByTimeAsync(SETTLE_MS - 401);
+    expect(applied).toEqual(["held"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(applied).toEqual(["held", "soon after"]);
+    // … and one long after any negotiation (a tile shown again) runs at once.
+    gate.whenSettled({}, () => applied.push("later"));
+    await settle();
+    expect(applied).toEqual(["held", "soon after", "later"]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it("holds no longer than its limit: a call that never connects freezes nobody's encoder", () => {

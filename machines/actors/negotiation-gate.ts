@@ -14,14 +14,21 @@
  * it waits for an announced caller (the peer machine's `answering` state), and "nothing
  * negotiates" is decided a microtask later, once every actor the same event started has begun:
  * the budget change and the expected call's hold come from one room event, in either order.
+ *
+ * And a change released by the end of a negotiation waits `settleMs` more: the links that just
+ * connected are carrying their first frames, and each page's getParameters for the budget (a call
+ * that blocks the page until the signaling thread answers: ~90 ms on a 4th joiner) and each new
+ * encoder setting landed exactly then. A change with no negotiation in the last `settleMs` (a
+ * tile shown again) still runs at once.
  */
 
 export interface NegotiationGate {
   /** A call starts negotiating; the returned function says it is done (connected, failed or gone). */
   begin(): () => void;
   /**
-   * Runs `apply` in a microtask when nothing negotiates then, else once nothing does (or
-   * `maxHoldMs` passed). Several waits for the same `key` run it once. Returns a cancel function.
+   * Runs `apply` in a microtask when nothing negotiates then nor did in the last `settleMs`, else
+   * once that is so (or `maxHoldMs` passed). Several waits for the same `key` run it once.
+   * Returns a cancel function.
    */
   whenSettled(key: object, apply: () => void): () => void;
   readonly negotiating: number;
@@ -35,29 +42,50 @@ export interface NegotiationGate {
   readsWait(): boolean;
 }
 
-export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
+export function createNegotiationGate(maxHoldMs = 3_000, settleMs = 1_000): NegotiationGate {
   let negotiating = 0;
   const waiting = new Map<object, () => void>();
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  /** The oldest waiting change runs by `maxHoldMs` after it began to wait, whatever else happens. */
+  let holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Wakes `check` when the quiet period after the last negotiation is over. */
+  let settleTimer: ReturnType<typeof setTimeout> | null = null;
   let checkQueued = false;
   /** When the negotiating began (count 0 → 1); null while nothing negotiates. */
   let busySince: number | null = null;
+  /** When the last negotiation ended (count back to 0). */
+  let settledAt = Number.NEGATIVE_INFINITY;
 
+  const clearTimers = () => {
+    if (holdTimer !== null) clearTimeout(holdTimer);
+    if (settleTimer !== null) clearTimeout(settleTimer);
+    holdTimer = settleTimer = null;
+  };
   const flush = () => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+    clearTimers();
     const runs = [...waiting.values()];
     waiting.clear();
     for (const run of runs) run();
   };
-  /** Runs what waits if, after everything the current event started has run, nothing negotiates. */
-  const settleSoon = () => {
+  /** Runs what waits when nothing negotiates and the last negotiation ended `settleMs` ago. */
+  const check = () => {
+    if (waiting.size === 0) return clearTimers();
+    holdTimer ??= setTimeout(flush, maxHoldMs);
+    if (negotiating > 0) return;
+    const wait = settledAt + settleMs - Date.now();
+    if (wait <= 0) return flush();
+    if (settleTimer !== null) clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      settleTimer = null;
+      check();
+    }, wait);
+  };
+  /** `check` once everything the current event started has run (see the file comment). */
+  const checkSoon = () => {
     if (checkQueued) return;
     checkQueued = true;
     queueMicrotask(() => {
       checkQueued = false;
-      if (negotiating === 0) flush();
-      else timer ??= setTimeout(flush, maxHoldMs);
+      check();
     });
   };
 
@@ -72,7 +100,8 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
         negotiating--;
         if (negotiating === 0) {
           busySince = null;
-          settleSoon();
+          settledAt = Date.now();
+          checkSoon();
         }
       };
     },
@@ -81,8 +110,8 @@ export function createNegotiationGate(maxHoldMs = 3_000): NegotiationGate {
     },
     whenSettled(key, apply) {
       waiting.set(key, apply);
-      if (negotiating === 0) settleSoon();
-      else timer ??= setTimeout(flush, maxHoldMs);
+      holdTimer ??= setTimeout(flush, maxHoldMs);
+      checkSoon();
       return () => {
         if (waiting.get(key) === apply) waiting.delete(key);
       };
