@@ -27,7 +27,7 @@ import { peerMachine } from "../peer.machine";
 import { sameEncoding, type LinkEncoding } from "../link-encoding";
 import { type StatsSampler, createStatsSampler, sharedStatsSampler } from "./stats-sampler";
 import { sharedInboundSilenceWatcher } from "./inbound-silence";
-import { type NegotiationGate, sharedNegotiationGate } from "./negotiation-gate";
+import { type NegotiationGate, pageReadsWait, sharedNegotiationGate } from "./negotiation-gate";
 import { mark } from "./marks";
 import { openPeer, type PeerServerOptions } from "./peer-socket";
 import { createServerActors } from "./server";
@@ -528,7 +528,7 @@ function createBrowserCallActors(deps: BrowserCallDeps) {
   const calls = createCallActors(
     deps.statsIntervalMs === undefined
       ? sharedStatsSampler
-      : createStatsSampler(deps.statsIntervalMs, { skipWhile: () => sharedNegotiationGate.readsWait() }),
+      : createStatsSampler(deps.statsIntervalMs, { skipWhile: pageReadsWait }),
   );
   return {
     requestMedia,

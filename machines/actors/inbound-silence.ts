@@ -19,7 +19,7 @@
  */
 
 import type { StatsLike } from "../quality";
-import { sharedNegotiationGate } from "./negotiation-gate";
+import { pageReadsWait } from "./negotiation-gate";
 import { createPolledSet } from "./polled-set";
 
 /** Silence shorter than this is jitter, not an outage. */
@@ -167,5 +167,5 @@ export function createInboundSilenceWatcher({
 
 /** The page's watcher: a skipped poll is never taken for an outage (createSilenceDetector). */
 export const sharedInboundSilenceWatcher: InboundSilenceWatcher = createInboundSilenceWatcher({
-  skipWhile: () => sharedNegotiationGate.readsWait(),
+  skipWhile: pageReadsWait,
 });

@@ -69,7 +69,7 @@ export function createNegotiationGate(maxHoldMs = 3_000, settleMs = 1_000): Nego
   /** Runs what waits when nothing negotiates and the last negotiation ended `settleMs` ago. */
   const check = () => {
     if (waiting.size === 0) return clearTimers();
-    holdTimer ??= setTimeout(flush, maxHoldMs);
+    // Still negotiating: the end of it checks again (and whenSettled armed the hold timer).
     if (negotiating > 0) return;
     const wait = settledAt + settleMs - Date.now();
     if (wait <= 0) return flush();
@@ -124,3 +124,6 @@ export function createNegotiationGate(maxHoldMs = 3_000, settleMs = 1_000): Nego
 
 /** The page-wide gate every browser media-call actor uses. */
 export const sharedNegotiationGate: NegotiationGate = createNegotiationGate();
+
+/** The page's periodic stats readers skip their turn while this says so (see `readsWait`). */
+export const pageReadsWait = (): boolean => sharedNegotiationGate.readsWait();

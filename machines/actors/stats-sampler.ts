@@ -11,7 +11,7 @@
  * (`readStats`).
  */
 import { type ParsedStats, type StatsLike, type StatsReportLike, parseStatsReport } from "../quality";
-import { sharedNegotiationGate } from "./negotiation-gate";
+import { pageReadsWait } from "./negotiation-gate";
 import { createPolledSet } from "./polled-set";
 
 /** Anything with getStats(): an RTCPeerConnection in the browser, a fake in tests. */
@@ -177,5 +177,5 @@ export function createStatsSampler(
 
 /** The page-wide sampler every browser media-call actor registers with. */
 export const sharedStatsSampler: StatsSampler = createStatsSampler(STATS_INTERVAL_MS, {
-  skipWhile: () => sharedNegotiationGate.readsWait(),
+  skipWhile: pageReadsWait,
 });
